@@ -1,0 +1,240 @@
+import { parseArgs } from 'node:util';
+import { patternProblem } from './subjects.js';
+
+export interface ServerTarget {
+  /** The `server` label. */
+  name: string;
+  /** Monitoring base URL without credentials and without a trailing slash. */
+  url: string;
+  /** Value of the Authorization header when the URL carried user:pass@. */
+  authorization?: string;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  servers: readonly ServerTarget[];
+  listen: { host: string; port: number };
+  timeoutSeconds: number;
+  pageSize: number;
+  subjects: readonly string[];
+  excludeSubjects: readonly string[];
+  subscriptionMetrics: boolean;
+  logLevel: LogLevel;
+}
+
+export type CliRequest = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
+
+/** A mistake in the flags or environment; the message names the input and the fix. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+interface FlagSpec {
+  flag: string;
+  env: string;
+  arg?: string;
+  fallback: string;
+  help: string;
+}
+
+/** Every flag with its environment variable: the one list that --help and the README show. */
+export const FLAGS: readonly FlagSpec[] = [
+  { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME=URL', fallback: 'local=http://127.0.0.1:8222',
+    help: 'monitoring base URL of a NATS Streaming server, NAME becomes the server label; repeat the flag for more servers (env: comma-separated list). https:// and user:pass@ are allowed' },
+  { flag: 'listen', env: 'NQE_LISTEN', arg: 'HOST:PORT', fallback: '0.0.0.0:7778', help: 'address for /metrics, /, /healthz and /readyz' },
+  { flag: 'timeout', env: 'NQE_TIMEOUT', arg: 'SECONDS', fallback: '5', help: 'deadline for all requests to one server in one scrape' },
+  { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request; every page is read until total' },
+  { flag: 'subjects', env: 'NQE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'export only channels matching these NATS subject patterns (* and >); default all' },
+  { flag: 'exclude-subjects', env: 'NQE_EXCLUDE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'leave out channels matching these patterns' },
+  { flag: 'no-subscription-metrics', env: 'NQE_NO_SUBSCRIPTION_METRICS', fallback: 'false', help: 'leave out the per-subscription stan_subscription_* series (env: true or false)' },
+  { flag: 'log-level', env: 'NQE_LOG_LEVEL', arg: 'LEVEL', fallback: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
+];
+
+export function helpText(): string {
+  const lines = [
+    'Usage: nats-queue-exporter [--server NAME=URL ...] [flags]',
+    '',
+    'Exports NATS Streaming channels, queue groups and subscriptions as Prometheus metrics.',
+    '',
+    'Flags (each also read from the environment variable shown; a flag wins over its variable):',
+  ];
+  for (const f of FLAGS) {
+    const name = `--${f.flag}${f.arg ? ` ${f.arg}` : ''}`;
+    const fallback = f.fallback === '' || f.fallback === 'false' ? '' : ` (default ${f.fallback})`;
+    lines.push(`  ${name}`, `      ${f.help}${fallback}. Env: ${f.env}`);
+  }
+  lines.push('  --help', '      print this help and exit', '  --version', '      print the version and exit');
+  return lines.join('\n') + '\n';
+}
+
+type Source = { text: string; from: string };
+
+function parseServer(raw: string, from: string): ServerTarget {
+  const eq = raw.indexOf('=');
+  const example = 'write NAME=http://host:8222, e.g. --server prod-a=http://nats-a:8222';
+  if (eq <= 0) throw new ConfigError(`${from} "${raw}": missing NAME=; ${example}`);
+  const name = raw.slice(0, eq).trim();
+  const urlText = raw.slice(eq + 1).trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/.test(name)) {
+    throw new ConfigError(`${from} "${raw}": NAME "${name}" may hold only letters, digits, ".", "_", ":" and "-"; ${example}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(urlText);
+  } catch {
+    throw new ConfigError(`${from} "${name}=...": "${redactUrlText(urlText)}" is not a URL; ${example}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${from} "${name}=...": the URL must start with http:// or https:// (the monitoring port, not nats://); ${example}`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new ConfigError(`${from} "${name}=...": the URL must be the monitoring base URL without ?query or #fragment; ${example}`);
+  }
+  let authorization: string | undefined;
+  if (url.username !== '' || url.password !== '') {
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  return authorization === undefined ? { name, url: base } : { name, url: base, authorization };
+}
+
+/** Hides user:pass@ in a URL-like text that did not parse. */
+function redactUrlText(text: string): string {
+  return text.replace(/\/\/[^/@]*@/, '//***@');
+}
+
+function parseListen(src: Source): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(src.text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`${src.from} "${src.text}": write HOST:PORT with a port from 0 to 65535, e.g. 0.0.0.0:7778 or [::]:7778`);
+  }
+  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!), port };
+}
+
+function parseNumber(src: Source, opts: { integer: boolean; min: number; max: number; example: string }): number {
+  const value = Number(src.text);
+  const ok = src.text.trim() !== '' && Number.isFinite(value) && (!opts.integer || Number.isInteger(value));
+  if (!ok || value < opts.min || value > opts.max) {
+    const kind = opts.integer ? 'a whole number' : 'a number';
+    throw new ConfigError(`${src.from} "${src.text}": must be ${kind} from ${opts.min} to ${opts.max}, e.g. ${opts.example}`);
+  }
+  return value;
+}
+
+function parsePatterns(src: Source): string[] {
+  if (src.text.trim() === '') return [];
+  return src.text.split(',').map((p) => {
+    const pattern = p.trim();
+    const problem = patternProblem(pattern);
+    if (problem !== undefined) {
+      throw new ConfigError(`${src.from} "${src.text}": pattern "${pattern}" ${problem}; write NATS subject patterns separated by commas, e.g. orders.>,jobs.*`);
+    }
+    return pattern;
+  });
+}
+
+function parseBoolean(src: Source): boolean {
+  const t = src.text.trim().toLowerCase();
+  if (t === 'true' || t === '1' || t === 'yes') return true;
+  if (t === 'false' || t === '0' || t === 'no' || t === '') return false;
+  throw new ConfigError(`${src.from} "${src.text}": write true or false`);
+}
+
+function rephraseParseError(err: unknown): ConfigError {
+  const e = err as { code?: string; message?: string };
+  const message = e.message ?? String(err);
+  const option = /'(-[^']*)'/.exec(message)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new ConfigError(`unknown flag ${option ?? ''}: see nats-queue-exporter --help for the flags`);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const flag = /--([a-z-]+)/.exec(message)?.[1];
+      const spec = FLAGS.find((f) => f.flag === flag);
+      if (spec?.arg) return new ConfigError(`--${spec.flag} needs a value: write --${spec.flag} ${spec.arg}`);
+      return new ConfigError(`${flag ? `--${flag}` : 'a flag'} takes no value: write it alone`);
+    }
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new ConfigError(`unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}: servers are given as --server NAME=URL`);
+    default:
+      return new ConfigError(message);
+  }
+}
+
+/**
+ * Reads flags and environment into one validated, frozen Config. A flag wins over its
+ * environment variable; both lose to nothing else. Throws ConfigError naming the input.
+ */
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        server: { type: 'string', multiple: true },
+        listen: { type: 'string' },
+        timeout: { type: 'string' },
+        'page-size': { type: 'string' },
+        subjects: { type: 'string' },
+        'exclude-subjects': { type: 'string' },
+        'no-subscription-metrics': { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw rephraseParseError(err);
+  }
+  const v = parsed.values;
+  if (v.help) return { kind: 'help' };
+  if (v.version) return { kind: 'version' };
+
+  const pick = (flag: string, value: string | undefined): Source => {
+    const spec = FLAGS.find((f) => f.flag === flag)!;
+    if (value !== undefined) return { text: value, from: `--${flag}` };
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== '') return { text: fromEnv, from: spec.env };
+    return { text: spec.fallback, from: `--${flag}` };
+  };
+
+  let servers: ServerTarget[];
+  if (v.server && v.server.length > 0) {
+    servers = v.server.map((s) => parseServer(s, '--server'));
+  } else {
+    const src = pick('server', undefined);
+    servers = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from));
+    if (servers.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
+  }
+  const names = new Set<string>();
+  for (const s of servers) {
+    if (names.has(s.name)) throw new ConfigError(`--server: the name "${s.name}" is given twice; give each server its own NAME`);
+    names.add(s.name);
+  }
+
+  const logLevel = pick('log-level', v['log-level']);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel.text)) {
+    throw new ConfigError(`${logLevel.from} "${logLevel.text}": write one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const config: Config = {
+    servers: Object.freeze(servers.map((s) => Object.freeze(s))),
+    listen: Object.freeze(parseListen(pick('listen', v.listen))),
+    timeoutSeconds: parseNumber(pick('timeout', v.timeout), { integer: false, min: 0.001, max: 300, example: '--timeout 5' }),
+    pageSize: parseNumber(pick('page-size', v['page-size']), { integer: true, min: 1, max: 1_000_000, example: '--page-size 1024' }),
+    subjects: Object.freeze(parsePatterns(pick('subjects', v.subjects))),
+    excludeSubjects: Object.freeze(parsePatterns(pick('exclude-subjects', v['exclude-subjects']))),
+    subscriptionMetrics: v['no-subscription-metrics'] ? false : !parseBoolean(pick('no-subscription-metrics', undefined)),
+    logLevel: logLevel.text as LogLevel,
+  };
+  return { kind: 'run', config: Object.freeze(config) };
+}

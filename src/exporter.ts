@@ -1,0 +1,65 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Collector } from './collector.js';
+import type { Config } from './config.js';
+import { createApp } from './http/app.js';
+import { createLogger, type Logger } from './log.js';
+import { SelfMetrics } from './metrics/self-metrics.js';
+import { StanSource } from './sources/stan/source.js';
+import { subjectFilter } from './subjects.js';
+import { VERSION } from './version.js';
+
+export interface RunningExporter {
+  /** http://host:port of the metrics listener. */
+  url: string;
+  /** Stops listening, lets the scrape in flight finish (up to graceMs), closes connections. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Wires config -> sources -> collector -> http and starts listening. */
+export async function startExporter(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningExporter> {
+  const selectSubject = subjectFilter(config.subjects, config.excludeSubjects);
+  const sources = config.servers.map((target) => new StanSource(target, {
+    timeoutMs: config.timeoutSeconds * 1000,
+    pageSize: config.pageSize,
+    selectSubject,
+  }));
+  const selfMetrics = new SelfMetrics(VERSION, config.servers.map((s) => s.name));
+  const collector = new Collector(sources, log, selfMetrics);
+  let ready = false;
+  const app = createApp({
+    collector,
+    selfMetrics,
+    log,
+    version: VERSION,
+    subscriptionMetrics: config.subscriptionMetrics,
+    isReady: () => ready,
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.listen.port, config.listen.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    s.once('error', reject);
+  });
+  ready = true;
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.info({ url, servers: config.servers.map((s) => ({ name: s.name, url: s.url })), version: VERSION }, 'nats-queue-exporter listening');
+
+  return {
+    url,
+    async close(graceMs = 4000) {
+      ready = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const inflight = collector.inflight;
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+      if (inflight) await Promise.race([inflight.then(() => undefined, () => undefined), grace]);
+      // Give the responses of that scrape a moment to be written, then cut what is left.
+      await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 200).unref())]);
+      server.closeAllConnections();
+      await closed;
+      await collector.close();
+    },
+  };
+}

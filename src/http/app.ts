@@ -1,0 +1,58 @@
+import express, { type Express, type Request, type Response } from 'express';
+import type { Collector } from '../collector.js';
+import type { Logger } from '../log.js';
+import { CONTENT_TYPES, negotiateFormat } from '../metrics/exposition.js';
+import type { SelfMetrics } from '../metrics/self-metrics.js';
+import { renderStanFamilies } from '../metrics/stan-metrics.js';
+import { landingPage } from './landing-page.js';
+
+export interface AppDeps {
+  collector: Collector;
+  selfMetrics: SelfMetrics;
+  log: Logger;
+  version: string;
+  subscriptionMetrics: boolean;
+  /** False until the listener is up and while shutting down. */
+  isReady: () => boolean;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/metrics', async (req: Request, res: Response) => {
+    const format = negotiateFormat(req.get('accept'));
+    try {
+      const snapshot = await deps.collector.collect();
+      const families = renderStanFamilies(snapshot, format, { subscriptionMetrics: deps.subscriptionMetrics });
+      const own = await deps.selfMetrics.render(format);
+      res.status(200).type(CONTENT_TYPES[format]);
+      for (const family of families) res.write(family);
+      res.end(own);
+    } catch (err) {
+      deps.log.error({ err }, 'rendering /metrics failed');
+      if (!res.headersSent) res.status(500).type('text/plain').send(`nats-queue-exporter could not render metrics: ${(err as Error).message}\n`);
+      else res.destroy(err as Error);
+    }
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+
+  app.get('/readyz', (_req, res) => {
+    if (deps.isReady()) res.type('text/plain').send('ready\n');
+    else res.status(503).type('text/plain').send('not ready\n');
+  });
+
+  app.get('/', (_req, res) => {
+    res.type('html').send(landingPage(deps.version, deps.collector.lastResults()));
+  });
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('text/plain').send('not found: see / for the endpoints\n');
+  });
+
+  return app;
+}

@@ -1,0 +1,54 @@
+import { ConfigError, helpText, parseCli } from './config.js';
+import { startExporter } from './exporter.js';
+import { createLogger } from './log.js';
+import { VERSION } from './version.js';
+
+/** Exit code for a mistake in flags or environment. */
+const USAGE_ERROR = 2;
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  let request;
+  try {
+    request = parseCli(argv, env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`nats-queue-exporter: ${err.message}\n`);
+    process.exit(USAGE_ERROR);
+  }
+  if (request.kind === 'help') {
+    process.stdout.write(helpText());
+    return;
+  }
+  if (request.kind === 'version') {
+    process.stdout.write(`nats-queue-exporter ${VERSION}\n`);
+    return;
+  }
+  const log = createLogger(request.config.logLevel);
+  let exporter;
+  try {
+    exporter = await startExporter(request.config, log);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const { host, port } = request.config.listen;
+    log.fatal({ err }, 'cannot start');
+    process.stderr.write(`nats-queue-exporter: cannot listen on ${host}:${port} (${e.code ?? e.message}): choose another --listen HOST:PORT\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const hardStop = setTimeout(() => process.exit(0), 4800);
+    hardStop.unref();
+    exporter.close(4000).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'error while shutting down');
+        process.exit(0);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,48 @@
+import { Counter, Gauge, type Metric, type OpenMetricsContentType, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ScrapeErrorReason } from '../model/types.js';
+import type { ExpositionFormat } from './exposition.js';
+
+const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+const REASONS: readonly ScrapeErrorReason[] = ['timeout', 'connect', 'http_status', 'invalid_response'];
+
+/**
+ * The exporter's own metrics and the process metrics, kept by prom-client. The same metric
+ * objects sit in a text registry and an OpenMetrics registry.
+ */
+export class SelfMetrics {
+  readonly #text = new Registry();
+  readonly #openMetrics = new Registry<OpenMetricsContentType>();
+  readonly #errors: Counter<'server' | 'reason'>;
+
+  constructor(version: string, serverNames: readonly string[]) {
+    this.#openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    collectDefaultMetrics({ register: this.#text });
+    // These are gauges named like counters; promtool and Prometheus' naming rules reject them.
+    for (const name of MISNAMED_DEFAULT_METRICS) this.#text.removeSingleMetric(name);
+    this.#errors = new Counter({
+      name: 'nats_queue_exporter_scrape_errors_total',
+      help: 'Failed scrapes of a server, by reason: timeout, connect, http_status, invalid_response.',
+      labelNames: ['server', 'reason'],
+      registers: [this.#text],
+    });
+    for (const server of serverNames) for (const reason of REASONS) this.#errors.inc({ server, reason }, 0);
+    const buildInfo = new Gauge({
+      name: 'nats_queue_exporter_build_info',
+      help: 'Version of nats-queue-exporter; always 1.',
+      labelNames: ['version'],
+      registers: [this.#text],
+    });
+    buildInfo.set({ version }, 1);
+    for (const metric of this.#text.getMetricsAsArray()) this.#openMetrics.registerMetric(metric as unknown as Metric);
+  }
+
+  countError(server: string, reason: ScrapeErrorReason): void {
+    this.#errors.inc({ server, reason });
+  }
+
+  /** Rendered families; in OpenMetrics this ends with # EOF, so it goes last. */
+  render(format: ExpositionFormat): Promise<string> {
+    return format === 'openmetrics' ? this.#openMetrics.metrics() : this.#text.metrics();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The backend-neutral picture of one scrape. Sources build it, metrics render it.
+ * Nothing in here knows a metric name or a monitoring endpoint.
+ */
+
+export type ScrapeErrorReason = 'timeout' | 'connect' | 'http_status' | 'invalid_response';
+
+export interface ServerInfo {
+  clusterId: string;
+  serverId: string;
+  version: string;
+  /** STANDALONE, FT_ACTIVE, FT_STANDBY, FAILED, SHUTDOWN, CLUSTERED */
+  state: string;
+  /** Leader, Follower, Candidate, Shutdown in a Raft cluster; "" otherwise */
+  role: string;
+  startTimeSeconds: number;
+  clients: number;
+  subscriptions: number;
+  channels: number;
+  messages: number;
+  bytes: number;
+  openFds: number;
+  maxFds: number;
+  receivedMessages: number;
+  receivedBytes: number;
+  sentMessages: number;
+  sentBytes: number;
+}
+
+/** Per-channel limits of the store; 0 means unlimited. */
+export interface StoreLimits {
+  channels: number;
+  subscriptions: number;
+  messages: number;
+  bytes: number;
+  ageSeconds: number;
+}
+
+/** One subscription as the server sees it. */
+export interface Subscription {
+  clientId: string;
+  /** Queue group name without the durable prefix, or "". */
+  group: string;
+  /** Durable name, or "". */
+  durable: string;
+  /**
+   * Tells apart subscriptions that share channel, group, durable and client id (a client may
+   * subscribe twice): 0 for the first in the server's order, 1 for the next, and so on.
+   */
+  index: number;
+  unacked: number;
+  lastSent: number;
+  maxInflight: number;
+  ackWaitSeconds: number;
+  stalled: boolean;
+  offline: boolean;
+}
+
+/**
+ * A consumer of a channel that owns a cursor: a queue group (durable or not) or a durable
+ * subscription. Plain ephemeral subscriptions are not consumers in this sense.
+ */
+export interface Consumer {
+  group: string;
+  durable: string;
+  /** Highest sequence sent to any member: the consumer's cursor. */
+  lastSent: number;
+  /** Published and not yet sent to any member. */
+  undelivered: number;
+  /** Sent to members and not yet acked. */
+  unacked: number;
+  /** undelivered + unacked: what this consumer has not finished. */
+  pending: number;
+  /** Members online. */
+  members: number;
+  /** Online members whose in-flight window is full. */
+  stalledMembers: number;
+  /** Sum of the online members' max in-flight. */
+  maxInflight: number;
+  /** A durable consumer with no member online. */
+  offline: boolean;
+}
+
+export interface Channel {
+  name: string;
+  messages: number;
+  bytes: number;
+  firstSeq: number;
+  lastSeq: number;
+  subscriptionCount: number;
+  consumers: Consumer[];
+  subscriptions: Subscription[];
+}
+
+export interface ScrapeFailure {
+  reason: ScrapeErrorReason;
+  message: string;
+}
+
+export interface ServerSnapshot {
+  /** The configured NAME of the server. */
+  name: string;
+  durationSeconds: number;
+  /** Set when this server's scrape failed; then info, limits and channels are empty. */
+  failure?: ScrapeFailure;
+  info?: ServerInfo;
+  limits?: StoreLimits;
+  channels: Channel[];
+}
+
+export interface Snapshot {
+  /** Unix time in milliseconds when the collection started. */
+  startedAt: number;
+  servers: ServerSnapshot[];
+}

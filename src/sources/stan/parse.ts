@@ -1,0 +1,148 @@
+import type { ServerInfo, StoreLimits } from '../../model/types.js';
+import type { ChannelFacts, SubscriptionFacts } from '../../model/consumers.js';
+import { ScrapeError } from '../scrape-error.js';
+
+/**
+ * Checks and converts the JSON of nats-streaming-server's /streaming endpoints
+ * (server/monitor.go, v0.25.6). Fields the server marks omitempty may be missing.
+ */
+
+type Json = Record<string, unknown>;
+
+function invalid(where: string, message: string): ScrapeError {
+  return new ScrapeError('invalid_response', `${where}: ${message}`);
+}
+
+function object(value: unknown, where: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where, 'expected a JSON object');
+  return value as Json;
+}
+
+function num(o: Json, key: string, where: string, optional = false): number {
+  const v = o[key];
+  if (v === undefined && optional) return 0;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(where, `field "${key}" is ${v === undefined ? 'missing' : 'not a number'}`);
+  return v;
+}
+
+function str(o: Json, key: string, where: string, optional = false): string {
+  const v = o[key];
+  if (v === undefined && optional) return '';
+  if (typeof v !== 'string') throw invalid(where, `field "${key}" is ${v === undefined ? 'missing' : 'not a string'}`);
+  return v;
+}
+
+function bool(o: Json, key: string, where: string): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean') throw invalid(where, `field "${key}" is ${v === undefined ? 'missing' : 'not a boolean'}`);
+  return v;
+}
+
+function list(o: Json, key: string, where: string): unknown[] {
+  const v = o[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw invalid(where, `field "${key}" is not a list`);
+  return v;
+}
+
+export function parseServerz(body: unknown): ServerInfo {
+  const where = 'serverz';
+  const o = object(body, where);
+  const start = Date.parse(str(o, 'start_time', where));
+  if (Number.isNaN(start)) throw invalid(where, 'field "start_time" is not a timestamp');
+  return {
+    clusterId: str(o, 'cluster_id', where),
+    serverId: str(o, 'server_id', where),
+    version: str(o, 'version', where),
+    state: str(o, 'state', where),
+    role: str(o, 'role', where, true),
+    startTimeSeconds: start / 1000,
+    clients: num(o, 'clients', where),
+    subscriptions: num(o, 'subscriptions', where),
+    channels: num(o, 'channels', where),
+    messages: num(o, 'total_msgs', where),
+    bytes: num(o, 'total_bytes', where),
+    openFds: num(o, 'open_fds', where, true),
+    maxFds: num(o, 'max_fds', where, true),
+    receivedMessages: num(o, 'in_msgs', where),
+    receivedBytes: num(o, 'in_bytes', where),
+    sentMessages: num(o, 'out_msgs', where),
+    sentBytes: num(o, 'out_bytes', where),
+  };
+}
+
+export function parseStorez(body: unknown): StoreLimits {
+  const where = 'storez';
+  const o = object(body, where);
+  const limits = object(o['limits'], `${where} limits`);
+  const w = `${where} limits`;
+  return {
+    channels: num(limits, 'max_channels', w, true),
+    subscriptions: num(limits, 'max_subscriptions', w, true),
+    messages: num(limits, 'max_msgs', w, true),
+    bytes: num(limits, 'max_bytes', w, true),
+    // Go encodes time.Duration as nanoseconds.
+    ageSeconds: num(limits, 'max_age', w, true) / 1e9,
+  };
+}
+
+export interface ParsedChannel {
+  facts: ChannelFacts;
+  subscriptions: SubscriptionFacts[];
+}
+
+export interface ChannelsPage {
+  total: number;
+  count: number;
+  channels: unknown[];
+}
+
+export function parseChannelsPage(body: unknown, where: string): ChannelsPage {
+  const o = object(body, where);
+  return { total: num(o, 'total', where), count: num(o, 'count', where), channels: list(o, 'channels', where) };
+}
+
+/** Splits a queue name: "DURABLE:GROUP" for durable queue groups, at the first colon. */
+export function splitQueueName(queueName: string, isDurable: boolean): { group: string; durable: string } {
+  if (!isDurable) return { group: queueName, durable: '' };
+  const colon = queueName.indexOf(':');
+  if (colon < 0) return { group: queueName, durable: '' };
+  return { group: queueName.slice(colon + 1), durable: queueName.slice(0, colon) };
+}
+
+function parseSubscription(value: unknown, where: string): SubscriptionFacts {
+  const o = object(value, where);
+  const queueName = str(o, 'queue_name', where, true);
+  const isDurable = bool(o, 'is_durable', where);
+  const { group, durable } = queueName !== ''
+    ? splitQueueName(queueName, isDurable)
+    : { group: '', durable: str(o, 'durable_name', where, true) };
+  return {
+    clientId: str(o, 'client_id', where),
+    group,
+    durable,
+    unacked: num(o, 'pending_count', where),
+    lastSent: num(o, 'last_sent', where),
+    maxInflight: num(o, 'max_inflight', where),
+    ackWaitSeconds: num(o, 'ack_wait', where),
+    stalled: bool(o, 'is_stalled', where),
+    offline: bool(o, 'is_offline', where),
+  };
+}
+
+/** Reads a channel object as channelsz?subs=1 gives it. */
+export function parseChannel(value: unknown, where: string): ParsedChannel {
+  const o = object(value, where);
+  const name = str(o, 'name', where);
+  const at = `${where} channel "${name}"`;
+  const facts: ChannelFacts = {
+    name,
+    messages: num(o, 'msgs', at),
+    bytes: num(o, 'bytes', at),
+    firstSeq: num(o, 'first_seq', at),
+    lastSeq: num(o, 'last_seq', at),
+    subscriptionCount: num(o, 'subs_count', at),
+  };
+  const subscriptions = list(o, 'subscriptions', at).map((s, i) => parseSubscription(s, `${at} subscription ${i}`));
+  return { facts, subscriptions };
+}

@@ -1,0 +1,91 @@
+import type { ServerTarget } from '../../config.js';
+import { buildChannel } from '../../model/consumers.js';
+import type { Channel, ServerSnapshot } from '../../model/types.js';
+import type { SubjectMatcher } from '../../subjects.js';
+import { ScrapeError } from '../scrape-error.js';
+import { MonitorHttpClient } from './http-client.js';
+import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from './parse.js';
+
+export interface StanSourceOptions {
+  timeoutMs: number;
+  pageSize: number;
+  selectSubject: SubjectMatcher;
+}
+
+/** channelsz pages requested at once after the first one has told the total. */
+const PAGE_CONCURRENCY = 4;
+
+/**
+ * Reads one NATS Streaming server's monitoring endpoints into a ServerSnapshot: serverz,
+ * storez and every channelsz?subs=1 page, under one deadline for the whole server.
+ */
+export class StanSource {
+  readonly target: ServerTarget;
+  readonly #opts: StanSourceOptions;
+  readonly #http: MonitorHttpClient;
+
+  constructor(target: ServerTarget, opts: StanSourceOptions) {
+    this.target = target;
+    this.#opts = opts;
+    this.#http = new MonitorHttpClient(target, { timeoutMs: opts.timeoutMs, connections: PAGE_CONCURRENCY });
+  }
+
+  async scrape(): Promise<ServerSnapshot> {
+    const started = performance.now();
+    const giveUp = new AbortController();
+    const signal = AbortSignal.any([AbortSignal.timeout(this.#opts.timeoutMs), giveUp.signal]);
+    const name = this.target.name;
+    try {
+      const channels = new Map<string, Channel>();
+      const [serverz, storez] = await Promise.all([
+        this.#http.getJson('/streaming/serverz', signal),
+        this.#http.getJson('/streaming/storez', signal),
+        this.#readChannels(signal, channels),
+      ]);
+      const info = parseServerz(serverz.body);
+      const limits = parseStorez(storez.body);
+      return { name, durationSeconds: seconds(started), info, limits, channels: [...channels.values()] };
+    } catch (err) {
+      giveUp.abort();
+      const failure = err instanceof ScrapeError
+        ? { reason: err.reason, message: err.message }
+        : { reason: 'invalid_response' as const, message: `unexpected error: ${(err as Error).message}` };
+      return { name, durationSeconds: seconds(started), failure, channels: [] };
+    }
+  }
+
+  /** Pages through channelsz until total; channels are normalised page by page. */
+  async #readChannels(signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
+    const pageSize = this.#opts.pageSize;
+    const readPage = async (offset: number): Promise<{ total: number; count: number }> => {
+      const path = `/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`;
+      const res = await this.#http.getJson(path, signal);
+      const page = parseChannelsPage(res.body, `channelsz offset ${offset}`);
+      for (const raw of page.channels) {
+        const parsed = parseChannel(raw, `channelsz offset ${offset}`);
+        if (!this.#opts.selectSubject(parsed.facts.name)) continue;
+        into.set(parsed.facts.name, buildChannel(parsed.facts, parsed.subscriptions));
+      }
+      return { total: page.total, count: page.count };
+    };
+    const first = await readPage(0);
+    let total = first.total;
+    let next = first.count === 0 ? total : pageSize;
+    while (next < total) {
+      const offsets: number[] = [];
+      for (let i = 0; i < PAGE_CONCURRENCY && next < total; i++, next += pageSize) offsets.push(next);
+      const pages = await Promise.all(offsets.map(readPage));
+      // Channels created meanwhile raise the total; a page that comes back empty ends the list.
+      if (pages.some((p) => p.count === 0)) break;
+      total = Math.max(total, ...pages.map((p) => p.total));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#http.close();
+  }
+}
+
+function seconds(startedMs: number): number {
+  return (performance.now() - startedMs) / 1000;
+}
