@@ -1,0 +1,138 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { freePort } from './ports.js';
+
+export const STAN_VERSION = 'v0.25.6';
+export const STAN_MODULE = `github.com/nats-io/nats-streaming-server@${STAN_VERSION}`;
+
+/**
+ * Where nats-streaming-server is: $NATS_STREAMING_SERVER, then PATH, then Go's bin directory.
+ * Undefined when it is not installed (scripts/install-nats-streaming-server.sh installs it).
+ */
+export function findStanBinary(): string | undefined {
+  const fromEnv = process.env['NATS_STREAMING_SERVER'];
+  if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined;
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    const candidate = join(dir, 'nats-streaming-server');
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  let goBin = join(homedir(), 'go', 'bin');
+  try {
+    const gobin = execFileSync('go', ['env', 'GOBIN'], { encoding: 'utf8' }).trim();
+    goBin = gobin || join(execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8' }).trim().split(delimiter)[0]!, 'bin');
+  } catch {
+    // No Go on PATH: only the default GOPATH is left to look in.
+  }
+  const candidate = join(goBin, 'nats-streaming-server');
+  return existsSync(candidate) ? candidate : undefined;
+}
+
+export function requireStanBinary(): string {
+  const bin = findStanBinary();
+  if (!bin) {
+    throw new Error(`nats-streaming-server not found: run scripts/install-nats-streaming-server.sh (go install ${STAN_MODULE}) or set NATS_STREAMING_SERVER`);
+  }
+  return bin;
+}
+
+export interface StanOptions {
+  clusterId?: string;
+  /** MEMORY (default) or FILE; FILE uses `dir` or a fresh temporary directory. */
+  store?: 'MEMORY' | 'FILE';
+  dir?: string;
+  /** Extra flags, e.g. ['-ft_group', 'g'] or store limits. */
+  args?: string[];
+  /** Ports to reuse, e.g. to restart a server where it was. */
+  natsPort?: number;
+  monitorPort?: number;
+  /** Wait until serverz reports one of these states (default: any answer). */
+  waitForStates?: string[];
+}
+
+export interface StanServer {
+  clusterId: string;
+  natsPort: number;
+  monitorPort: number;
+  natsUrl: string;
+  monitorUrl: string;
+  dir: string | undefined;
+  process: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait for the process to end. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for the process to end. */
+  kill(): Promise<void>;
+}
+
+const running = new Set<StanServer>();
+
+process.once('exit', () => {
+  for (const s of running) s.process.kill('SIGKILL');
+});
+
+export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
+  const bin = requireStanBinary();
+  const clusterId = opts.clusterId ?? 'test-cluster';
+  const natsPort = opts.natsPort ?? (await freePort());
+  const monitorPort = opts.monitorPort ?? (await freePort());
+  const store = opts.store ?? 'MEMORY';
+  let ownDir: string | undefined;
+  const dir = store === 'FILE' ? (opts.dir ?? (ownDir = mkdtempSync(join(tmpdir(), 'nqe-stan-')))) : undefined;
+  const args = ['-a', '127.0.0.1', '-p', String(natsPort), '-m', String(monitorPort), '-cid', clusterId, '-st', store, '-mc', '0'];
+  if (dir) args.push('--dir', dir);
+  args.push(...(opts.args ?? []));
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+    running.delete(server);
+    if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+  };
+  const server: StanServer = {
+    clusterId,
+    natsPort,
+    monitorPort,
+    natsUrl: `nats://127.0.0.1:${natsPort}`,
+    monitorUrl: `http://127.0.0.1:${monitorPort}`,
+    dir,
+    process: child,
+    output: () => output,
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+  };
+  running.add(server);
+  try {
+    await waitForServerz(server, opts.waitForStates, exited);
+  } catch (err) {
+    await server.kill();
+    throw err;
+  }
+  return server;
+}
+
+async function waitForServerz(server: StanServer, states: string[] | undefined, exited: Promise<void>): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + 20_000;
+  let last = '';
+  while (Date.now() < deadline && !gone) {
+    try {
+      const res = await fetch(`${server.monitorUrl}/streaming/serverz`);
+      if (res.ok) {
+        const state = ((await res.json()) as { state: string }).state;
+        if (!states || states.includes(state)) return;
+        last = `state ${state}`;
+      }
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nats-streaming-server on ${server.monitorUrl} did not become ready (${gone ? 'it exited' : last}):\n${server.output()}`);
+}
