@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type Config, ConfigError, parseCli } from '../src/config.js';
+
+function run(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
+  const request = parseCli(argv, env);
+  assert.equal(request.kind, 'run');
+  return (request as { config: Config }).config;
+}
+
+function refused(argv: string[], message: RegExp, env: NodeJS.ProcessEnv = {}): void {
+  assert.throws(() => parseCli(argv, env), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+test('defaults', () => {
+  const c = run([]);
+  assert.deepEqual(c.servers, [{ name: 'local', url: 'http://127.0.0.1:8222' }]);
+  assert.deepEqual(c.listen, { host: '0.0.0.0', port: 7778 });
+  assert.equal(c.timeoutSeconds, 5);
+  assert.equal(c.pageSize, 1024);
+  assert.deepEqual(c.subjects, []);
+  assert.deepEqual(c.excludeSubjects, []);
+  assert.equal(c.subscriptionMetrics, true);
+  assert.equal(c.logLevel, 'info');
+  assert.ok(Object.isFrozen(c));
+});
+
+test('flags', () => {
+  const c = run([
+    '--server', 'a=http://nats-a:8222/', '--server', 'b=https://nats-b:8443/monitor',
+    '--listen', '[::1]:9000', '--timeout', '2.5', '--page-size', '100',
+    '--subjects', 'orders.>, jobs.*', '--exclude-subjects', 'orders.test', '--no-subscription-metrics', '--log-level', 'debug',
+  ]);
+  assert.deepEqual(c.servers, [{ name: 'a', url: 'http://nats-a:8222' }, { name: 'b', url: 'https://nats-b:8443/monitor' }]);
+  assert.deepEqual(c.listen, { host: '::1', port: 9000 });
+  assert.equal(c.timeoutSeconds, 2.5);
+  assert.equal(c.pageSize, 100);
+  assert.deepEqual(c.subjects, ['orders.>', 'jobs.*']);
+  assert.deepEqual(c.excludeSubjects, ['orders.test']);
+  assert.equal(c.subscriptionMetrics, false);
+  assert.equal(c.logLevel, 'debug');
+});
+
+test('environment variables, and flags win over them', () => {
+  const env = {
+    NQE_SERVERS: 'a=http://x:8222, b=http://y:8222', NQE_LISTEN: ':7000', NQE_TIMEOUT: '3', NQE_PAGE_SIZE: '10',
+    NQE_SUBJECTS: 'a.*', NQE_EXCLUDE_SUBJECTS: 'a.b', NQE_NO_SUBSCRIPTION_METRICS: 'true', NQE_LOG_LEVEL: 'warn',
+  };
+  const c = run([], env);
+  assert.deepEqual(c.servers.map((s) => s.name), ['a', 'b']);
+  assert.deepEqual(c.listen, { host: '0.0.0.0', port: 7000 });
+  assert.equal(c.timeoutSeconds, 3);
+  assert.equal(c.pageSize, 10);
+  assert.deepEqual(c.subjects, ['a.*']);
+  assert.deepEqual(c.excludeSubjects, ['a.b']);
+  assert.equal(c.subscriptionMetrics, false);
+  assert.equal(c.logLevel, 'warn');
+  const flagged = run(['--server', 'z=http://z:1', '--timeout', '9'], env);
+  assert.deepEqual(flagged.servers.map((s) => s.name), ['z']);
+  assert.equal(flagged.timeoutSeconds, 9);
+});
+
+test('credentials in the URL become an Authorization header and leave the URL', () => {
+  const [s] = run(['--server', 'a=https://us%40er:p%3Ass@nats:8222']).servers;
+  assert.equal(s!.url, 'https://nats:8222');
+  assert.equal(s!.authorization, `Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
+});
+
+test('bad input names the flag or variable and what to write instead', () => {
+  refused(['--bogus'], /unknown flag --bogus: see nats-queue-exporter --help/);
+  refused(['--timeout'], /--timeout needs a value: write --timeout SECONDS/);
+  refused(['http://x:8222'], /unexpected argument http:\/\/x:8222: servers are given as --server NAME=URL/);
+  refused(['--server', 'http://x:8222'], /--server "http:\/\/x:8222": missing NAME=; write NAME=http/);
+  refused(['--server', 'a=nats://x:4222'], /must start with http:\/\/ or https:\/\/ \(the monitoring port, not nats:\/\/\)/);
+  refused(['--server', 'a=not a url'], /"not a url" is not a URL/);
+  refused(['--server', 'a=http://x:8222/?x=1'], /without \?query/);
+  refused(['--server', 'a b=http://x:8222'], /NAME "a b" may hold only/);
+  refused(['--server', 'a=http://x:1', '--server', 'a=http://y:1'], /the name "a" is given twice/);
+  refused(['--listen', '7778'], /--listen "7778": write HOST:PORT/);
+  refused(['--listen', 'h:70000'], /port from 0 to 65535/);
+  refused(['--timeout', '0'], /--timeout "0": must be a number from 0.001 to 300, e.g. --timeout 5/);
+  refused(['--timeout', 'soon'], /--timeout "soon"/);
+  refused(['--page-size', '1.5'], /--page-size "1.5": must be a whole number/);
+  refused(['--subjects', 'a..b'], /pattern "a..b" has an empty token/);
+  refused(['--subjects', 'a.>.b'], /has ">" before its last token/);
+  refused(['--exclude-subjects', 'a.b*'], /"b\*": "\*" and ">" must stand alone/);
+  refused(['--log-level', 'loud'], /--log-level "loud": write one of fatal, error, warn, info, debug, trace, silent/);
+  refused([], /NQE_TIMEOUT "x": must be a number/, { NQE_TIMEOUT: 'x' });
+  refused([], /NQE_NO_SUBSCRIPTION_METRICS "maybe": write true or false/, { NQE_NO_SUBSCRIPTION_METRICS: 'maybe' });
+  refused([], /NQE_SERVERS "oops": missing NAME=/, { NQE_SERVERS: 'oops' });
+});
+
+test('a URL with credentials that does not parse is reported without them', () => {
+  assert.throws(() => parseCli(['--server', 'a=http://user:secret@bad host:1'], {}), (err: Error) => {
+    assert.doesNotMatch(err.message, /secret/);
+    return true;
+  });
+});
+
+test('--help and --version', () => {
+  assert.deepEqual(parseCli(['--help'], {}), { kind: 'help' });
+  assert.deepEqual(parseCli(['--version'], {}), { kind: 'version' });
+});

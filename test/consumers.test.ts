@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildChannel, type SubscriptionFacts, undeliveredMessages } from '../src/model/consumers.js';
+
+const facts = { name: 'c', messages: 0, bytes: 0, firstSeq: 1, lastSeq: 0, subscriptionCount: 0 };
+const member = (over: Partial<SubscriptionFacts>): SubscriptionFacts => ({
+  clientId: 'c1', group: 'g', durable: '', unacked: 0, lastSent: 0, maxInflight: 10, ackWaitSeconds: 30, stalled: false, offline: false, ...over,
+});
+
+test('undelivered counts from the cursor, or from the oldest message still held when the cursor is behind it', () => {
+  assert.equal(undeliveredMessages(100, 1, 40), 60);
+  assert.equal(undeliveredMessages(100, 1, 100), 0);
+  // Store limits evicted 1..50: a consumer at 10 can only still get 51..100.
+  assert.equal(undeliveredMessages(100, 51, 10), 50);
+  // A new-only subscriber starts at last_seq and never goes negative.
+  assert.equal(undeliveredMessages(100, 1, 120), 0);
+  // An empty channel (first_seq 1, last_seq 0).
+  assert.equal(undeliveredMessages(0, 1, 0), 0);
+});
+
+test('a queue group shares one cursor: the highest last_sent of its members', () => {
+  const channel = buildChannel({ ...facts, lastSeq: 50 }, [
+    member({ clientId: 'a', lastSent: 30, unacked: 4 }),
+    member({ clientId: 'b', lastSent: 42, unacked: 10, stalled: true }),
+  ]);
+  assert.deepEqual(channel.consumers, [
+    { group: 'g', durable: '', lastSent: 42, undelivered: 8, unacked: 14, pending: 22, members: 2, stalledMembers: 1, maxInflight: 20, offline: false },
+  ]);
+});
+
+test('groups with the same name but different durables are different consumers', () => {
+  const channel = buildChannel({ ...facts, lastSeq: 5 }, [
+    member({ durable: 'd1', lastSent: 5 }),
+    member({ durable: 'd2', lastSent: 1 }),
+    member({ durable: '', lastSent: 3 }),
+  ]);
+  assert.deepEqual(channel.consumers.map((c) => [c.durable, c.undelivered]), [['d1', 0], ['d2', 4], ['', 2]]);
+});
+
+test('subscriptions sharing client, group and durable are numbered in server order', () => {
+  const channel = buildChannel(facts, [
+    member({ clientId: 'a', group: '' }),
+    member({ clientId: 'a', group: '' }),
+    member({ clientId: 'b', group: '' }),
+    member({ clientId: 'a', group: 'g' }),
+    member({ clientId: 'a', group: '' }),
+  ]);
+  assert.deepEqual(channel.subscriptions.map((s) => `${s.clientId}/${s.group}/${s.index}`), ['a//0', 'a//1', 'b//0', 'a/g/0', 'a//2']);
+  assert.deepEqual(channel.consumers.map((c) => c.group), ['g']);
+});

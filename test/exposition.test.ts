@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { escapeLabelValue, FamilyWriter, formatValue, labelText, negotiateFormat } from '../src/metrics/exposition.js';
+
+test('label values escape backslash, quote and newline', () => {
+  assert.equal(escapeLabelValue('plain'), 'plain');
+  assert.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+  assert.equal(labelText([['server', 'a'], ['subject', 'x"y']]), 'server="a",subject="x\\"y"');
+});
+
+test('values', () => {
+  assert.equal(formatValue(3), '3');
+  assert.equal(formatValue(0.25), '0.25');
+  assert.equal(formatValue(NaN), 'NaN');
+  assert.equal(formatValue(Infinity), '+Inf');
+  assert.equal(formatValue(-Infinity), '-Inf');
+});
+
+test('a counter family is named without _total in OpenMetrics only', () => {
+  const w = new FamilyWriter({ name: 'x_total', type: 'counter', help: 'Things.' });
+  w.add('server="a"', 2);
+  assert.equal(w.render('text'), '# HELP x_total Things.\n# TYPE x_total counter\nx_total{server="a"} 2\n');
+  assert.equal(w.render('openmetrics'), '# HELP x Things.\n# TYPE x counter\nx_total{server="a"} 2\n');
+  assert.equal(new FamilyWriter({ name: 'empty', type: 'gauge', help: 'h' }).render('text'), '');
+});
+
+test('OpenMetrics only when asked for above the text format', () => {
+  const prometheus = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+  assert.equal(negotiateFormat(prometheus), 'openmetrics');
+  assert.equal(negotiateFormat('text/plain;version=0.0.4;q=1,application/openmetrics-text;q=0.5'), 'text');
+  assert.equal(negotiateFormat('*/*'), 'text');
+  assert.equal(negotiateFormat(undefined), 'text');
+  assert.equal(negotiateFormat('text/html,application/xhtml+xml'), 'text');
+});
