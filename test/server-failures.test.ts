@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { RunningExporter } from '../src/exporter.js';
+import { eventually, find, scrape, startTestExporter, valueOf } from './helpers/exporter.js';
+import { closeStan, connectStan, publishMany } from './helpers/stan-client.js';
+import { type StanServer, startStan } from './helpers/stan-server.js';
+
+/** Answers every request in one bad way, chosen by the first path segment: /404/..., /html/... */
+async function startBadMonitor(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    const mode = (req.url ?? '').split('/')[1];
+    if (mode === '404') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
+    } else if (mode === 'html') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Welcome to nginx!</body></html>');
+    } else if (mode === 'truncated') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{\n  "cluster_id": "x",\n  "server_id": "y",\n  "clie');
+    }
+    // "silent": never answers.
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe('servers that fail never break the others', () => {
+  let good: StanServer;
+  let other: StanServer;
+  let bad: Awaited<ReturnType<typeof startBadMonitor>>;
+  let exporter: RunningExporter;
+  const timeoutSeconds = 1;
+
+  before(async () => {
+    [good, other, bad] = await Promise.all([startStan({ clusterId: 'good' }), startStan({ clusterId: 'other' }), startBadMonitor()]);
+    const sc = await connectStan(good.natsUrl, good.clusterId, 'pub');
+    await publishMany(sc, 'orders', 3);
+    await closeStan(sc);
+    const sc2 = await connectStan(other.natsUrl, other.clusterId, 'pub');
+    await publishMany(sc2, 'payments', 2);
+    await closeStan(sc2);
+    exporter = await startTestExporter([
+      '--timeout', String(timeoutSeconds),
+      '--server', `good=${good.monitorUrl}`,
+      '--server', `other=${other.monitorUrl}`,
+      '--server', `notfound=${bad.url}/404`,
+      '--server', `html=${bad.url}/html`,
+      '--server', `truncated=${bad.url}/truncated`,
+      '--server', `silent=${bad.url}/silent`,
+      '--server', 'refused=http://127.0.0.1:1',
+    ]);
+  });
+  after(async () => {
+    await exporter.close();
+    await Promise.all([good.stop(), other.stop(), bad.close()]);
+  });
+
+  test('each bad answer gives stan_up 0, its own error reason, and no other series of that server', async () => {
+    const started = performance.now();
+    const samples = await scrape(exporter);
+    const elapsed = (performance.now() - started) / 1000;
+    assert.ok(elapsed < timeoutSeconds + 1, `a silent server held /metrics for ${elapsed.toFixed(2)} s with --timeout ${timeoutSeconds}`);
+
+    assert.equal(valueOf(samples, 'stan_up', { server: 'good' }), 1);
+    assert.equal(valueOf(samples, 'stan_up', { server: 'other' }), 1);
+    assert.equal(valueOf(samples, 'stan_channel_messages', { server: 'good', subject: 'orders' }), 3);
+    assert.equal(valueOf(samples, 'stan_channel_messages', { server: 'other', subject: 'payments' }), 2);
+    const expected: Record<string, string> = {
+      notfound: 'http_status',
+      html: 'invalid_response',
+      truncated: 'invalid_response',
+      silent: 'timeout',
+      refused: 'connect',
+    };
+    for (const [server, reason] of Object.entries(expected)) {
+      assert.equal(valueOf(samples, 'stan_up', { server }), 0, server);
+      assert.equal(valueOf(samples, 'nats_queue_exporter_scrape_errors_total', { server, reason }), 1, `${server} counts one ${reason} error`);
+      const others = samples.filter((s) => s.labels['server'] === server && !['stan_up', 'nats_queue_exporter_scrape_errors_total', 'nats_queue_exporter_scrape_duration_seconds'].includes(s.name));
+      assert.deepEqual(others, [], `${server} has no other series`);
+    }
+    assert.ok(valueOf(samples, 'nats_queue_exporter_scrape_duration_seconds', { server: 'silent' })! >= timeoutSeconds * 0.9);
+  });
+
+  test('the landing page shows each server with its last result and no credentials', async () => {
+    const html = await (await fetch(`${exporter.url}/`)).text();
+    assert.match(html, /nats-queue-exporter \d+\.\d+\.\d+/);
+    assert.match(html, /href="\/metrics"/);
+    assert.match(html, /<td>good<\/td><td>http:\/\/127\.0\.0\.1:\d+<\/td><td>up: STANDALONE, 1 channels<\/td>/);
+    assert.match(html, /<td>notfound<\/td>.*down \(http_status\): GET .* answered HTTP 404/);
+    assert.match(html, /<td>silent<\/td>.*down \(timeout\)/);
+  });
+
+  test('a server stopped mid-test goes to stan_up 0, and comes back with its figures after a restart', async () => {
+    const { natsPort, monitorPort } = other;
+    await other.stop();
+    const down = await scrape(exporter);
+    assert.equal(valueOf(down, 'stan_up', { server: 'other' }), 0);
+    assert.deepEqual(find(down, 'stan_channel_messages', { server: 'other' }), []);
+    assert.equal(valueOf(down, 'stan_up', { server: 'good' }), 1);
+    assert.equal(valueOf(down, 'stan_channel_messages', { server: 'good', subject: 'orders' }), 3);
+
+    other = await startStan({ clusterId: 'other', natsPort, monitorPort });
+    const sc = await connectStan(other.natsUrl, other.clusterId, 'pub');
+    await publishMany(sc, 'refunds', 4);
+    await closeStan(sc);
+    await eventually(async () => {
+      const up = await scrape(exporter);
+      assert.equal(valueOf(up, 'stan_up', { server: 'other' }), 1);
+      assert.equal(valueOf(up, 'stan_channel_messages', { server: 'other', subject: 'refunds' }), 4);
+    });
+  });
+});
