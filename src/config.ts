@@ -158,7 +158,7 @@ function rephraseParseError(err: unknown): ConfigError {
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const flag = /--([a-z-]+)/.exec(message)?.[1];
       const spec = FLAGS.find((f) => f.flag === flag);
-      if (spec?.arg) return new ConfigError(`--${spec.flag} needs a value: write --${spec.flag} ${spec.arg}`);
+      if (spec?.arg) return new ConfigError(`--${spec.flag} needs a value: write --${spec.flag} ${spec.arg} (or --${spec.flag}=VALUE for a value that starts with "-")`);
       return new ConfigError(`${flag ? `--${flag}` : 'a flag'} takes no value: write it alone`);
     }
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
