@@ -1,12 +1,27 @@
 import type { Logger } from './log.js';
 import type { SelfMetrics } from './metrics/self-metrics.js';
-import type { ServerSnapshot, Snapshot } from './model/types.js';
+import type { ClientPending, ServerSnapshot, Snapshot } from './model/types.js';
+import { narrowToScope, reportedScope } from './probes/scope.js';
 
 /** Anything that can read one server into the model: one per configured server. */
 export interface ServerSource {
   readonly target: { name: string; url: string };
   scrape(): Promise<ServerSnapshot>;
+  /** Reads only the named channels; names the server does not have are left out. */
+  scrapeChannels(names: readonly string[]): Promise<ServerSnapshot>;
   close(): Promise<void>;
+}
+
+/** The client-side reports of this pod's workers (the probe store). */
+export interface ClientReports {
+  /** Live figures; `now` is performance.now(). */
+  pending(now: number): ClientPending[];
+}
+
+export interface CollectorOptions {
+  clientReports?: ClientReports;
+  /** `--subjects auto`: read only the channels and consumers the client reports name. */
+  subjectsAuto?: boolean;
 }
 
 /**
@@ -17,13 +32,17 @@ export class Collector {
   readonly #sources: readonly ServerSource[];
   readonly #log: Logger;
   readonly #selfMetrics: SelfMetrics;
+  readonly #clientReports: ClientReports | undefined;
+  readonly #subjectsAuto: boolean;
   #inflight: Promise<Snapshot> | undefined;
   #last = new Map<string, ServerSnapshot & { at: number }>();
 
-  constructor(sources: readonly ServerSource[], log: Logger, selfMetrics: SelfMetrics) {
+  constructor(sources: readonly ServerSource[], log: Logger, selfMetrics: SelfMetrics, opts: CollectorOptions = {}) {
     this.#sources = sources;
     this.#log = log;
     this.#selfMetrics = selfMetrics;
+    this.#clientReports = opts.clientReports;
+    this.#subjectsAuto = opts.subjectsAuto ?? false;
   }
 
   collect(): Promise<Snapshot> {
@@ -48,9 +67,16 @@ export class Collector {
 
   async #run(): Promise<Snapshot> {
     const startedAt = Date.now();
-    const servers = await Promise.all(this.#sources.map((s) => s.scrape()));
+    const clientPending = this.#clientReports?.pending(performance.now()) ?? [];
+    const servers = await Promise.all(this.#sources.map((s) => this.#scrapeServer(s, clientPending)));
     for (const s of servers) this.#record(s, startedAt);
-    return { startedAt, servers };
+    return { startedAt, servers, clientPending };
+  }
+
+  async #scrapeServer(source: ServerSource, clientPending: readonly ClientPending[]): Promise<ServerSnapshot> {
+    if (!this.#subjectsAuto) return source.scrape();
+    const scope = reportedScope(clientPending, source.target.name);
+    return narrowToScope(await source.scrapeChannels([...scope.keys()]), scope);
   }
 
   #record(s: ServerSnapshot, at: number): void {

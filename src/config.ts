@@ -18,9 +18,15 @@ export interface Config {
   timeoutSeconds: number;
   pageSize: number;
   subjects: readonly string[];
+  /** `--subjects auto`: only the channels this pod's probes report (subjects is then empty). */
+  subjectsAuto: boolean;
   excludeSubjects: readonly string[];
   subscriptionMetrics: boolean;
   logLevel: LogLevel;
+  /** Where workers POST their client-side pending reports; undefined when turned off. */
+  probeListen: { host: string; port: number } | undefined;
+  probeTtlSeconds: number;
+  probeMaxSeries: number;
 }
 
 export type CliRequest = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
@@ -47,9 +53,12 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'listen', env: 'NQE_LISTEN', arg: 'HOST:PORT', fallback: '0.0.0.0:7778', help: 'address for /metrics, /, /healthz and /readyz' },
   { flag: 'timeout', env: 'NQE_TIMEOUT', arg: 'SECONDS', fallback: '5', help: 'deadline for all requests to one server in one scrape' },
   { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request; every page is read until total' },
-  { flag: 'subjects', env: 'NQE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'export only channels matching these NATS subject patterns (* and >); default all' },
+  { flag: 'subjects', env: 'NQE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'export only channels matching these NATS subject patterns (* and >), or "auto": only the channels the probes of this pod report (sidecar); default all' },
   { flag: 'exclude-subjects', env: 'NQE_EXCLUDE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'leave out channels matching these patterns' },
   { flag: 'no-subscription-metrics', env: 'NQE_NO_SUBSCRIPTION_METRICS', fallback: 'false', help: 'leave out the per-subscription stan_subscription_* series (env: true or false)' },
+  { flag: 'probe-listen', env: 'NQE_PROBE_LISTEN', arg: 'HOST:PORT', fallback: '127.0.0.1:7779', help: 'address for workers to POST /v1/pending (client-side pending reports), or "off"' },
+  { flag: 'probe-ttl', env: 'NQE_PROBE_TTL', arg: 'SECONDS', fallback: '30', help: 'a client\'s report counts for this long unless it reports again, so a dead worker\'s figures vanish' },
+  { flag: 'probe-max-series', env: 'NQE_PROBE_MAX_SERIES', arg: 'N', fallback: '1000', help: 'most subscription reports held at once over all clients; a report beyond it is refused with 429' },
   { flag: 'log-level', env: 'NQE_LOG_LEVEL', arg: 'LEVEL', fallback: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 
@@ -110,11 +119,11 @@ function redactUrlText(text: string): string {
   return text.replace(/\/\/[^/@]*@/, '//***@');
 }
 
-function parseListen(src: Source): { host: string; port: number } {
+function parseListen(src: Source, examples = 'e.g. 0.0.0.0:7778 or [::]:7778'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(src.text);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`${src.from} "${src.text}": write HOST:PORT with a port from 0 to 65535, e.g. 0.0.0.0:7778 or [::]:7778`);
+    throw new ConfigError(`${src.from} "${src.text}": write HOST:PORT with a port from 0 to 65535, ${examples}`);
   }
   return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!), port };
 }
@@ -187,6 +196,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
         subjects: { type: 'string' },
         'exclude-subjects': { type: 'string' },
         'no-subscription-metrics': { type: 'boolean' },
+        'probe-listen': { type: 'string' },
+        'probe-ttl': { type: 'string' },
+        'probe-max-series': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -226,15 +238,32 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     throw new ConfigError(`${logLevel.from} "${logLevel.text}": write one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const subjects = pick('subjects', v.subjects);
+  const subjectsAuto = subjects.text.trim() === 'auto';
+  if (!subjectsAuto && subjects.text.split(',').some((p) => p.trim() === 'auto')) {
+    throw new ConfigError(`${subjects.from} "${subjects.text}": "auto" cannot be combined with patterns; write --subjects auto alone (and --exclude-subjects PATTERN to leave channels out) or patterns only`);
+  }
+  const probeListenSrc = pick('probe-listen', v['probe-listen']);
+  const probeListen = probeListenSrc.text.trim() === 'off'
+    ? undefined
+    : Object.freeze(parseListen(probeListenSrc, 'e.g. 127.0.0.1:7779 (reachable from the pod only), or off'));
+  if (subjectsAuto && probeListen === undefined) {
+    throw new ConfigError(`${subjects.from} auto takes its channels from probe reports, but ${probeListenSrc.from} is off: give --probe-listen HOST:PORT, or name the subjects`);
+  }
+
   const config: Config = {
     servers: Object.freeze(servers.map((s) => Object.freeze(s))),
     listen: Object.freeze(parseListen(pick('listen', v.listen))),
     timeoutSeconds: parseNumber(pick('timeout', v.timeout), { integer: false, min: 0.001, max: 300, example: '--timeout 5' }),
     pageSize: parseNumber(pick('page-size', v['page-size']), { integer: true, min: 1, max: 1_000_000, example: '--page-size 1024' }),
-    subjects: Object.freeze(parsePatterns(pick('subjects', v.subjects))),
+    subjects: Object.freeze(subjectsAuto ? [] : parsePatterns(subjects)),
+    subjectsAuto,
     excludeSubjects: Object.freeze(parsePatterns(pick('exclude-subjects', v['exclude-subjects']))),
     subscriptionMetrics: v['no-subscription-metrics'] ? false : !parseBoolean(pick('no-subscription-metrics', undefined)),
     logLevel: logLevel.text as LogLevel,
+    probeListen,
+    probeTtlSeconds: parseNumber(pick('probe-ttl', v['probe-ttl']), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
+    probeMaxSeries: parseNumber(pick('probe-max-series', v['probe-max-series']), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
   };
   return { kind: 'run', config: Object.freeze(config) };
 }

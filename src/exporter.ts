@@ -3,8 +3,11 @@ import type { Server } from 'node:http';
 import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
+import { type RunningProbeListener, startProbeListener } from './probes/start.js';
+import { ProbeStore } from './probes/store.js';
 import { StanSource } from './sources/stan/source.js';
 import { subjectFilter } from './subjects.js';
 import { VERSION } from './version.js';
@@ -12,6 +15,8 @@ import { VERSION } from './version.js';
 export interface RunningExporter {
   /** http://host:port of the metrics listener. */
   url: string;
+  /** http://host:port of the probe listener; undefined with --probe-listen off. */
+  probeUrl: string | undefined;
   /** Stops listening, lets the scrape in flight finish (up to graceMs), closes connections. */
   close(graceMs?: number): Promise<void>;
 }
@@ -25,7 +30,10 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     selectSubject,
   }));
   const selfMetrics = new SelfMetrics(VERSION, config.servers.map((s) => s.name));
-  const collector = new Collector(sources, log, selfMetrics);
+  const probeStore = config.probeListen
+    ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries })
+    : undefined;
+  const collector = new Collector(sources, log, selfMetrics, { clientReports: probeStore, subjectsAuto: config.subjectsAuto });
   let ready = false;
   const app = createApp({
     collector,
@@ -37,19 +45,39 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   });
 
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.listen.port, config.listen.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once('error', reject);
+    const fail = (err: NodeJS.ErrnoException) => reject(new ListenError('--listen', config.listen, err));
+    const s = app.listen(config.listen.port, config.listen.host, (err?: Error) => (err ? fail(err) : resolve(s)));
+    s.once('error', fail);
   });
+  let probes: RunningProbeListener | undefined;
+  if (config.probeListen && probeStore) {
+    try {
+      probes = await startProbeListener(config.probeListen, {
+        store: probeStore,
+        servers: new Set(config.servers.map((s) => s.name)),
+        ttlSeconds: config.probeTtlSeconds,
+        maxSeries: config.probeMaxSeries,
+        log,
+        countReport: (result) => selfMetrics.countProbeReport(result),
+      });
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await collector.close();
+      throw err;
+    }
+  }
   ready = true;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
-  log.info({ url, servers: config.servers.map((s) => ({ name: s.name, url: s.url })), version: VERSION }, 'nats-queue-exporter listening');
+  log.info({ url, probeUrl: probes?.url, servers: config.servers.map((s) => ({ name: s.name, url: s.url })), version: VERSION }, 'nats-queue-exporter listening');
 
   return {
     url,
+    probeUrl: probes?.url,
     async close(graceMs = 4000) {
       ready = false;
+      await probes?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const inflight = collector.inflight;

@@ -28,10 +28,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   try {
     exporter = await startExporter(request.config, log);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const { host, port } = request.config.listen;
     log.fatal({ err }, 'cannot start');
-    process.stderr.write(`nats-queue-exporter: cannot listen on ${host}:${port} (${e.code ?? e.message}): choose another --listen HOST:PORT\n`);
+    // A ListenError names the address and the flag to change.
+    process.stderr.write(`nats-queue-exporter: ${(err as Error).message}\n`);
     process.exit(1);
   }
   let stopping = false;

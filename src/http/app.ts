@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { CONTENT_TYPES, negotiateFormat } from '../metrics/exposition.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
 import { renderStanFamilies } from '../metrics/stan-metrics.js';
+import { renderClientFamilies } from '../metrics/client-metrics.js';
 import { landingPage } from './landing-page.js';
 
 export interface AppDeps {
@@ -25,7 +26,10 @@ export function createApp(deps: AppDeps): Express {
     const format = negotiateFormat(req.get('accept'));
     try {
       const snapshot = await deps.collector.collect();
-      const families = renderStanFamilies(snapshot, format, { subscriptionMetrics: deps.subscriptionMetrics });
+      const families = [
+        ...renderStanFamilies(snapshot, format, { subscriptionMetrics: deps.subscriptionMetrics }),
+        ...renderClientFamilies(snapshot, format),
+      ];
       const own = await deps.selfMetrics.render(format);
       res.status(200).type(CONTENT_TYPES[format]);
       for (const family of families) res.write(family);

@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Metric, type OpenMetricsContentType, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ScrapeErrorReason } from '../model/types.js';
+import { PROBE_RESULTS, type ProbeResult } from '../probes/listener.js';
 import type { ExpositionFormat } from './exposition.js';
 
 const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -14,6 +15,7 @@ export class SelfMetrics {
   readonly #text = new Registry();
   readonly #openMetrics = new Registry<OpenMetricsContentType>();
   readonly #errors: Counter<'server' | 'reason'>;
+  readonly #probeReports: Counter<'result'>;
 
   constructor(version: string, serverNames: readonly string[]) {
     this.#openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
@@ -27,6 +29,13 @@ export class SelfMetrics {
       registers: [this.#text],
     });
     for (const server of serverNames) for (const reason of REASONS) this.#errors.inc({ server, reason }, 0);
+    this.#probeReports = new Counter({
+      name: 'nats_queue_exporter_probe_reports_total',
+      help: `Client-side pending reports POSTed to the probe listener, by result: ${PROBE_RESULTS.join(', ')}.`,
+      labelNames: ['result'],
+      registers: [this.#text],
+    });
+    for (const result of PROBE_RESULTS) this.#probeReports.inc({ result }, 0);
     const buildInfo = new Gauge({
       name: 'nats_queue_exporter_build_info',
       help: 'Version of nats-queue-exporter; always 1.',
@@ -39,6 +48,10 @@ export class SelfMetrics {
 
   countError(server: string, reason: ScrapeErrorReason): void {
     this.#errors.inc({ server, reason });
+  }
+
+  countProbeReport(result: ProbeResult): void {
+    this.#probeReports.inc({ result });
   }
 
   /** Rendered families; in OpenMetrics this ends with # EOF, so it goes last. */

@@ -108,8 +108,30 @@ export interface ServerSnapshot {
   channels: Channel[];
 }
 
+/**
+ * What the workers beside this exporter report about their own subscriptions: messages they
+ * hold and have not finished (stan.go's sub.Pending(); the Node probe library's count). A
+ * different figure from the server's: never add it to Consumer.pending.
+ */
+export interface ClientPending {
+  /** The configured NAME of the server the subscriptions use. */
+  server: string;
+  subject: string;
+  group: string;
+  durable: string;
+  /** Sums over the live reports. */
+  messages: number;
+  bytes: number;
+  /** Clients whose live report includes this consumer. */
+  reports: number;
+  /** Sums over the reports that carried the figure; undefined when none did. */
+  dropped?: number;
+  maxInflight?: number;
+}
+
 export interface Snapshot {
   /** Unix time in milliseconds when the collection started. */
   startedAt: number;
   servers: ServerSnapshot[];
+  clientPending: ClientPending[];
 }

@@ -1,9 +1,12 @@
 import { parseCli } from '../../src/config.js';
 import { startExporter, type RunningExporter } from '../../src/exporter.js';
 
-/** Starts the exporter in this process on a free loopback port, as the CLI would with `args`. */
+/**
+ * Starts the exporter in this process on a free loopback port, as the CLI would with `args`. The
+ * probe listener takes a free port too (later flags in `args` win).
+ */
 export async function startTestExporter(args: string[]): Promise<RunningExporter> {
-  const request = parseCli(['--listen', '127.0.0.1:0', '--log-level', 'silent', ...args], {});
+  const request = parseCli(['--listen', '127.0.0.1:0', '--probe-listen', '127.0.0.1:0', '--log-level', 'silent', ...args], {});
   if (request.kind !== 'run') throw new Error('expected a run request');
   return startExporter(request.config);
 }

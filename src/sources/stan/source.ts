@@ -31,6 +31,15 @@ export class StanSource {
   }
 
   async scrape(): Promise<ServerSnapshot> {
+    return this.#scrapeWith((signal, into) => this.#readChannels(signal, into));
+  }
+
+  /** serverz and storez as scrape() reads them, and of the channels only those named (`--subjects auto`). */
+  async scrapeChannels(names: readonly string[]): Promise<ServerSnapshot> {
+    return this.#scrapeWith((signal, into) => this.#readNamedChannels(names, signal, into));
+  }
+
+  async #scrapeWith(readChannels: (signal: AbortSignal, into: Map<string, Channel>) => Promise<void>): Promise<ServerSnapshot> {
     const started = performance.now();
     const giveUp = new AbortController();
     const signal = AbortSignal.any([AbortSignal.timeout(this.#opts.timeoutMs), giveUp.signal]);
@@ -40,7 +49,7 @@ export class StanSource {
       const [serverz, storez] = await Promise.all([
         this.#http.getJson('/streaming/serverz', signal),
         this.#http.getJson('/streaming/storez', signal),
-        this.#readChannels(signal, channels),
+        readChannels(signal, channels),
       ]);
       const info = parseServerz(serverz.body);
       const limits = parseStorez(storez.body);
@@ -79,6 +88,27 @@ export class StanSource {
       if (pages.some((p) => p.count === 0)) break;
       total = Math.max(total, ...pages.map((p) => p.total));
     }
+  }
+
+  /**
+   * One channelsz?channel=NAME&subs=1 per selected name, a few at a time. A 404 means the server
+   * has no such channel (nothing was published or subscribed there yet): it is left out.
+   */
+  async #readNamedChannels(names: readonly string[], signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
+    const wanted = names.filter((name) => this.#opts.selectSubject(name));
+    const found: Array<Channel | undefined> = [];
+    let next = 0;
+    const readNext = async (): Promise<void> => {
+      for (let i = next++; i < wanted.length; i = next++) {
+        const name = wanted[i]!;
+        const res = await this.#http.getJson(`/streaming/channelsz?channel=${encodeURIComponent(name)}&subs=1`, signal, [404]);
+        if (res.status === 404) continue;
+        const parsed = parseChannel(res.body, `channelsz channel ${name}`);
+        found[i] = buildChannel(parsed.facts, parsed.subscriptions);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PAGE_CONCURRENCY, wanted.length) }, readNext));
+    for (const channel of found) if (channel) into.set(channel.name, channel);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,94 @@
+import type { ClientPending } from '../model/types.js';
+import type { ProbeReport, SubscriptionReport } from './report.js';
+
+interface HeldReport {
+  /** Unix ms when it arrived; it counts until at + ttl. */
+  at: number;
+  subscriptions: SubscriptionReport[];
+}
+
+export type AcceptResult = { accepted: true; held: number } | { accepted: false; held: number; wouldHold: number };
+
+function consumerKey(s: { server: string; subject: string; group: string; durable: string }): string {
+  return `${s.server}\u0000${s.subject}\u0000${s.group}\u0000${s.durable}`;
+}
+
+/** Adds up a report's entries for the same consumer (a client may subscribe twice). */
+function mergeByConsumer(subscriptions: readonly SubscriptionReport[]): SubscriptionReport[] {
+  const merged = new Map<string, SubscriptionReport>();
+  for (const s of subscriptions) {
+    const key = consumerKey(s);
+    const held = merged.get(key);
+    if (held === undefined) {
+      merged.set(key, { ...s });
+      continue;
+    }
+    held.messages += s.messages;
+    held.bytes += s.bytes;
+    if (s.dropped !== undefined) held.dropped = (held.dropped ?? 0) + s.dropped;
+    if (s.maxInflight !== undefined) held.maxInflight = (held.maxInflight ?? 0) + s.maxInflight;
+  }
+  return [...merged.values()];
+}
+
+/**
+ * The live client-side reports, one per client id, each replacing the client's previous one.
+ * A report counts for `ttlMs` after it arrived; expiry is evaluated whenever the store is read
+ * or written, so nothing runs in between. At most `maxSeries` subscription entries are held over
+ * all clients: that bounds memory and the series a flood of client ids can create.
+ */
+export class ProbeStore {
+  readonly #ttlMs: number;
+  readonly #maxSeries: number;
+  /** In arrival order (a client that reports again moves to the end), so expiry stops early. */
+  readonly #reports = new Map<string, HeldReport>();
+  #held = 0;
+
+  constructor(opts: { ttlMs: number; maxSeries: number }) {
+    this.#ttlMs = opts.ttlMs;
+    this.#maxSeries = opts.maxSeries;
+  }
+
+  /** Replaces the client's report, unless the entries held would then exceed maxSeries. */
+  accept(report: ProbeReport, now: number): AcceptResult {
+    this.#expire(now);
+    const subscriptions = mergeByConsumer(report.subscriptions);
+    const previous = this.#reports.get(report.clientId);
+    const wouldHold = this.#held - (previous?.subscriptions.length ?? 0) + subscriptions.length;
+    if (wouldHold > this.#maxSeries) return { accepted: false, held: this.#held, wouldHold };
+    this.#reports.delete(report.clientId);
+    if (subscriptions.length > 0) this.#reports.set(report.clientId, { at: now, subscriptions });
+    this.#held = wouldHold;
+    return { accepted: true, held: this.#held };
+  }
+
+  /** The live figures summed per consumer. */
+  pending(now: number): ClientPending[] {
+    this.#expire(now);
+    const byConsumer = new Map<string, ClientPending>();
+    for (const report of this.#reports.values()) {
+      for (const s of report.subscriptions) {
+        const key = consumerKey(s);
+        let sum = byConsumer.get(key);
+        if (sum === undefined) {
+          sum = { server: s.server, subject: s.subject, group: s.group, durable: s.durable, messages: 0, bytes: 0, reports: 0 };
+          byConsumer.set(key, sum);
+        }
+        sum.messages += s.messages;
+        sum.bytes += s.bytes;
+        sum.reports += 1;
+        if (s.dropped !== undefined) sum.dropped = (sum.dropped ?? 0) + s.dropped;
+        if (s.maxInflight !== undefined) sum.maxInflight = (sum.maxInflight ?? 0) + s.maxInflight;
+      }
+    }
+    return [...byConsumer.values()];
+  }
+
+  #expire(now: number): void {
+    for (const [clientId, report] of this.#reports) {
+      if (now - report.at < this.#ttlMs) break;
+      this.#reports.delete(clientId);
+      this.#held -= report.subscriptions.length;
+    }
+  }
+}
