@@ -1,0 +1,3 @@
+import { renderDashboards, runGenerator } from './generate.js';
+
+runGenerator('dashboards', renderDashboards(), process.argv.slice(2));
