@@ -1,0 +1,78 @@
+import { gunzipSync } from 'node:zlib';
+import { Pool, request } from 'undici';
+
+/** What Prometheus sends when it scrapes (2.x defaults): OpenMetrics preferred, gzip accepted. */
+export const PROMETHEUS_HEADERS = {
+  accept: 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',
+  'accept-encoding': 'gzip',
+};
+
+export interface ScrapeResult {
+  ms: number;
+  /** Bytes on the wire (compressed when the exporter gzipped). */
+  wireBytes: number;
+  /** The exposition text, when it was asked for. */
+  text?: string;
+}
+
+/** GETs `url` as Prometheus would and times it to the last byte of the body. */
+export async function timedScrape(url: string, keepText: boolean, headers: Record<string, string> = PROMETHEUS_HEADERS): Promise<ScrapeResult> {
+  const started = performance.now();
+  const res = await request(url, { headers, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  const chunks: Buffer[] = [];
+  let wireBytes = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    wireBytes += chunk.length;
+    if (keepText) chunks.push(chunk);
+  }
+  const ms = performance.now() - started;
+  if (res.statusCode !== 200) throw new Error(`GET ${url} answered ${res.statusCode}: ${Buffer.concat(chunks).toString().slice(0, 200)}`);
+  if (!keepText) return { ms, wireBytes };
+  const body = Buffer.concat(chunks);
+  const text = (res.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8');
+  return { ms, wireBytes, text };
+}
+
+/**
+ * The floor of a scrape: every channelsz?subs=1 page of the server read with no processing,
+ * the first page alone (it tells the total), then the rest `concurrency` at a time.
+ */
+export class PageSweep {
+  readonly #pool: Pool;
+  readonly #pageSize: number;
+  readonly #concurrency: number;
+
+  constructor(monitorUrl: string, pageSize: number, concurrency: number) {
+    this.#pool = new Pool(monitorUrl, { connections: concurrency, headersTimeout: 120_000, bodyTimeout: 120_000 });
+    this.#pageSize = pageSize;
+    this.#concurrency = concurrency;
+  }
+
+  async #page(offset: number): Promise<Buffer> {
+    const res = await this.#pool.request({ path: `/streaming/channelsz?subs=1&offset=${offset}&limit=${this.#pageSize}`, method: 'GET' });
+    const body = Buffer.from(await res.body.arrayBuffer());
+    if (res.statusCode !== 200) throw new Error(`channelsz offset ${offset} answered ${res.statusCode}`);
+    return body;
+  }
+
+  /** Times one sweep; the total comes from the first page's JSON, the only one that is read. */
+  async sweep(): Promise<{ ms: number; bytes: number; pages: number }> {
+    const started = performance.now();
+    const first = await this.#page(0);
+    const total = Number(/"total":\s*(\d+)/.exec(first.toString('latin1', 0, 200))?.[1] ?? NaN);
+    if (!Number.isFinite(total)) throw new Error('channelsz did not say its total at the start of the answer');
+    const offsets: number[] = [];
+    for (let offset = this.#pageSize; offset < total; offset += this.#pageSize) offsets.push(offset);
+    let bytes = first.length;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < offsets.length) bytes += (await this.#page(offsets[next++]!)).length;
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, offsets.length) }, worker));
+    return { ms: performance.now() - started, bytes, pages: offsets.length + 1 };
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}

@@ -1,0 +1,7 @@
+/**
+ * Client-side pending for node-nats-streaming workers:
+ * `import { watchPending } from 'nats-queue-exporter/probe'`. It imports nothing but Node itself,
+ * so a worker pulls in neither the exporter nor a NATS client through it.
+ */
+export { watchPending, type PendingFigures, type PendingWatcher, type ProbeSubscription, type SubscriptionLabels, type WatchPendingOptions } from './watch-pending.js';
+export type { ConsumerLabels, ProbeMessage } from './tally.js';
