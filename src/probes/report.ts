@@ -85,7 +85,7 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'string') return `the string "${printable(v.slice(0, 40))}"`;
   if (typeof v === 'number') return String(v);
-  return `a ${typeof v}`;
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** Shows control characters as escapes, so an error message stays one readable line. */
