@@ -1,13 +1,20 @@
 import { parseArgs } from 'node:util';
+import { ConfigError } from './config-error.js';
+import { loadWebConfig, type WebConfig } from './http/web-config.js';
+import { type MonitorTls, readMonitorTls, ServerPasswords } from './monitor-access.js';
 import { patternProblem } from './subjects.js';
+
+export { ConfigError };
 
 export interface ServerTarget {
   /** The `server` label. */
   name: string;
   /** Monitoring base URL without credentials and without a trailing slash. */
   url: string;
-  /** Value of the Authorization header when the URL carried user:pass@. */
+  /** Value of the Authorization header when the URL names a user (password from the URL, a file or env). */
   authorization?: string;
+  /** Set on https:// targets when a --server-ca/cert/key/insecure flag is given. */
+  tls?: MonitorTls;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -27,14 +34,11 @@ export interface Config {
   probeListen: { host: string; port: number } | undefined;
   probeTtlSeconds: number;
   probeMaxSeries: number;
+  /** --web-config: TLS and basic auth for the metrics listener; undefined serves plain http to anyone. */
+  webConfig: WebConfig | undefined;
 }
 
 export type CliRequest = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
-
-/** A mistake in the flags or environment; the message names the input and the fix. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -59,6 +63,12 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'probe-listen', env: 'NQE_PROBE_LISTEN', arg: 'HOST:PORT', fallback: '127.0.0.1:7779', help: 'address for workers to POST /v1/pending (client-side pending reports), or "off"' },
   { flag: 'probe-ttl', env: 'NQE_PROBE_TTL', arg: 'SECONDS', fallback: '30', help: 'a client\'s report counts for this long unless it reports again, so a dead worker\'s figures vanish' },
   { flag: 'probe-max-series', env: 'NQE_PROBE_MAX_SERIES', arg: 'N', fallback: '1000', help: 'most subscription reports held at once over all clients; a report beyond it is refused with 429' },
+  { flag: 'web-config', env: 'NQE_WEB_CONFIG', arg: 'FILE', fallback: '', help: 'TLS and basic auth for the metrics listener, in the Prometheus exporter-toolkit web config format (tls_server_config, basic_auth_users, http_server_config.headers, auth_excluded_paths); /healthz and /readyz stay open to basic auth unless auth_excluded_paths says otherwise' },
+  { flag: 'server-ca-file', env: 'NQE_SERVER_CA_FILE', arg: 'FILE', fallback: '', help: 'PEM CA certificates that https:// monitoring URLs are checked against, instead of the system CAs (all servers)' },
+  { flag: 'server-cert-file', env: 'NQE_SERVER_CERT_FILE', arg: 'FILE', fallback: '', help: 'PEM client certificate shown to https:// monitoring URLs, with --server-key-file (all servers)' },
+  { flag: 'server-key-file', env: 'NQE_SERVER_KEY_FILE', arg: 'FILE', fallback: '', help: 'PEM private key of --server-cert-file' },
+  { flag: 'server-insecure-skip-verify', env: 'NQE_SERVER_INSECURE_SKIP_VERIFY', fallback: 'false', help: 'accept any certificate from https:// monitoring URLs (for tests; env: true or false)' },
+  { flag: 'server-password-file', env: 'NQE_SERVER_PASSWORD_FILES', arg: '[NAME=]FILE', fallback: '', help: 'password for a monitoring URL that names a user (https://USER@host:8222): NAME=FILE for server NAME, FILE alone for every such server; repeat the flag for more (env: comma-separated). NQE_SERVER_PASSWORD_<NAME> (NAME in capitals, other characters as _) holds one server\'s password itself' },
   { flag: 'log-level', env: 'NQE_LOG_LEVEL', arg: 'LEVEL', fallback: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 
@@ -81,7 +91,7 @@ export function helpText(): string {
 
 type Source = { text: string; from: string };
 
-function parseServer(raw: string, from: string): ServerTarget {
+function parseServer(raw: string, from: string, passwords: ServerPasswords): ServerTarget {
   const eq = raw.indexOf('=');
   const example = 'write NAME=http://host:8222, e.g. --server prod-a=http://nats-a:8222';
   if (eq <= 0) throw new ConfigError(`${from} "${raw}": missing NAME=; ${example}`);
@@ -105,7 +115,7 @@ function parseServer(raw: string, from: string): ServerTarget {
   let authorization: string | undefined;
   if (url.username !== '' || url.password !== '') {
     const user = decodeURIComponent(url.username);
-    const pass = decodeURIComponent(url.password);
+    const pass = passwords.forServer(name, url.password === '' ? undefined : decodeURIComponent(url.password), from);
     authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
     url.username = '';
     url.password = '';
@@ -199,6 +209,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
         'probe-listen': { type: 'string' },
         'probe-ttl': { type: 'string' },
         'probe-max-series': { type: 'string' },
+        'web-config': { type: 'string' },
+        'server-ca-file': { type: 'string' },
+        'server-cert-file': { type: 'string' },
+        'server-key-file': { type: 'string' },
+        'server-insecure-skip-verify': { type: 'boolean' },
+        'server-password-file': { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -219,12 +235,21 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     return { text: spec.fallback, from: `--${flag}` };
   };
 
+  const optional = (flag: string, value: string | undefined): Source | undefined => {
+    const src = pick(flag, value);
+    return src.text.trim() === '' ? undefined : src;
+  };
+  const passwordFiles = v['server-password-file'] && v['server-password-file'].length > 0
+    ? v['server-password-file'].map((text) => ({ text, from: '--server-password-file' }))
+    : (optional('server-password-file', undefined)?.text.split(',') ?? []).filter((t) => t.trim() !== '').map((text) => ({ text, from: 'NQE_SERVER_PASSWORD_FILES' }));
+  const passwords = new ServerPasswords(passwordFiles, env);
+
   let servers: ServerTarget[];
   if (v.server && v.server.length > 0) {
-    servers = v.server.map((s) => parseServer(s, '--server'));
+    servers = v.server.map((s) => parseServer(s, '--server', passwords));
   } else {
     const src = pick('server', undefined);
-    servers = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from));
+    servers = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, passwords));
     if (servers.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
   }
   const names = new Set<string>();
@@ -232,6 +257,22 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     if (names.has(s.name)) throw new ConfigError(`--server: the name "${s.name}" is given twice; give each server its own NAME`);
     names.add(s.name);
   }
+  passwords.checkAllUsed(servers);
+
+  const insecure = pick('server-insecure-skip-verify', undefined);
+  const monitorTls = readMonitorTls({
+    ca: optional('server-ca-file', v['server-ca-file']),
+    cert: optional('server-cert-file', v['server-cert-file']),
+    key: optional('server-key-file', v['server-key-file']),
+    insecure: v['server-insecure-skip-verify'] ? { text: 'true', from: '--server-insecure-skip-verify' } : parseBoolean(insecure) ? insecure : undefined,
+  });
+  if (monitorTls) {
+    if (!servers.some((s) => s.url.startsWith('https:'))) {
+      throw new ConfigError('--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server URL starts with https://');
+    }
+    servers = servers.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
+  }
+  const webConfigSrc = optional('web-config', v['web-config']);
 
   const logLevel = pick('log-level', v['log-level']);
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel.text)) {
@@ -264,6 +305,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     probeListen,
     probeTtlSeconds: parseNumber(pick('probe-ttl', v['probe-ttl']), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
     probeMaxSeries: parseNumber(pick('probe-max-series', v['probe-max-series']), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
+    webConfig: webConfigSrc && loadWebConfig(webConfigSrc.text, webConfigSrc.from),
   };
   return { kind: 'run', config: Object.freeze(config) };
 }

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { createMetricsServer } from './http/metrics-server.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
@@ -13,7 +13,7 @@ import { subjectFilter } from './subjects.js';
 import { VERSION } from './version.js';
 
 export interface RunningExporter {
-  /** http://host:port of the metrics listener. */
+  /** http(s)://host:port of the metrics listener. */
   url: string;
   /** http://host:port of the probe listener; undefined with --probe-listen off. */
   probeUrl: string | undefined;
@@ -44,10 +44,10 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     isReady: () => ready,
   });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const fail = (err: NodeJS.ErrnoException) => reject(new ListenError('--listen', config.listen, err));
-    const s = app.listen(config.listen.port, config.listen.host, (err?: Error) => (err ? fail(err) : resolve(s)));
-    s.once('error', fail);
+  const { server, scheme } = createMetricsServer(app, config.webConfig, log);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError('--listen', config.listen, err)));
+    server.listen(config.listen.port, config.listen.host, () => resolve());
   });
   let probes: RunningProbeListener | undefined;
   if (config.probeListen && probeStore) {
@@ -69,8 +69,9 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   ready = true;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  log.info({ url, probeUrl: probes?.url, servers: config.servers.map((s) => ({ name: s.name, url: s.url })), version: VERSION }, 'nats-queue-exporter listening');
+  const url = `${scheme}://${host}:${address.port}`;
+  const access = config.webConfig && { webConfig: config.webConfig.file, tls: config.webConfig.tls !== undefined, basicAuthUsers: config.webConfig.users.size };
+  log.info({ url, ...access, probeUrl: probes?.url, servers: config.servers.map((s) => ({ name: s.name, url: s.url })), version: VERSION }, 'nats-queue-exporter listening');
 
   return {
     url,

@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import type { ServerTarget } from '../../config.js';
+import { tlsConnectOptions, tlsFailureHint } from '../../monitor-access.js';
 import { ScrapeError } from '../scrape-error.js';
 
 /** Bodies larger than this are refused instead of being read into memory. */
@@ -27,7 +28,7 @@ export class MonitorHttpClient {
       connections: opts.connections,
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
-      connect: { timeout: opts.timeoutMs },
+      connect: { timeout: opts.timeoutMs, ...tlsConnectOptions(target.tls) },
       keepAliveTimeout: 30_000,
     });
   }
@@ -82,5 +83,5 @@ function classify(err: unknown, where: string, signal: AbortSignal): ScrapeError
   if (e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
     return new ScrapeError('invalid_response', `GET ${where} sent a body shorter or longer than its Content-Length`);
   }
-  return new ScrapeError('connect', `GET ${where} failed: ${e.code ?? e.message ?? String(err)}`);
+  return new ScrapeError('connect', `GET ${where} failed: ${e.code ?? e.message ?? String(err)}${tlsFailureHint(e.code)}`);
 }
