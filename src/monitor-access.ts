@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type ConnectionOptions } from 'node:tls';
 import { ConfigError } from './config-error.js';
+import { caBundleProblem } from './pem.js';
 import { Secret } from './secret.js';
 
 /** How the exporter talks TLS to https:// monitoring URLs; the same for every server. */
@@ -39,11 +40,8 @@ export function readMonitorTls(input: { ca?: InputText; cert?: InputText; key?: 
   const tls: MonitorTls = { rejectUnauthorized: !input.insecure };
   if (input.ca) {
     tls.ca = readInputFile(input.ca, 'PEM file of CA certificates');
-    try {
-      createSecureContext({ ca: tls.ca });
-    } catch (err) {
-      throw new ConfigError(`${input.ca.from} ${input.ca.text}: holds no usable PEM certificate (${(err as Error).message})`);
-    }
+    const problem = caBundleProblem(tls.ca.toString('utf8'));
+    if (problem) throw new ConfigError(`${input.ca.from} ${input.ca.text}: ${problem}; give the PEM file of the CA that signed the servers' certificates`);
   }
   if (input.cert && input.key) {
     tls.cert = readInputFile(input.cert, 'PEM certificate');
@@ -68,14 +66,18 @@ export function tlsConnectOptions(tls: MonitorTls | undefined): ConnectionOption
   };
 }
 
-/** What to do about a TLS failure code from a monitoring URL; empty when the code is not a TLS one. */
-export function tlsFailureHint(code: string | undefined): string {
-  if (code === undefined) return '';
+/** What to do about a failure code from a monitoring URL; empty when TLS cannot be the cause. */
+export function tlsFailureHint(code: string | undefined, url: string): string {
+  if (code === undefined || !url.startsWith('https:')) return '';
   if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME/.test(code) && !/ALERT/.test(code)) {
     return ' (the server certificate is not trusted: give its CA with --server-ca-file, and check the URL host is one the certificate names)';
   }
   if (/ALERT_(CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA)/.test(code)) {
     return ' (the server refused the client certificate: give one it trusts with --server-cert-file and --server-key-file)';
+  }
+  // With TLS 1.3 a refused client certificate reaches the client as a closed connection, not an alert.
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') {
+    return ' (the server closed the TLS connection: if it requires a client certificate, give one it trusts with --server-cert-file and --server-key-file)';
   }
   return '';
 }

@@ -3,6 +3,7 @@ import type { RequestListener } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
+import { caBundleProblem } from '../pem.js';
 import type { PemSource, TlsServerSettings } from './web-config.js';
 
 function describe(source: PemSource, key: string): string {
@@ -28,13 +29,8 @@ function contextOptions(settings: TlsServerSettings): SecureContextOptions {
   } catch (err) {
     throw new Error(`${describe(settings.cert, 'cert')} and ${describe(settings.key, 'key')} do not make a certificate with its private key (${(err as Error).message}); give PEM files that belong together`);
   }
-  if (ca !== undefined) {
-    try {
-      createSecureContext({ ca });
-    } catch (err) {
-      throw new Error(`${describe(settings.clientCa!, 'client_ca')} holds no usable PEM certificate (${(err as Error).message})`);
-    }
-  }
+  const caProblem = ca === undefined ? undefined : caBundleProblem(ca);
+  if (caProblem) throw new Error(`${describe(settings.clientCa!, 'client_ca')} ${caProblem}; give the PEM file of the CA that signs client certificates`);
   return {
     cert,
     key,

@@ -1,7 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { freePort } from './ports.js';
 
 export const STAN_VERSION = 'v0.25.6';
@@ -49,6 +50,11 @@ export interface StanOptions {
   monitorPort?: number;
   /** Wait until serverz reports one of these states (default: any answer). */
   waitForStates?: string[];
+  /**
+   * Serve monitoring over https (-ms) with this certificate instead of http (-m). The server then
+   * requires TLS on its client port too, and its own connection to that port trusts caFile.
+   */
+  monitorTls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export interface StanServer {
@@ -80,7 +86,11 @@ export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
   const store = opts.store ?? 'MEMORY';
   let ownDir: string | undefined;
   const dir = store === 'FILE' ? (opts.dir ?? (ownDir = mkdtempSync(join(tmpdir(), 'nqe-stan-')))) : undefined;
-  const args = ['-a', '127.0.0.1', '-p', String(natsPort), '-m', String(monitorPort), '-cid', clusterId, '-st', store, '-mc', '0'];
+  const tls = opts.monitorTls;
+  const monitorArgs = tls
+    ? ['-ms', String(monitorPort), '--tls', '--tlscert', tls.certFile, '--tlskey', tls.keyFile, '-secure', '-tls_client_cacert', tls.caFile]
+    : ['-m', String(monitorPort)];
+  const args = ['-a', '127.0.0.1', '-p', String(natsPort), ...monitorArgs, '-cid', clusterId, '-st', store, '-mc', '0'];
   if (dir) args.push('--dir', dir);
   args.push(...(opts.args ?? []));
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -99,7 +109,7 @@ export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
     natsPort,
     monitorPort,
     natsUrl: `nats://127.0.0.1:${natsPort}`,
-    monitorUrl: `http://127.0.0.1:${monitorPort}`,
+    monitorUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${monitorPort}`,
     dir,
     process: child,
     output: () => output,
@@ -107,23 +117,27 @@ export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
     kill: () => end('SIGKILL'),
   };
   running.add(server);
+  const trusting = tls && new Agent({ connect: { ca: readFileSync(tls.caFile) } });
   try {
-    await waitForServerz(server, opts.waitForStates, exited);
+    await waitForServerz(server, opts.waitForStates, exited, trusting);
   } catch (err) {
     await server.kill();
     throw err;
+  } finally {
+    await trusting?.close();
   }
   return server;
 }
 
-async function waitForServerz(server: StanServer, states: string[] | undefined, exited: Promise<void>): Promise<void> {
+async function waitForServerz(server: StanServer, states: string[] | undefined, exited: Promise<void>, trusting: Agent | undefined): Promise<void> {
   let gone = false;
   void exited.then(() => (gone = true));
   const deadline = Date.now() + 20_000;
   let last = '';
   while (Date.now() < deadline && !gone) {
     try {
-      const res = await fetch(`${server.monitorUrl}/streaming/serverz`);
+      const url = `${server.monitorUrl}/streaming/serverz`;
+      const res = trusting ? await undiciFetch(url, { dispatcher: trusting }) : await fetch(url);
       if (res.ok) {
         const state = ((await res.json()) as { state: string }).state;
         if (!states || states.includes(state)) return;

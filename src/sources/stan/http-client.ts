@@ -83,5 +83,5 @@ function classify(err: unknown, where: string, signal: AbortSignal): ScrapeError
   if (e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
     return new ScrapeError('invalid_response', `GET ${where} sent a body shorter or longer than its Content-Length`);
   }
-  return new ScrapeError('connect', `GET ${where} failed: ${e.code ?? e.message ?? String(err)}${tlsFailureHint(e.code)}`);
+  return new ScrapeError('connect', `GET ${where} failed: ${e.code ?? e.message ?? String(err)}${tlsFailureHint(e.code, where)}`);
 }

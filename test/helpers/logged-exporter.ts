@@ -1,0 +1,28 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { parseCli } from '../../src/config.js';
+import { startExporter, type RunningExporter } from '../../src/exporter.js';
+
+export interface LoggedExporter {
+  exporter: RunningExporter;
+  /** Every line logged so far, at debug level. */
+  logs(): string;
+}
+
+/**
+ * Starts the exporter in this process like startTestExporter, with `env` as its environment and
+ * its debug log kept in memory, so a test can check what the exporter prints.
+ */
+export async function startLoggedExporter(args: string[], env: NodeJS.ProcessEnv = {}): Promise<LoggedExporter> {
+  const request = parseCli(['--listen', '127.0.0.1:0', '--probe-listen', 'off', ...args], env);
+  if (request.kind !== 'run') throw new Error('expected a run request');
+  let logged = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logged += chunk.toString();
+      done();
+    },
+  });
+  const exporter = await startExporter(request.config, pino({ level: 'debug' }, sink));
+  return { exporter, logs: () => logged };
+}
