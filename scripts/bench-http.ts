@@ -66,7 +66,10 @@ export class PageSweep {
     let bytes = first.length;
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < offsets.length) bytes += (await this.#page(offsets[next++]!)).length;
+      while (next < offsets.length) {
+        const page = await this.#page(offsets[next++]!);
+        bytes += page.length;
+      }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, offsets.length) }, worker));
     return { ms: performance.now() - started, bytes, pages: offsets.length + 1 };

@@ -1,11 +1,12 @@
 import express, { type Express, type Request, type Response } from 'express';
 import type { Collector } from '../collector.js';
 import type { Logger } from '../log.js';
-import { CONTENT_TYPES, negotiateFormat } from '../metrics/exposition.js';
+import { CONTENT_TYPES, ExpositionWriter, negotiateFormat } from '../metrics/exposition.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
-import { renderStanFamilies } from '../metrics/stan-metrics.js';
+import { writeStanFamilies } from '../metrics/stan-metrics.js';
 import { renderClientFamilies } from '../metrics/client-metrics.js';
 import { landingPage } from './landing-page.js';
+import { acceptsGzip, startMetricsBody } from './metrics-body.js';
 
 export interface AppDeps {
   collector: Collector;
@@ -26,18 +27,27 @@ export function createApp(deps: AppDeps): Express {
     const format = negotiateFormat(req.get('accept'));
     try {
       const snapshot = await deps.collector.collect();
-      const families = [
-        ...renderStanFamilies(snapshot, format, { subscriptionMetrics: deps.subscriptionMetrics }),
-        ...renderClientFamilies(snapshot, format),
-      ];
       const own = await deps.selfMetrics.render(format);
-      res.status(200).type(CONTENT_TYPES[format]);
-      for (const family of families) res.write(family);
-      res.end(own);
+      const body = startMetricsBody(res, CONTENT_TYPES[format], acceptsGzip(req.get('accept-encoding')));
+      const out = new ExpositionWriter(format, body.sink);
+      await writeStanFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
+      for (const family of renderClientFamilies(snapshot, format)) out.text(family);
+      // In OpenMetrics this ends with # EOF, so it goes last.
+      out.text(own);
+      await out.end();
+      await body.end();
     } catch (err) {
+      if (res.destroyed) {
+        deps.log.debug({ err }, 'the client of /metrics went away before the answer was written');
+        return;
+      }
       deps.log.error({ err }, 'rendering /metrics failed');
-      if (!res.headersSent) res.status(500).type('text/plain').send(`nats-queue-exporter could not render metrics: ${(err as Error).message}\n`);
-      else res.destroy(err as Error);
+      if (!res.headersSent) {
+        res.removeHeader('Content-Encoding');
+        res.status(500).type('text/plain').send(`nats-queue-exporter could not render metrics: ${(err as Error).message}\n`);
+      } else {
+        res.destroy(err as Error);
+      }
     }
   });
 

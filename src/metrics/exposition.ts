@@ -58,9 +58,17 @@ export interface FamilySpec {
   help: string;
 }
 
+function familyHeader(spec: FamilySpec, format: ExpositionFormat): string {
+  const { name, type, help } = spec;
+  // OpenMetrics names a counter family without its _total suffix.
+  const family = format === 'openmetrics' && type === 'counter' ? name.replace(/_total$/, '') : name;
+  const escapedHelp = help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+  return `# HELP ${family} ${escapedHelp}\n# TYPE ${family} ${type}\n`;
+}
+
 /**
  * Collects one family's samples and renders them with HELP and TYPE lines. Families without
- * samples render nothing.
+ * samples render nothing. For small families; large ones go through an ExpositionWriter.
  */
 export class FamilyWriter {
   readonly #lines: string[] = [];
@@ -76,10 +84,134 @@ export class FamilyWriter {
 
   render(format: ExpositionFormat): string {
     if (this.#lines.length === 0) return '';
-    const { name, type, help } = this.spec;
-    // OpenMetrics names a counter family without its _total suffix.
-    const family = format === 'openmetrics' && type === 'counter' ? name.replace(/_total$/, '') : name;
-    const escapedHelp = help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-    return `# HELP ${family} ${escapedHelp}\n# TYPE ${family} ${type}\n${this.#lines.join('')}`;
+    return familyHeader(this.spec, format) + this.#lines.join('');
+  }
+}
+
+/** Receives the exposition chunk by chunk; a returned promise holds the writer back until it settles. */
+export type ChunkSink = (chunk: Uint8Array) => void | Promise<void>;
+
+/** Bytes gathered before a chunk is handed on: large enough to keep per-write costs low. */
+const CHUNK_BYTES = 64 * 1024;
+/** Room for the longest value formatValue writes (e.g. -1.2345678901234567e-308). */
+const MAX_VALUE_BYTES = 32;
+const CLOSE_LABELS = 0x7d; // }
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const ZERO = 0x30;
+
+/** Writes formatValue(value) as ASCII at `at`; returns where it ends. */
+function writeValue(chunk: Uint8Array, at: number, value: number): number {
+  if (value >= 0 && value <= Number.MAX_SAFE_INTEGER && Number.isInteger(value)) {
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    let rest = value;
+    for (let i = at + digits - 1; i >= at; i--) {
+      chunk[i] = ZERO + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+    return at + digits;
+  }
+  const text = formatValue(value);
+  for (let i = 0; i < text.length; i++) chunk[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
+/** Label text as the bytes that go between a sample's braces; build once, write many times. */
+export function labelBytes(labels: string): Uint8Array {
+  return Buffer.from(labels, 'utf8');
+}
+
+/**
+ * Writes an exposition family by family, sample by sample, into byte chunks handed to a sink,
+ * so that an answer of hundreds of thousands of series is never held as one string or one
+ * array of lines, and no per-line string is made.
+ */
+export class ExpositionWriter {
+  readonly #format: ExpositionFormat;
+  readonly #sink: ChunkSink;
+  #chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  #used = 0;
+  /** Chunks that are complete and not yet handed to the sink, in order. */
+  #complete: Uint8Array[] = [];
+  /** HELP and TYPE of the current family, written with its first sample. */
+  #header: Uint8Array | undefined;
+  #samplePrefix: Uint8Array = new Uint8Array(0);
+
+  constructor(format: ExpositionFormat, sink: ChunkSink) {
+    this.#format = format;
+    this.#sink = sink;
+  }
+
+  /** Starts a family; a family that gets no sample writes nothing. */
+  family(spec: FamilySpec): void {
+    this.#header = Buffer.from(familyHeader(spec, this.#format), 'utf8');
+    this.#samplePrefix = Buffer.from(`${spec.name}{`, 'utf8');
+  }
+
+  /** One sample of the current family; `labels` comes from labelBytes(). */
+  sample(labels: Uint8Array, value: number): void {
+    if (this.#header !== undefined) {
+      this.#append(this.#header);
+      this.#header = undefined;
+    }
+    const prefix = this.#samplePrefix;
+    if (this.#used + prefix.length + labels.length + MAX_VALUE_BYTES + 3 > this.#chunk.length) {
+      this.#completeChunk(prefix.length + labels.length + MAX_VALUE_BYTES + 3);
+    }
+    const chunk = this.#chunk;
+    let at = this.#used;
+    chunk.set(prefix, at);
+    at += prefix.length;
+    chunk.set(labels, at);
+    at += labels.length;
+    chunk[at++] = CLOSE_LABELS;
+    chunk[at++] = SPACE;
+    at = writeValue(chunk, at, value);
+    chunk[at++] = NEWLINE;
+    this.#used = at;
+  }
+
+  /** Adds finished text, e.g. families rendered elsewhere. */
+  text(text: string): void {
+    this.#append(Buffer.from(text, 'utf8'));
+  }
+
+  #append(bytes: Uint8Array): void {
+    if (this.#used + bytes.length > this.#chunk.length) {
+      this.#completeChunk(0);
+      this.#complete.push(bytes);
+      return;
+    }
+    this.#chunk.set(bytes, this.#used);
+    this.#used += bytes.length;
+  }
+
+  /** Moves what the chunk holds to the complete list and starts one with room for `atLeast` bytes. */
+  #completeChunk(atLeast: number): void {
+    if (this.#used > 0) this.#complete.push(this.#chunk.subarray(0, this.#used));
+    this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, atLeast));
+    this.#used = 0;
+  }
+
+  /**
+   * Hands complete chunks on. Callers await the promise it may return before writing more,
+   * which is how a slow reader holds rendering back.
+   */
+  flushIfFull(): void | Promise<void> {
+    if (this.#complete.length === 0) return undefined;
+    return this.#handOn();
+  }
+
+  async #handOn(): Promise<void> {
+    const chunks = this.#complete;
+    this.#complete = [];
+    for (const chunk of chunks) await this.#sink(chunk);
+  }
+
+  /** Hands on everything that is left. */
+  async end(): Promise<void> {
+    this.#completeChunk(0);
+    await this.#handOn();
   }
 }

@@ -1,5 +1,5 @@
 import type { Channel, Consumer, ServerInfo, ServerSnapshot, Snapshot, StoreLimits, Subscription } from '../model/types.js';
-import { type ExpositionFormat, FamilyWriter, type MetricType, labelText } from './exposition.js';
+import { escapeLabelValue, type ExpositionWriter, labelBytes, type MetricType, labelText } from './exposition.js';
 
 /**
  * The only place that maps the model onto metric names. Each table row is one family: its
@@ -58,64 +58,117 @@ const SUBSCRIPTION_ROWS: ReadonlyArray<Row<Subscription>> = [
   ['stan_subscription_offline', 'gauge', '1 for a durable whose client is gone.', (s) => (s.offline ? 1 : 0)],
 ];
 
-function writers<T>(rows: ReadonlyArray<Row<T>>): Array<[FamilyWriter, Row<T>[3]]> {
-  return rows.map(([name, type, help, value]) => [new FamilyWriter({ name, type, help }), value]);
-}
-
-function addAll<T>(families: Array<[FamilyWriter, Row<T>[3]]>, labels: string, item: T): void {
-  for (const [writer, value] of families) {
-    const v = value(item);
-    if (v !== undefined) writer.add(labels, v);
-  }
-}
-
 export interface RenderOptions {
   subscriptionMetrics: boolean;
 }
 
-/** Renders the NATS Streaming families of a snapshot, one string per family. */
-export function renderStanFamilies(snapshot: Snapshot, format: ExpositionFormat, opts: RenderOptions): string[] {
-  const up = new FamilyWriter({ name: 'stan_up', type: 'gauge', help: '1 when the last scrape of this server fully succeeded.' });
-  const duration = new FamilyWriter({
-    name: 'nats_queue_exporter_scrape_duration_seconds',
-    type: 'gauge',
-    help: 'How long this server\'s part of the last scrape took.',
-  });
-  const info = new FamilyWriter({ name: 'stan_server_info', type: 'gauge', help: 'Identity and state of the server; always 1.' });
-  const server = writers(SERVER_ROWS);
-  const limits = writers(LIMIT_ROWS);
-  const channel = writers(CHANNEL_ROWS);
-  const consumer = writers(CONSUMER_ROWS);
-  const subscription = opts.subscriptionMetrics ? writers(SUBSCRIPTION_ROWS) : [];
+/** Model objects of one level (servers, channels, ...) beside the label text of each. */
+interface Labelled<T> {
+  labels: Uint8Array[];
+  items: T[];
+}
 
+/** Label texts of a snapshot, built once and shared by the requests that render it. */
+interface SnapshotLabels {
+  servers: Labelled<ServerSnapshot>;
+  /** stan_server_info's labels: the server's identity. */
+  identities: Labelled<ServerInfo>;
+  info: Labelled<ServerInfo>;
+  limits: Labelled<StoreLimits>;
+  channels: Labelled<Channel>;
+  consumers: Labelled<Consumer>;
+  /** Built on first use: with --no-subscription-metrics never. */
+  subscriptions?: Labelled<Subscription>;
+}
+
+const labelCache = new WeakMap<Snapshot, SnapshotLabels>();
+
+function labelled<T>(): Labelled<T> {
+  return { labels: [], items: [] };
+}
+
+function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
+  let cached = labelCache.get(snapshot);
+  if (cached) return cached;
+  cached = { servers: labelled(), identities: labelled(), info: labelled(), limits: labelled(), channels: labelled(), consumers: labelled() };
   for (const s of snapshot.servers) {
-    renderServer(s);
-  }
-
-  function renderServer(s: ServerSnapshot): void {
-    const serverLabel = labelText([['server', s.name]]);
-    up.add(serverLabel, s.failure ? 0 : 1);
-    duration.add(serverLabel, s.durationSeconds);
-    if (s.failure || !s.info || !s.limits) return;
+    const serverLabel = `server="${escapeLabelValue(s.name)}"`;
+    const serverBytes = labelBytes(serverLabel);
+    cached.servers.labels.push(serverBytes);
+    cached.servers.items.push(s);
+    if (s.failure || !s.info || !s.limits) continue;
     const i = s.info;
-    info.add(labelText([['server', s.name], ['cluster_id', i.clusterId], ['server_id', i.serverId], ['version', i.version], ['state', i.state], ['role', i.role]]), 1);
-    addAll(server, serverLabel, i);
-    addAll(limits, serverLabel, s.limits);
+    cached.identities.labels.push(labelBytes(labelText([['server', s.name], ['cluster_id', i.clusterId], ['server_id', i.serverId], ['version', i.version], ['state', i.state], ['role', i.role]])));
+    cached.identities.items.push(i);
+    cached.info.labels.push(serverBytes);
+    cached.info.items.push(i);
+    cached.limits.labels.push(serverBytes);
+    cached.limits.items.push(s.limits);
     for (const c of s.channels) {
-      const channelLabels = `${serverLabel},${labelText([['subject', c.name]])}`;
-      addAll(channel, channelLabels, c);
+      const channelLabels = `${serverLabel},subject="${escapeLabelValue(c.name)}"`;
+      cached.channels.labels.push(labelBytes(channelLabels));
+      cached.channels.items.push(c);
       for (const q of c.consumers) {
-        addAll(consumer, `${channelLabels},${labelText([['group', q.group], ['durable', q.durable]])}`, q);
-      }
-      if (subscription.length === 0) continue;
-      for (const sub of c.subscriptions) {
-        const labels = `${channelLabels},${labelText([['group', sub.group], ['durable', sub.durable], ['client_id', sub.clientId], ['sub_index', String(sub.index)]])}`;
-        addAll(subscription, labels, sub);
+        cached.consumers.labels.push(labelBytes(`${channelLabels},group="${escapeLabelValue(q.group)}",durable="${escapeLabelValue(q.durable)}"`));
+        cached.consumers.items.push(q);
       }
     }
   }
+  labelCache.set(snapshot, cached);
+  return cached;
+}
 
-  const all = [up, duration, info, ...server.map(([w]) => w), ...limits.map(([w]) => w), ...channel.map(([w]) => w),
-    ...consumer.map(([w]) => w), ...subscription.map(([w]) => w)];
-  return all.map((w) => w.render(format)).filter((text) => text !== '');
+function subscriptionLabels(snapshot: Snapshot, labels: SnapshotLabels): Labelled<Subscription> {
+  if (labels.subscriptions) return labels.subscriptions;
+  const subs = labelled<Subscription>();
+  for (const s of snapshot.servers) {
+    if (s.failure || !s.info || !s.limits) continue;
+    const serverLabel = `server="${escapeLabelValue(s.name)}"`;
+    for (const c of s.channels) {
+      const channelLabels = `${serverLabel},subject="${escapeLabelValue(c.name)}"`;
+      for (const sub of c.subscriptions) {
+        subs.labels.push(labelBytes(`${channelLabels},group="${escapeLabelValue(sub.group)}",durable="${escapeLabelValue(sub.durable)}",client_id="${escapeLabelValue(sub.clientId)}",sub_index="${sub.index}"`));
+        subs.items.push(sub);
+      }
+    }
+  }
+  labels.subscriptions = subs;
+  return subs;
+}
+
+/** Writes one family per row, each over all items; families without samples write nothing. */
+async function writeRows<T>(out: ExpositionWriter, rows: ReadonlyArray<Row<T>>, { labels, items }: Labelled<T>): Promise<void> {
+  for (const [name, type, help, value] of rows) {
+    out.family({ name, type, help });
+    for (let i = 0; i < items.length; i++) {
+      const v = value(items[i]!);
+      if (v !== undefined) out.sample(labels[i]!, v);
+      const full = out.flushIfFull();
+      if (full) await full;
+    }
+  }
+}
+
+const SCRAPE_ROWS: ReadonlyArray<Row<ServerSnapshot>> = [
+  ['stan_up', 'gauge', '1 when the last scrape of this server fully succeeded.', (s) => (s.failure ? 0 : 1)],
+  ['nats_queue_exporter_scrape_duration_seconds', 'gauge', 'How long this server\'s part of the last scrape took.', (s) => s.durationSeconds],
+];
+
+const INFO_ROWS: ReadonlyArray<Row<ServerInfo>> = [
+  ['stan_server_info', 'gauge', 'Identity and state of the server; always 1.', () => 1],
+];
+
+/**
+ * Writes the NATS Streaming families of a snapshot, family by family: servers, channels,
+ * consumers, then (when asked for) subscriptions.
+ */
+export async function writeStanFamilies(snapshot: Snapshot, out: ExpositionWriter, opts: RenderOptions): Promise<void> {
+  const labels = snapshotLabels(snapshot);
+  await writeRows(out, SCRAPE_ROWS, labels.servers);
+  await writeRows(out, INFO_ROWS, labels.identities);
+  await writeRows(out, SERVER_ROWS, labels.info);
+  await writeRows(out, LIMIT_ROWS, labels.limits);
+  await writeRows(out, CHANNEL_ROWS, labels.channels);
+  await writeRows(out, CONSUMER_ROWS, labels.consumers);
+  if (opts.subscriptionMetrics) await writeRows(out, SUBSCRIPTION_ROWS, subscriptionLabels(snapshot, labels));
 }

@@ -42,7 +42,19 @@ export function buildChannel(facts: ChannelFacts, subs: readonly SubscriptionFac
     const subKey = `${sub.group}\u0000${sub.durable}\u0000${sub.clientId}`;
     const index = seen.get(subKey) ?? 0;
     seen.set(subKey, index + 1);
-    subscriptions.push({ ...sub, index });
+    // Literals rather than spreads: this runs for every subscription of every scrape.
+    subscriptions.push({
+      clientId: sub.clientId,
+      group: sub.group,
+      durable: sub.durable,
+      index,
+      unacked: sub.unacked,
+      lastSent: sub.lastSent,
+      maxInflight: sub.maxInflight,
+      ackWaitSeconds: sub.ackWaitSeconds,
+      stalled: sub.stalled,
+      offline: sub.offline,
+    });
 
     if (sub.group === '' && sub.durable === '') continue;
     const key = `${sub.group}\u0000${sub.durable}`;
@@ -75,5 +87,14 @@ export function buildChannel(facts: ChannelFacts, subs: readonly SubscriptionFac
     consumer.pending = consumer.undelivered + consumer.unacked;
     consumer.offline = consumer.durable !== '' && consumer.members === 0;
   }
-  return { ...facts, consumers: [...consumers.values()], subscriptions };
+  return {
+    name: facts.name,
+    messages: facts.messages,
+    bytes: facts.bytes,
+    firstSeq: facts.firstSeq,
+    lastSeq: facts.lastSeq,
+    subscriptionCount: facts.subscriptionCount,
+    consumers: [...consumers.values()],
+    subscriptions,
+  };
 }

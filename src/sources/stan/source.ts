@@ -63,31 +63,43 @@ export class StanSource {
     }
   }
 
-  /** Pages through channelsz until total; channels are normalised page by page. */
+  /**
+   * Pages through channelsz until total: the first page alone (it tells the total), then the
+   * rest PAGE_CONCURRENCY at a time, each page normalised as soon as it arrives while the server
+   * still encodes the others. Channels keep the server's order (sorted by name).
+   */
   async #readChannels(signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
     const pageSize = this.#opts.pageSize;
-    const readPage = async (offset: number): Promise<{ total: number; count: number }> => {
-      const path = `/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`;
-      const res = await this.#http.getJson(path, signal);
-      const page = parseChannelsPage(res.body, `channelsz offset ${offset}`);
+    const readPage = async (offset: number): Promise<{ total: number; count: number; channels: Channel[] }> => {
+      const where = `channelsz offset ${offset}`;
+      const res = await this.#http.getJson(`/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`, signal);
+      const page = parseChannelsPage(res.body, where);
+      const channels: Channel[] = [];
       for (const raw of page.channels) {
-        const parsed = parseChannel(raw, `channelsz offset ${offset}`);
-        if (!this.#opts.selectSubject(parsed.facts.name)) continue;
-        into.set(parsed.facts.name, buildChannel(parsed.facts, parsed.subscriptions));
+        const parsed = parseChannel(raw, where);
+        if (this.#opts.selectSubject(parsed.facts.name)) channels.push(buildChannel(parsed.facts, parsed.subscriptions));
       }
-      return { total: page.total, count: page.count };
+      return { total: page.total, count: page.count, channels };
     };
     const first = await readPage(0);
+    const pages: Channel[][] = [first.channels];
     let total = first.total;
-    let next = first.count === 0 ? total : pageSize;
-    while (next < total) {
-      const offsets: number[] = [];
-      for (let i = 0; i < PAGE_CONCURRENCY && next < total; i++, next += pageSize) offsets.push(next);
-      const pages = await Promise.all(offsets.map(readPage));
-      // Channels created meanwhile raise the total; a page that comes back empty ends the list.
-      if (pages.some((p) => p.count === 0)) break;
-      total = Math.max(total, ...pages.map((p) => p.total));
-    }
+    let next = pageSize;
+    let ended = first.count === 0;
+    const readPages = async (): Promise<void> => {
+      while (!ended && next < total) {
+        const offset = next;
+        next += pageSize;
+        const page = await readPage(offset);
+        pages[offset / pageSize] = page.channels;
+        // A page that comes back empty ends the list; channels created meanwhile raise the total.
+        if (page.count === 0) ended = true;
+        else total = Math.max(total, page.total);
+      }
+    };
+    await Promise.all(Array.from({ length: PAGE_CONCURRENCY }, readPages));
+    // A channel that moved to the next page while the pages were read is kept once, as last seen.
+    for (const page of pages) for (const channel of page ?? []) into.set(channel.name, channel);
   }
 
   /**
