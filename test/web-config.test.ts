@@ -185,22 +185,20 @@ test('BasicAuth remembers a checked password, shares concurrent checks and never
   let answers: boolean[] = [];
   const firstTen = await timed(async () => (answers = await Promise.all(Array.from({ length: 10 }, () => auth.check(right)))));
   assert.deepEqual(answers, Array(10).fill(true));
-  const oneWrong = await timed(async () => assert.equal(await auth.check(basic(USER, 'wrong')), false));
+  const wrong: number[] = [];
+  for (let i = 0; i < 3; i++) wrong.push(await timed(async () => assert.equal(await auth.check(basic(USER, 'wrong')), false)));
   const hundredRemembered = await timed(async () => {
     for (let i = 0; i < 100; i++) assert.equal(await auth.check(right), true);
   });
-  const twoWrong = await timed(async () => {
-    assert.equal(await auth.check(basic(USER, 'wrong')), false);
-    assert.equal(await auth.check(basic(USER, 'wrong')), false);
-  });
   const unknownUser = await timed(async () => assert.equal(await auth.check(basic('nobody', PASSWORD)), false));
-  // Ratios with wide margins: a cost-10 bcrypt run takes tens of milliseconds, a remembered pair microseconds.
-  const report = `10 concurrent first checks ${firstTen.toFixed(0)} ms, 1 wrong ${oneWrong.toFixed(0)} ms, 100 remembered ${hundredRemembered.toFixed(1)} ms, 2 wrong ${twoWrong.toFixed(0)} ms, unknown user ${unknownUser.toFixed(0)} ms`;
-  assert.ok(oneWrong > 20, `bcrypt does not seem to run: ${report}`);
-  assert.ok(firstTen < oneWrong * 4, `concurrent checks of one pair were not shared: ${report}`);
-  assert.ok(hundredRemembered < oneWrong, `remembered checks are not cheap: ${report}`);
-  assert.ok(twoWrong > oneWrong * 1.3, `a wrong password was remembered: ${report}`);
-  assert.ok(unknownUser > oneWrong / 3, `an unknown user answers faster than a known one: ${report}`);
+  // Wide margins: a cost-10 bcrypt run takes tens of milliseconds, a remembered pair microseconds.
+  const report = `10 concurrent first checks ${firstTen.toFixed(0)} ms, wrong ${wrong.map((t) => t.toFixed(0)).join('/')} ms, 100 remembered ${hundredRemembered.toFixed(1)} ms, unknown user ${unknownUser.toFixed(0)} ms`;
+  const slowest = Math.max(...wrong);
+  const fastest = Math.min(...wrong);
+  assert.ok(fastest > 20, `a wrong password was answered without a bcrypt run (remembered?): ${report}`);
+  assert.ok(firstTen < slowest * 4, `concurrent checks of one pair were not shared: ${report}`);
+  assert.ok(hundredRemembered < fastest, `remembered checks are not cheap: ${report}`);
+  assert.ok(unknownUser > 20, `an unknown user is answered without a bcrypt run: ${report}`);
 });
 
 describe('basic auth on plain http', () => {
