@@ -117,6 +117,22 @@ describe('Node workers with the probe library, against a real nats-streaming-ser
     assert.equal(valueOf(drained, 'queue_last_sent_sequence', labels), 10);
   });
 
+  test('manual-ack mode, a handler that never acks: redeliveries replace the count instead of adding to it', async () => {
+    await worker({ WORKER_CLIENT_ID: 'forgetful', WORKER_SUBJECT: 'unacked', WORKER_MANUAL_ACK: 'true', WORKER_ACKS: 'never', WORKER_ACK_WAIT_MS: '1000', WORKER_GATE: 'open' });
+    await publishMany(publisher, 'unacked', 3);
+    const labels = { server: 'main', subject: 'unacked', group: '', durable: '' };
+    const w = workers.at(-1)!;
+    // Each message comes back after the 1 s ack wait; the count stays at what the worker holds.
+    await w.waitFor((e) => e['redelivered'] === true && e['sequence'] === 3, 10_000);
+    await w.waitFor((e) => e['handled'] === 9, 10_000);
+    for (let i = 0; i < 5; i++) {
+      const s = await scrape(exporter);
+      assert.equal(valueOf(s, 'queue_client_msgs_pending', labels), 3);
+      assert.equal(valueOf(s, 'queue_client_bytes_pending', labels), 6);
+      await new Promise((r) => setTimeout(r, INTERVAL_MS));
+    }
+  });
+
   test('SIGTERM: the worker sends a final zero report before it exits', async () => {
     const w = await worker({ WORKER_CLIENT_ID: 'leaver', WORKER_SUBJECT: 'leaving', WORKER_GROUP: 'g' });
     await publishMany(publisher, 'leaving', 3);

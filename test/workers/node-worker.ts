@@ -1,7 +1,8 @@
 /**
  * A node-nats-streaming worker that reports through 'nats-queue-exporter/probe', run by the tests
  * as a child process. Its handler waits at a gate the test opens and closes over stdin
- * ("open" / "close"); in manual-ack mode it acks when it passes the gate. Settings come from
+ * ("open" / "close"); in manual-ack mode it acks when it passes the gate (or never, with
+ * WORKER_ACKS=never). Settings come from
  * the environment; it prints one JSON line per event on stdout.
  */
 import { createInterface } from 'node:readline';
@@ -17,6 +18,8 @@ const env = (name: string, fallback?: string): string => {
 const say = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
 const manualAcks = env('WORKER_MANUAL_ACK', 'false') === 'true';
+// "never": the handler returns without acking, so the server redelivers after the ack wait.
+const acks = env('WORKER_ACKS', 'after-gate');
 let gateOpen = env('WORKER_GATE', 'closed') === 'open';
 let waiting: Array<() => void> = [];
 let handled = 0;
@@ -31,16 +34,17 @@ const watcher = watchPending({
 });
 
 sc.on('connect', () => {
-  const opts = sc.subscriptionOptions().setDeliverAllAvailable().setManualAckMode(manualAcks).setMaxInFlight(Number(env('WORKER_MAX_INFLIGHT', '1000')));
+  const opts = sc.subscriptionOptions().setDeliverAllAvailable().setManualAckMode(manualAcks).setMaxInFlight(Number(env('WORKER_MAX_INFLIGHT', '1000')))
+    .setAckWait(Number(env('WORKER_ACK_WAIT_MS', '30000')));
   const durable = env('WORKER_DURABLE', '');
   if (durable !== '') opts.setDurableName(durable);
   const group = env('WORKER_GROUP', '');
   const sub = group === '' ? sc.subscribe(env('WORKER_SUBJECT'), opts) : sc.subscribe(env('WORKER_SUBJECT'), group, opts);
   watcher.handle(sub, async (msg: stan.Message) => {
     if (!gateOpen) await new Promise<void>((resolve) => waiting.push(resolve));
-    if (manualAcks) msg.ack();
+    if (manualAcks && acks !== 'never') msg.ack();
     handled += 1;
-    say({ handled, sequence: msg.getSequence() });
+    say({ handled, sequence: msg.getSequence(), redelivered: msg.isRedelivered() });
   });
   sub.on('ready', () => say({ ready: true }));
 });

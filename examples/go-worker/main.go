@@ -1,0 +1,86 @@
+// Command go-worker is an example NATS Streaming worker that reports its
+// subscription's client-side pending messages (stan.go Subscription.Pending())
+// to the nats-queue-exporter sidecar running in the same pod.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/stan.go"
+)
+
+func main() {
+	host, _ := os.Hostname()
+	natsURL := flag.String("nats", stan.DefaultNatsURL, "NATS URL of the NATS Streaming server")
+	cluster := flag.String("cluster", "test-cluster", "NATS Streaming cluster ID")
+	clientID := flag.String("client-id", fmt.Sprintf("%s-%d", host, os.Getpid()), "NATS Streaming client ID, also the probe report's client_id")
+	subject := flag.String("subject", "", "channel to consume (required)")
+	group := flag.String("group", "", "queue group, or empty")
+	durable := flag.String("durable", "", "durable name, or empty")
+	manualAck := flag.Bool("manual-ack", false, "ack each message after handling it")
+	maxInflight := flag.Int("max-inflight", stan.DefaultMaxInflight, "most unacked messages the server sends this subscription")
+	work := flag.Duration("work", 100*time.Millisecond, "time the handler spends on each message")
+	server := flag.String("server", "local", "NAME the sidecar gives this NATS Streaming server (its --server NAME=URL)")
+	sidecar := flag.String("sidecar", envOr("NQE_PROBE_URL", "http://127.0.0.1:7779"), "the sidecar's probe listener (env NQE_PROBE_URL)")
+	interval := flag.Duration("interval", 5*time.Second, "time between pending reports")
+	flag.Parse()
+	logger := log.New(os.Stdout, "go-worker ", log.LstdFlags|log.Lmicroseconds)
+	if *subject == "" {
+		logger.Fatal("-subject is required, e.g. -subject orders")
+	}
+
+	sc, err := stan.Connect(*cluster, *clientID, stan.NatsURL(*natsURL))
+	if err != nil {
+		logger.Fatalf("connect to %s: %v", *natsURL, err)
+	}
+	defer sc.Close()
+
+	handle := func(m *stan.Msg) {
+		time.Sleep(*work)
+		if *manualAck {
+			if err := m.Ack(); err != nil {
+				logger.Printf("ack %d: %v", m.Sequence, err)
+			}
+		}
+	}
+	opts := []stan.SubscriptionOption{stan.DeliverAllAvailable(), stan.MaxInflight(*maxInflight)}
+	if *manualAck {
+		opts = append(opts, stan.SetManualAckMode())
+	}
+	if *durable != "" {
+		opts = append(opts, stan.DurableName(*durable))
+	}
+	sub, err := sc.QueueSubscribe(*subject, *group, handle, opts...)
+	if err != nil {
+		logger.Fatalf("subscribe to %s: %v", *subject, err)
+	}
+
+	reporter := &PendingReporter{URL: *sidecar, ClientID: *clientID, Server: *server, Interval: *interval, Logf: logger.Printf}
+	reporter.Watch(sub, *subject, *group, *durable, *maxInflight)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		reporter.Run(ctx)
+		close(done)
+	}()
+	logger.Printf("subscribed to %s (group %q, durable %q), reporting to %s every %s", *subject, *group, *durable, *sidecar, *interval)
+
+	<-ctx.Done()
+	<-done
+	logger.Printf("stopped after a final pending report")
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { RunningExporter } from '../src/exporter.js';
+import { eventually, scrape, startTestExporter, valueOf } from './helpers/exporter.js';
+import { type Stan, closeStan, connectStan, publishMany } from './helpers/stan-client.js';
+import { type StanServer, startStan } from './helpers/stan-server.js';
+import { NODE_WORKER, type WorkerProcess, startWorker } from './helpers/workers.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../examples/go-worker', import.meta.url));
+const INTERVAL_MS = 300;
+const TTL_SECONDS = 2;
+
+describe('the Go example worker (examples/go-worker, stan.go) reports sub.Pending() to the sidecar', () => {
+  let buildDir: string;
+  let binary: string;
+  let server: StanServer;
+  let exporter: RunningExporter;
+  let publisher: Stan;
+  const workers: WorkerProcess[] = [];
+
+  before(async () => {
+    buildDir = mkdtempSync(join(tmpdir(), 'nqe-go-worker-'));
+    binary = join(buildDir, 'go-worker');
+    try {
+      execFileSync('go', ['build', '-o', binary, '.'], { cwd: EXAMPLE, stdio: 'pipe', timeout: 300_000 });
+    } catch (err) {
+      const e = err as { stderr?: Buffer; message: string };
+      throw new Error(`go build in examples/go-worker failed (Go 1.21 or newer and the Go module proxy are needed): ${e.stderr?.toString() ?? e.message}`);
+    }
+    server = await startStan({ clusterId: 'go-probes' });
+    exporter = await startTestExporter(['--server', `main=${server.monitorUrl}`, '--probe-ttl', String(TTL_SECONDS)]);
+    publisher = await connectStan(server.natsUrl, server.clusterId, 'go-test-publisher');
+  }, { timeout: 320_000 });
+  after(async () => {
+    await Promise.all(workers.map((w) => w.kill()));
+    await closeStan(publisher).catch(() => undefined);
+    await exporter?.close();
+    await server?.stop();
+    rmSync(buildDir, { recursive: true, force: true });
+  });
+
+  async function goWorker(args: string[]): Promise<WorkerProcess> {
+    const w = startWorker(binary, [
+      '-nats', server.natsUrl, '-cluster', server.clusterId, '-server', 'main', '-sidecar', exporter.probeUrl!,
+      '-interval', `${INTERVAL_MS}ms`, ...args,
+    ], {});
+    workers.push(w);
+    await w.waitFor((e) => typeof e['text'] === 'string' && e['text'].includes('subscribed to'));
+    return w;
+  }
+
+  test('a slow handler: messages buffered in the client show within a push interval and drain to 0', async () => {
+    await goWorker(['-client-id', 'go-slow', '-subject', 'go.orders', '-group', 'workers', '-work', '150ms']);
+    await publishMany(publisher, 'go.orders', 20, 'payload-');
+    const labels = { server: 'main', subject: 'go.orders', group: 'workers', durable: '' };
+    const samples = await eventually(async () => {
+      const s = await scrape(exporter);
+      assert.ok(valueOf(s, 'queue_client_msgs_pending', labels)! >= 10, `client pending ${valueOf(s, 'queue_client_msgs_pending', labels)}`);
+      return s;
+    }, INTERVAL_MS + 2000);
+    assert.ok(valueOf(samples, 'queue_client_bytes_pending', labels)! > 0);
+    assert.equal(valueOf(samples, 'queue_client_max_inflight', labels), 1024);
+    assert.equal(valueOf(samples, 'queue_client_msgs_dropped', labels), 0);
+    await eventually(async () => {
+      const s = await scrape(exporter);
+      assert.equal(valueOf(s, 'queue_client_msgs_pending', labels), 0);
+      assert.equal(valueOf(s, 'queue_client_bytes_pending', labels), 0);
+    }, 20 * 150 + 5000);
+  });
+
+  test('manual-ack mode: client pending never exceeds the server\'s unacked while a backlog waits', async () => {
+    await goWorker(['-client-id', 'go-acker', '-subject', 'go.invoices', '-group', 'billing', '-durable', 'ledger', '-manual-ack', '-max-inflight', '4', '-work', '400ms']);
+    await publishMany(publisher, 'go.invoices', 12);
+    const labels = { server: 'main', subject: 'go.invoices', group: 'billing', durable: 'ledger' };
+    const seen: Array<[number, number]> = [];
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const s = await scrape(exporter);
+      const client = valueOf(s, 'queue_client_msgs_pending', labels);
+      const unacked = valueOf(s, 'queue_msgs_unacked', labels)!;
+      // Once nothing waits on the server, unacked falls while the client's last report may lag.
+      if ((valueOf(s, 'queue_msgs_undelivered', labels) ?? 0) === 0) break;
+      if (client !== undefined) seen.push([client, unacked]);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    assert.ok(seen.length >= 3, `sampled ${seen.length} times while a backlog waited`);
+    for (const [client, unacked] of seen) assert.ok(client <= unacked, `client ${client} <= server unacked ${unacked}`);
+    assert.ok(seen.some(([client]) => client >= 3), `the window of 4 showed on the client: ${JSON.stringify(seen)}`);
+    await eventually(async () => {
+      const s = await scrape(exporter);
+      assert.equal(valueOf(s, 'queue_msgs_pending', labels), 0);
+      assert.equal(valueOf(s, 'queue_client_msgs_pending', labels), 0);
+    }, 15_000);
+  });
+
+  test('a Go and a Node worker of one pod in one queue group are summed; SIGTERM sends zeros, SIGKILL expires', async () => {
+    const go = await goWorker(['-client-id', 'go-mixed', '-subject', 'go.mixed', '-group', 'mixers', '-work', '10s']);
+    const node = startWorker(process.execPath, [NODE_WORKER], {
+      WORKER_NATS_URL: server.natsUrl, WORKER_CLUSTER: server.clusterId, WORKER_CLIENT_ID: 'node-mixed', WORKER_SUBJECT: 'go.mixed',
+      WORKER_GROUP: 'mixers', WORKER_SERVER: 'main', WORKER_PROBE_URL: exporter.probeUrl!, WORKER_INTERVAL_MS: String(INTERVAL_MS),
+    });
+    workers.push(node);
+    await node.waitFor((e) => e['ready'] === true);
+    await publishMany(publisher, 'go.mixed', 10);
+    const labels = { server: 'main', subject: 'go.mixed', group: 'mixers', durable: '' };
+    await eventually(async () => {
+      const s = await scrape(exporter);
+      assert.equal(valueOf(s, 'queue_client_reports', labels), 2);
+      // Neither worker finishes a message: the Go one sleeps 10 s per message, the Node one waits at its gate.
+      assert.equal(valueOf(s, 'queue_client_msgs_pending', labels), 10);
+    });
+
+    assert.equal(await go.kill('SIGTERM'), 0);
+    assert.ok(go.events.some((e) => typeof e['text'] === 'string' && e['text'].includes('stopped after a final pending report')));
+    const afterGo = await scrape(exporter);
+    assert.ok(valueOf(afterGo, 'queue_client_msgs_pending', labels)! < 10, 'the Go worker\'s share went to 0 at once');
+    assert.equal(valueOf(afterGo, 'queue_client_reports', labels), 2, 'its zero report counts until the TTL');
+
+    await node.kill('SIGKILL');
+    await eventually(async () => assert.equal(valueOf(await scrape(exporter), 'queue_client_reports', labels), undefined), TTL_SECONDS * 1000 + 3000);
+  });
+});
