@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,8 +12,23 @@ import { type StanServer, startStan } from './helpers/stan-server.js';
 import { NODE_WORKER, type WorkerProcess, startWorker } from './helpers/workers.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/go-worker', import.meta.url));
+const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const INTERVAL_MS = 300;
 const TTL_SECONDS = 2;
+
+test('the README\'s Go snippet is code of the example worker, in its order', () => {
+  const readme = readFileSync(README, 'utf8');
+  const section = readme.slice(readme.indexOf('### Go workers'));
+  const snippet = /```go\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(snippet, 'README.md has a go block under "### Go workers"');
+  const main = readFileSync(join(EXAMPLE, 'main.go'), 'utf8').split('\n').map((l) => l.trim());
+  let at = 0;
+  for (const line of snippet.split('\n').map((l) => l.trim()).filter((l) => l !== '')) {
+    const found = main.indexOf(line, at);
+    assert.ok(found >= 0, `examples/go-worker/main.go has, after line ${at}: ${line}`);
+    at = found + 1;
+  }
+});
 
 describe('the Go example worker (examples/go-worker, stan.go) reports sub.Pending() to the sidecar', () => {
   let buildDir: string;
