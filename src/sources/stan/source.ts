@@ -1,6 +1,6 @@
 import type { ServerTarget } from '../../config.js';
 import { buildChannel } from '../../model/consumers.js';
-import type { Channel, ServerSnapshot } from '../../model/types.js';
+import type { Channel, ServerInfo, ServerSnapshot } from '../../model/types.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import { ScrapeError } from '../scrape-error.js';
 import { MonitorHttpClient } from './http-client.js';
@@ -46,12 +46,11 @@ export class StanSource {
     const name = this.target.name;
     try {
       const channels = new Map<string, Channel>();
-      const [serverz, storez] = await Promise.all([
-        this.#http.getJson('/streaming/serverz', signal),
+      const info = parseServerz((await this.#http.getJson('/streaming/serverz', signal)).body);
+      const [storez] = await Promise.all([
         this.#http.getJson('/streaming/storez', signal),
-        readChannels(signal, channels),
+        holdsQueueState(info) ? readChannels(signal, channels) : undefined,
       ]);
-      const info = parseServerz(serverz.body);
       const limits = parseStorez(storez.body);
       return { name, durationSeconds: seconds(started), info, limits, channels: [...channels.values()] };
     } catch (err) {
@@ -126,6 +125,17 @@ export class StanSource {
   async close(): Promise<void> {
     await this.#http.close();
   }
+}
+
+/**
+ * Whether this node's channel and subscription figures are the ones to export. An FT standby has
+ * none. In a Raft cluster every node lists every channel: only the leader's are exported, so a
+ * queue is never counted once per node, and followers are spared the channelsz sweep.
+ */
+export function holdsQueueState(info: ServerInfo): boolean {
+  if (info.state === 'FT_STANDBY') return false;
+  if (info.state === 'CLUSTERED') return info.role === 'Leader';
+  return true;
 }
 
 function seconds(startedMs: number): number {
