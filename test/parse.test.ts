@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { buildChannel } from '../src/model/consumers.js';
 import { ScrapeError } from '../src/sources/scrape-error.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez, splitQueueName } from '../src/sources/stan/parse.js';
+import { holdsQueueState } from '../src/sources/stan/source.js';
 
 // Recorded from nats-streaming-server v0.25.6 (see test/fixtures/README.md).
 const fixture = (path: string): unknown => JSON.parse(readFileSync(new URL(`../../test/fixtures/${path}`, import.meta.url), 'utf8'));
@@ -87,4 +88,23 @@ test('wrong shapes are refused with the field that is wrong', () => {
   const { pending_count: _dropped, ...withoutPending } = page.channels[1]!.subscriptions[0]!;
   const channel = { ...page.channels[1]!, subscriptions: [withoutPending] };
   bad(() => parseChannel(channel, 'channelsz'), /channel "orders" subscription 0: field "pending_count" is missing/);
+});
+
+test('only a standalone server, an FT active and a Raft leader hold the queue figures to export', () => {
+  const state = (path: string) => holdsQueueState(parseServerz(fixture(path)));
+  assert.equal(state('standalone/serverz.json'), true);
+  assert.equal(state('ft/active-serverz.json'), true);
+  assert.equal(state('ft/standby-serverz.json'), false);
+  assert.equal(state('clustered/n1-serverz.json'), true, 'n1 was the leader when recorded');
+  assert.equal(state('clustered/n2-serverz.json'), false);
+  assert.equal(state('clustered/n3-serverz.json'), false);
+});
+
+test('a Raft follower lists the same channels and subscriptions as the leader', () => {
+  // Recorded one second after the leader sent 3 of 10 messages to a durable queue group with max in-flight 3.
+  const figures = (path: string) => parseChannelsPage(fixture(path), path).channels
+    .map((c) => parseChannel(c, path))
+    .map((p) => buildChannel(p.facts, p.subscriptions).consumers);
+  assert.deepEqual(figures('clustered/n2-channelsz-subs.json'), figures('clustered/n1-channelsz-subs.json'));
+  assert.equal(figures('clustered/n1-channelsz-subs.json')[0]![0]!.pending, 10);
 });
