@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildChannel, type SubscriptionFacts, undeliveredMessages } from '../src/model/consumers.js';
+import { buildChannel, undeliveredMessages } from '../src/model/consumers.js';
+import type { SubscriptionFacts } from '../src/model/types.js';
 
 const facts = { name: 'c', messages: 0, bytes: 0, firstSeq: 1, lastSeq: 0, subscriptionCount: 0 };
 const member = (over: Partial<SubscriptionFacts>): SubscriptionFacts => ({

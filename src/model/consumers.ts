@@ -1,26 +1,4 @@
-import type { Channel, Consumer, Subscription } from './types.js';
-
-/** One subscription entry as any backend reports it, before grouping. */
-export interface SubscriptionFacts {
-  clientId: string;
-  group: string;
-  durable: string;
-  unacked: number;
-  lastSent: number;
-  maxInflight: number;
-  ackWaitSeconds: number;
-  stalled: boolean;
-  offline: boolean;
-}
-
-export interface ChannelFacts {
-  name: string;
-  messages: number;
-  bytes: number;
-  firstSeq: number;
-  lastSeq: number;
-  subscriptionCount: number;
-}
+import type { Channel, ChannelFacts, Consumer, Subscription, SubscriptionFacts } from './types.js';
 
 /**
  * Messages published and not yet sent to a consumer whose cursor is `lastSent`.

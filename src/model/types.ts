@@ -36,24 +36,27 @@ export interface StoreLimits {
   ageSeconds: number;
 }
 
-/** One subscription as the server sees it. */
-export interface Subscription {
+/** One subscription as the server reports it. */
+export interface SubscriptionFacts {
   clientId: string;
   /** Queue group name without the durable prefix, or "". */
   group: string;
   /** Durable name, or "". */
   durable: string;
-  /**
-   * Tells apart subscriptions that share channel, group, durable and client id (a client may
-   * subscribe twice): 0 for the first in the server's order, 1 for the next, and so on.
-   */
-  index: number;
   unacked: number;
   lastSent: number;
   maxInflight: number;
   ackWaitSeconds: number;
   stalled: boolean;
   offline: boolean;
+}
+
+export interface Subscription extends SubscriptionFacts {
+  /**
+   * Tells apart subscriptions that share channel, group, durable and client id (a client may
+   * subscribe twice): 0 for the first in the server's order, 1 for the next, and so on.
+   */
+  index: number;
 }
 
 /**
@@ -81,13 +84,17 @@ export interface Consumer {
   offline: boolean;
 }
 
-export interface Channel {
+/** A channel's own figures, as the server reports them. */
+export interface ChannelFacts {
   name: string;
   messages: number;
   bytes: number;
   firstSeq: number;
   lastSeq: number;
   subscriptionCount: number;
+}
+
+export interface Channel extends ChannelFacts {
   consumers: Consumer[];
   subscriptions: Subscription[];
 }

@@ -1,5 +1,4 @@
-import type { ServerInfo, StoreLimits } from '../../model/types.js';
-import type { ChannelFacts, SubscriptionFacts } from '../../model/consumers.js';
+import type { ChannelFacts, ServerInfo, StoreLimits, SubscriptionFacts } from '../../model/types.js';
 import { ScrapeError } from '../scrape-error.js';
 
 /**
