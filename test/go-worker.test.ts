@@ -42,7 +42,7 @@ describe('the Go example worker (examples/go-worker, stan.go) reports sub.Pendin
     buildDir = mkdtempSync(join(tmpdir(), 'nqe-go-worker-'));
     binary = join(buildDir, 'go-worker');
     try {
-      execFileSync('go', ['build', '-o', binary, '.'], { cwd: EXAMPLE, stdio: 'pipe', timeout: 300_000 });
+      execFileSync('go', ['build', '-buildvcs=false', '-o', binary, '.'], { cwd: EXAMPLE, stdio: 'pipe', timeout: 300_000 });
     } catch (err) {
       const e = err as { stderr?: Buffer; message: string };
       throw new Error(`go build in examples/go-worker failed (Go 1.21 or newer and the Go module proxy are needed): ${e.stderr?.toString() ?? e.message}`);

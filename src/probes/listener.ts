@@ -4,9 +4,9 @@ import { InvalidReportError, parseProbeReport } from './report.js';
 import type { ProbeStore } from './store.js';
 
 /** Bodies larger than this are refused (413) before or while they are read. */
-export const MAX_REPORT_BYTES = 1024 * 1024;
+const MAX_REPORT_BYTES = 1024 * 1024;
 
-export const PROBE_PATH = '/v1/pending';
+const PROBE_PATH = '/v1/pending';
 
 export type ProbeResult = 'accepted' | 'invalid' | 'unknown_server' | 'too_large' | 'too_many_series';
 export const PROBE_RESULTS: readonly ProbeResult[] = ['accepted', 'invalid', 'unknown_server', 'too_large', 'too_many_series'];
@@ -51,7 +51,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     });
     req.once('end', () => resolve(Buffer.concat(chunks, size)));
-    req.once('error', reject);
+    req.once('error', () => reject(new Refusal(400, 'invalid', 'the body was cut off before its end: send the whole report')));
   });
 }
 

@@ -7,7 +7,7 @@ interface HeldReport {
   subscriptions: SubscriptionReport[];
 }
 
-export type AcceptResult = { accepted: true; held: number } | { accepted: false; held: number; wouldHold: number };
+export type AcceptResult = { accepted: true } | { accepted: false; wouldHold: number };
 
 function consumerKey(s: { server: string; subject: string; group: string; durable: string }): string {
   return `${s.server}\u0000${s.subject}\u0000${s.group}\u0000${s.durable}`;
@@ -55,11 +55,11 @@ export class ProbeStore {
     const subscriptions = mergeByConsumer(report.subscriptions);
     const previous = this.#reports.get(report.clientId);
     const wouldHold = this.#held - (previous?.subscriptions.length ?? 0) + subscriptions.length;
-    if (wouldHold > this.#maxSeries) return { accepted: false, held: this.#held, wouldHold };
+    if (wouldHold > this.#maxSeries) return { accepted: false, wouldHold };
     this.#reports.delete(report.clientId);
     if (subscriptions.length > 0) this.#reports.set(report.clientId, { at: now, subscriptions });
     this.#held = wouldHold;
-    return { accepted: true, held: this.#held };
+    return { accepted: true };
   }
 
   /** The live figures summed per consumer. */
