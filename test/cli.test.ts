@@ -64,7 +64,7 @@ test('health, readiness, credentials never logged, and SIGTERM during a scrape: 
   await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
   const slowPort = (slow.address() as AddressInfo).port;
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, '--listen', `127.0.0.1:${port}`, '--timeout', '3', '--server', `slow=http://admin:hunter2@127.0.0.1:${slowPort}`], {
+  const child = spawn(process.execPath, [CLI, '--listen', `127.0.0.1:${port}`, '--probe-listen', '127.0.0.1:0', '--timeout', '3', '--server', `slow=http://admin:hunter2@127.0.0.1:${slowPort}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
