@@ -19,24 +19,6 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   return Number.isFinite(q) && q > 0;
 }
 
-/** Resolves when `stream` can take more, rejects when it closes or fails first. */
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (err?: Error) => {
-      stream.off('drain', onDrain);
-      stream.off('close', onClose);
-      stream.off('error', done);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onClose = () => done(new Error('the client closed the connection'));
-    stream.on('drain', onDrain);
-    stream.on('close', onClose);
-    stream.on('error', done);
-  });
-}
-
 export interface MetricsBody {
   /** Where the exposition goes, chunk by chunk, at the pace the client reads. */
   sink: ChunkSink;
@@ -64,8 +46,26 @@ export function startMetricsBody(res: Response, contentType: string, gzip: boole
     res.once('close', () => (res.writableFinished ? resolve() : reject(new Error('the client closed the connection'))));
   });
   finished.catch(() => undefined);
+  // Writes still waiting when the client goes away are reported as failed, so rendering stops.
+  const waiting = new Set<(err?: Error | null) => void>();
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    const gone = new Error('the client closed the connection');
+    for (const written of waiting) written(gone);
+    waiting.clear();
+  });
   return {
-    sink: (chunk) => (target.write(chunk) ? undefined : drained(target)),
+    sink: (chunk, written) => {
+      if (res.destroyed) {
+        written(new Error('the client closed the connection'));
+        return;
+      }
+      const once = (err?: Error | null) => {
+        if (waiting.delete(once)) written(err);
+      };
+      waiting.add(once);
+      target.write(chunk, once);
+    },
     end: () => {
       target.end();
       return finished;

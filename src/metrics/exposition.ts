@@ -88,17 +88,29 @@ export class FamilyWriter {
   }
 }
 
-/** Receives the exposition chunk by chunk; a returned promise holds the writer back until it settles. */
-export type ChunkSink = (chunk: Uint8Array) => void | Promise<void>;
+/**
+ * Receives the exposition chunk by chunk. It calls `written` once the chunk's bytes have been
+ * taken (or with an error when they never will be): until then the writer does not reuse them.
+ */
+export type ChunkSink = (chunk: Uint8Array, written: (err?: Error | null) => void) => void;
 
 /** Bytes gathered before a chunk is handed on: large enough to keep per-write costs low. */
 const CHUNK_BYTES = 64 * 1024;
+/**
+ * Chunks handed on and not yet written before the writer waits: enough to keep the socket or
+ * gzip busy while the next chunk is filled. The same few buffers are reused for the whole
+ * answer, so a large exposition leaves no garbage of its size behind.
+ */
+const CHUNKS_IN_FLIGHT = 4;
 /** Room for the longest value formatValue writes (e.g. -1.2345678901234567e-308). */
 const MAX_VALUE_BYTES = 32;
 const CLOSE_LABELS = 0x7d; // }
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const ZERO = 0x30;
+
+/** No more labels: the second label part of a sample that has one. */
+export const NO_LABELS = new Uint8Array(0);
 
 /** Writes formatValue(value) as ASCII at `at`; returns where it ends. */
 function writeValue(chunk: Uint8Array, at: number, value: number): number {
@@ -122,6 +134,12 @@ export function labelBytes(labels: string): Uint8Array {
   return Buffer.from(labels, 'utf8');
 }
 
+interface Complete {
+  bytes: Uint8Array;
+  /** The reusable buffer `bytes` lies in; undefined for one-off text. */
+  buffer?: Buffer;
+}
+
 /**
  * Writes an exposition family by family, sample by sample, into byte chunks handed to a sink,
  * so that an answer of hundreds of thousands of series is never held as one string or one
@@ -130,13 +148,17 @@ export function labelBytes(labels: string): Uint8Array {
 export class ExpositionWriter {
   readonly #format: ExpositionFormat;
   readonly #sink: ChunkSink;
-  #chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  #chunk: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   #used = 0;
   /** Chunks that are complete and not yet handed to the sink, in order. */
-  #complete: Uint8Array[] = [];
+  #complete: Complete[] = [];
+  #spare: Buffer[] = [];
+  #inFlight = 0;
+  #failure: Error | undefined;
+  #wake: (() => void) | undefined;
   /** HELP and TYPE of the current family, written with its first sample. */
   #header: Uint8Array | undefined;
-  #samplePrefix: Uint8Array = new Uint8Array(0);
+  #samplePrefix: Uint8Array = NO_LABELS;
 
   constructor(format: ExpositionFormat, sink: ChunkSink) {
     this.#format = format;
@@ -149,22 +171,28 @@ export class ExpositionWriter {
     this.#samplePrefix = Buffer.from(`${spec.name}{`, 'utf8');
   }
 
-  /** One sample of the current family; `labels` comes from labelBytes(). */
-  sample(labels: Uint8Array, value: number): void {
+  /**
+   * One sample of the current family. Its label text is `labels` followed by `moreLabels`
+   * (from labelBytes(), or NO_LABELS), so that a shared part is kept once.
+   */
+  sample(labels: Uint8Array, moreLabels: Uint8Array, value: number): void {
     if (this.#header !== undefined) {
       this.#append(this.#header);
       this.#header = undefined;
     }
     const prefix = this.#samplePrefix;
-    if (this.#used + prefix.length + labels.length + MAX_VALUE_BYTES + 3 > this.#chunk.length) {
-      this.#completeChunk(prefix.length + labels.length + MAX_VALUE_BYTES + 3);
-    }
+    const length = prefix.length + labels.length + moreLabels.length + MAX_VALUE_BYTES + 3;
+    if (this.#used + length > this.#chunk.length) this.#completeChunk(length);
     const chunk = this.#chunk;
     let at = this.#used;
     chunk.set(prefix, at);
     at += prefix.length;
     chunk.set(labels, at);
     at += labels.length;
+    if (moreLabels.length !== 0) {
+      chunk.set(moreLabels, at);
+      at += moreLabels.length;
+    }
     chunk[at++] = CLOSE_LABELS;
     chunk[at++] = SPACE;
     at = writeValue(chunk, at, value);
@@ -180,7 +208,7 @@ export class ExpositionWriter {
   #append(bytes: Uint8Array): void {
     if (this.#used + bytes.length > this.#chunk.length) {
       this.#completeChunk(0);
-      this.#complete.push(bytes);
+      this.#complete.push({ bytes });
       return;
     }
     this.#chunk.set(bytes, this.#used);
@@ -189,29 +217,45 @@ export class ExpositionWriter {
 
   /** Moves what the chunk holds to the complete list and starts one with room for `atLeast` bytes. */
   #completeChunk(atLeast: number): void {
-    if (this.#used > 0) this.#complete.push(this.#chunk.subarray(0, this.#used));
-    this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, atLeast));
+    if (this.#used > 0) this.#complete.push({ bytes: this.#chunk.subarray(0, this.#used), buffer: this.#chunk });
+    const spare = atLeast <= CHUNK_BYTES ? this.#spare.pop() : undefined;
+    this.#chunk = spare ?? Buffer.allocUnsafe(Math.max(CHUNK_BYTES, atLeast));
     this.#used = 0;
   }
 
   /**
-   * Hands complete chunks on. Callers await the promise it may return before writing more,
-   * which is how a slow reader holds rendering back.
+   * Hands complete chunks on. Callers await the promise it may return before writing more: it
+   * settles once few enough chunks are still unwritten, which is how a slow reader holds
+   * rendering back. It rejects when the sink reports a failure.
    */
   flushIfFull(): void | Promise<void> {
     if (this.#complete.length === 0) return undefined;
-    return this.#handOn();
+    return this.#handOn(CHUNKS_IN_FLIGHT - 1);
   }
 
-  async #handOn(): Promise<void> {
-    const chunks = this.#complete;
+  async #handOn(inFlightAfter: number): Promise<void> {
+    const complete = this.#complete;
     this.#complete = [];
-    for (const chunk of chunks) await this.#sink(chunk);
+    for (const { bytes, buffer } of complete) {
+      this.#inFlight++;
+      this.#sink(bytes, (err) => {
+        this.#inFlight--;
+        if (err) this.#failure ??= err;
+        else if (buffer?.length === CHUNK_BYTES) this.#spare.push(buffer);
+        this.#wake?.();
+      });
+    }
+    while (this.#inFlight > inFlightAfter && this.#failure === undefined) {
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+    if (this.#failure) throw this.#failure;
   }
 
-  /** Hands on everything that is left. */
+  /** Hands on everything that is left and waits until it is written. */
   async end(): Promise<void> {
-    this.#completeChunk(0);
-    await this.#handOn();
+    if (this.#used > 0) this.#complete.push({ bytes: this.#chunk.subarray(0, this.#used) });
+    this.#used = 0;
+    await this.#handOn(0);
   }
 }

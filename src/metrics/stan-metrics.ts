@@ -1,5 +1,5 @@
 import type { Channel, Consumer, ServerInfo, ServerSnapshot, Snapshot, StoreLimits, Subscription } from '../model/types.js';
-import { escapeLabelValue, type ExpositionWriter, labelBytes, type MetricType, labelText } from './exposition.js';
+import { escapeLabelValue, type ExpositionWriter, labelBytes, labelText, type MetricType, NO_LABELS } from './exposition.js';
 
 /**
  * The only place that maps the model onto metric names. Each table row is one family: its
@@ -62,9 +62,14 @@ export interface RenderOptions {
   subscriptionMetrics: boolean;
 }
 
-/** Model objects of one level (servers, channels, ...) beside the label text of each. */
+/**
+ * Model objects of one level (servers, channels, ...) beside the label text of each, in two
+ * parts: `labels` (e.g. server and subject, shared by a channel's consumers) and `moreLabels`
+ * (e.g. group and durable, the same text for many channels, so kept once).
+ */
 interface Labelled<T> {
   labels: Uint8Array[];
+  moreLabels: Uint8Array[];
   items: T[];
 }
 
@@ -79,38 +84,50 @@ interface SnapshotLabels {
   consumers: Labelled<Consumer>;
   /** Built on first use: with --no-subscription-metrics never. */
   subscriptions?: Labelled<Subscription>;
+  /** One copy of each distinct second label part. */
+  shared: Map<string, Uint8Array>;
 }
 
 const labelCache = new WeakMap<Snapshot, SnapshotLabels>();
 
 function labelled<T>(): Labelled<T> {
-  return { labels: [], items: [] };
+  return { labels: [], moreLabels: [], items: [] };
+}
+
+function add<T>(level: Labelled<T>, labels: Uint8Array, moreLabels: Uint8Array, item: T): void {
+  level.labels.push(labels);
+  level.moreLabels.push(moreLabels);
+  level.items.push(item);
+}
+
+function sharedLabels(shared: Map<string, Uint8Array>, text: string): Uint8Array {
+  let bytes = shared.get(text);
+  if (bytes === undefined) {
+    bytes = labelBytes(text);
+    shared.set(text, bytes);
+  }
+  return bytes;
 }
 
 function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
   let cached = labelCache.get(snapshot);
   if (cached) return cached;
-  cached = { servers: labelled(), identities: labelled(), info: labelled(), limits: labelled(), channels: labelled(), consumers: labelled() };
+  const shared = new Map<string, Uint8Array>();
+  cached = { servers: labelled(), identities: labelled(), info: labelled(), limits: labelled(), channels: labelled(), consumers: labelled(), shared };
   for (const s of snapshot.servers) {
     const serverLabel = `server="${escapeLabelValue(s.name)}"`;
     const serverBytes = labelBytes(serverLabel);
-    cached.servers.labels.push(serverBytes);
-    cached.servers.items.push(s);
+    add(cached.servers, serverBytes, NO_LABELS, s);
     if (s.failure || !s.info || !s.limits) continue;
     const i = s.info;
-    cached.identities.labels.push(labelBytes(labelText([['server', s.name], ['cluster_id', i.clusterId], ['server_id', i.serverId], ['version', i.version], ['state', i.state], ['role', i.role]])));
-    cached.identities.items.push(i);
-    cached.info.labels.push(serverBytes);
-    cached.info.items.push(i);
-    cached.limits.labels.push(serverBytes);
-    cached.limits.items.push(s.limits);
+    add(cached.identities, labelBytes(labelText([['server', s.name], ['cluster_id', i.clusterId], ['server_id', i.serverId], ['version', i.version], ['state', i.state], ['role', i.role]])), NO_LABELS, i);
+    add(cached.info, serverBytes, NO_LABELS, i);
+    add(cached.limits, serverBytes, NO_LABELS, s.limits);
     for (const c of s.channels) {
-      const channelLabels = `${serverLabel},subject="${escapeLabelValue(c.name)}"`;
-      cached.channels.labels.push(labelBytes(channelLabels));
-      cached.channels.items.push(c);
+      const channelBytes = labelBytes(`${serverLabel},subject="${escapeLabelValue(c.name)}"`);
+      add(cached.channels, channelBytes, NO_LABELS, c);
       for (const q of c.consumers) {
-        cached.consumers.labels.push(labelBytes(`${channelLabels},group="${escapeLabelValue(q.group)}",durable="${escapeLabelValue(q.durable)}"`));
-        cached.consumers.items.push(q);
+        add(cached.consumers, channelBytes, sharedLabels(shared, `,group="${escapeLabelValue(q.group)}",durable="${escapeLabelValue(q.durable)}"`), q);
       }
     }
   }
@@ -118,18 +135,14 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
   return cached;
 }
 
-function subscriptionLabels(snapshot: Snapshot, labels: SnapshotLabels): Labelled<Subscription> {
+function subscriptionLabels(labels: SnapshotLabels): Labelled<Subscription> {
   if (labels.subscriptions) return labels.subscriptions;
   const subs = labelled<Subscription>();
-  for (const s of snapshot.servers) {
-    if (s.failure || !s.info || !s.limits) continue;
-    const serverLabel = `server="${escapeLabelValue(s.name)}"`;
-    for (const c of s.channels) {
-      const channelLabels = `${serverLabel},subject="${escapeLabelValue(c.name)}"`;
-      for (const sub of c.subscriptions) {
-        subs.labels.push(labelBytes(`${channelLabels},group="${escapeLabelValue(sub.group)}",durable="${escapeLabelValue(sub.durable)}",client_id="${escapeLabelValue(sub.clientId)}",sub_index="${sub.index}"`));
-        subs.items.push(sub);
-      }
+  const { items: channels, labels: channelLabels } = labels.channels;
+  for (let i = 0; i < channels.length; i++) {
+    for (const sub of channels[i]!.subscriptions) {
+      const more = `,group="${escapeLabelValue(sub.group)}",durable="${escapeLabelValue(sub.durable)}",client_id="${escapeLabelValue(sub.clientId)}",sub_index="${sub.index}"`;
+      add(subs, channelLabels[i]!, sharedLabels(labels.shared, more), sub);
     }
   }
   labels.subscriptions = subs;
@@ -137,12 +150,12 @@ function subscriptionLabels(snapshot: Snapshot, labels: SnapshotLabels): Labelle
 }
 
 /** Writes one family per row, each over all items; families without samples write nothing. */
-async function writeRows<T>(out: ExpositionWriter, rows: ReadonlyArray<Row<T>>, { labels, items }: Labelled<T>): Promise<void> {
+async function writeRows<T>(out: ExpositionWriter, rows: ReadonlyArray<Row<T>>, { labels, moreLabels, items }: Labelled<T>): Promise<void> {
   for (const [name, type, help, value] of rows) {
     out.family({ name, type, help });
     for (let i = 0; i < items.length; i++) {
       const v = value(items[i]!);
-      if (v !== undefined) out.sample(labels[i]!, v);
+      if (v !== undefined) out.sample(labels[i]!, moreLabels[i]!, v);
       const full = out.flushIfFull();
       if (full) await full;
     }
@@ -170,5 +183,5 @@ export async function writeStanFamilies(snapshot: Snapshot, out: ExpositionWrite
   await writeRows(out, LIMIT_ROWS, labels.limits);
   await writeRows(out, CHANNEL_ROWS, labels.channels);
   await writeRows(out, CONSUMER_ROWS, labels.consumers);
-  if (opts.subscriptionMetrics) await writeRows(out, SUBSCRIPTION_ROWS, subscriptionLabels(snapshot, labels));
+  if (opts.subscriptionMetrics) await writeRows(out, SUBSCRIPTION_ROWS, subscriptionLabels(labels));
 }
