@@ -115,13 +115,18 @@ describe('alert rules and dashboards with real Prometheus, Alertmanager and nats
 
     let mode: 'ack' | 'hold' | 'slow' = 'ack';
     const held: Message[] = [];
+    // Acks scheduled before the test ends must not reach a connection the after() hook closed.
+    let finished = false;
+    const ackLater = (m: Message): void => {
+      setTimeout(() => finished || m.ack(), 100);
+    };
     const worker = await client('worker-1');
     const opts = worker.subscriptionOptions().setManualAckMode(true).setMaxInFlight(5).setAckWait(120_000).setDeliverAllAvailable();
     const sub = worker.subscribe(QUEUE.subject, QUEUE.group, opts);
     sub.on('message', (m: Message) => {
       if (mode === 'ack') m.ack();
       else if (mode === 'hold') held.push(m);
-      else setTimeout(() => m.ack(), 40);
+      else ackLater(m);
     });
     await ready(sub);
 
@@ -161,7 +166,8 @@ describe('alert rules and dashboards with real Prometheus, Alertmanager and nats
       const stalledPhase = await queryPanels(prometheus);
 
       mode = 'slow';
-      for (const m of held.splice(0)) setTimeout(() => m.ack(), 40);
+      // Slower than it could: the backlog shrinks over several scrapes, so time-to-drain has data.
+      for (const m of held.splice(0)) ackLater(m);
       const drainingPhase = await eventually(async () => {
         const r = await queryPanels(prometheus);
         assert.ok(r.withData.has('queue-detail.json: Time to drain'), 'the backlog has not been seen draining yet');
@@ -181,6 +187,7 @@ describe('alert rules and dashboards with real Prometheus, Alertmanager and nats
       assert.deepEqual([...everNotified].sort(), EXPECTED_ALERTS, 'only the scenario\'s alerts may fire');
     } finally {
       publishing = false;
+      finished = true;
       await publishLoop;
     }
   });
