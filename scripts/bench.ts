@@ -19,7 +19,7 @@ const SCRAPES = listFromEnv('BENCH_SCRAPES', [30])[0]!;
 const WARMUP_SCRAPES = 2;
 const PAGE_SIZE = 1024;
 /** The exporter's own number of channelsz pages in flight (src/sources/stan/source.ts). */
-const PAGE_CONCURRENCY = 4;
+const PAGE_CONCURRENCY = 2;
 const CONCURRENT_SCRAPES = 20;
 const MB = 1024 * 1024;
 
