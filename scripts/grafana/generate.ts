@@ -41,7 +41,7 @@ export function runGenerator(name: string, files: Map<string, string>, argv: rea
   if (check && stale.length > 0) {
     process.stderr.write(`${name}: out of date: ${stale.join(', ')}; run npm run generate and commit the result\n`);
     process.exitCode = 1;
-  } else if (!check) {
+  } else {
     process.stdout.write(stale.length > 0 ? `${name}: wrote ${stale.join(', ')}\n` : `${name}: up to date\n`);
   }
 }
