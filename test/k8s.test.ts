@@ -10,6 +10,7 @@ import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.co
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { parse, parseAllDocuments } from 'yaml';
+import { parseCli } from '../src/config.js';
 import { DASHBOARDS_CONFIGMAP_FILE, PROMETHEUS_RULE_FILE, renderKubernetesFiles } from '../scripts/k8s/generate.js';
 import { ROOT, RULES_FILE, readRepoFile } from './helpers/repo-files.js';
 
@@ -59,6 +60,8 @@ function manifestFiles(dir: string): string[] {
 interface Container {
   name: string;
   image: string;
+  args?: string[];
+  env?: Array<{ name: string; value: string }>;
   ports?: Array<{ name?: string; containerPort: number }>;
   livenessProbe?: unknown;
   readinessProbe?: unknown;
@@ -116,6 +119,9 @@ describe('Kubernetes manifests', () => {
       assert.match(exporter.image, /^nats-queue-exporter:\d+\.\d+\.\d+$/, 'the kustomization sets the image tag');
       assert.deepEqual(exporter.ports, [{ name: 'metrics', containerPort: 7778 }]);
       assert.ok(exporter.livenessProbe && exporter.readinessProbe, 'liveness and readiness probes');
+      const env = Object.fromEntries((exporter.env ?? []).map((e) => [e.name, e.value]));
+      const request = parseCli(exporter.args ?? [], env);
+      assert.equal(request.kind, 'run', 'the exporter accepts the arguments and environment the manifest gives it');
       for (const c of pod.spec.containers) {
         assert.ok(c.resources?.requests?.['cpu'] && c.resources.requests['memory'] && c.resources.limits?.['memory'], `${c.name}: requests and a memory limit`);
         assert.equal(c.securityContext?.allowPrivilegeEscalation, false, `${c.name}: no privilege escalation`);
