@@ -166,7 +166,8 @@ describe('alert rules and dashboards with real Prometheus, Alertmanager and nats
       const stalledPhase = await queryPanels(prometheus);
 
       mode = 'slow';
-      // Slower than it could: the backlog shrinks over several scrapes, so time-to-drain has data.
+      // Acked at 50 a second, not as fast as possible: the backlog shrinks over several scrapes,
+      // so the time-to-drain panel has data to show.
       for (const m of held.splice(0)) ackLater(m);
       const drainingPhase = await eventually(async () => {
         const r = await queryPanels(prometheus);
