@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { findStanBinary, startStan } from '../test/helpers/stan-server.js';
 import { startMonitorProxy } from '../test/helpers/monitor-proxy.js';
 import { BACKLOG_PER_CHANNEL, Filler } from './bench-fill.js';
-import { PageSweep, type ScrapeResult, timedScrape } from './bench-http.js';
+import { PageSweep, PROMETHEUS_HEADERS, type ScrapeResult, timedScrape } from './bench-http.js';
 import { findOrInstallPeer } from './bench-peer.js';
 import { cpuSeconds, memory } from './bench-proc.js';
 import { type ExporterProcess, startOurs, startPeer } from './bench-process.js';
@@ -111,6 +111,12 @@ function exporterContender(p: ExporterProcess, kind: 'ours' | 'peer'): Contender
   return { label: p.label, kind, pid: p.pid, scrape: (keepText) => timedScrape(p.metricsUrl, keepText) };
 }
 
+/** The same exporter asked without Accept-Encoding: what gzip costs or saves on loopback. */
+function withoutGzip(p: ExporterProcess): Contender {
+  const { 'accept-encoding': _gzip, ...headers } = PROMETHEUS_HEADERS;
+  return { label: `${p.label}, no gzip asked`, kind: 'ours', pid: p.pid, scrape: (keepText) => timedScrape(p.metricsUrl, keepText, headers) };
+}
+
 const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 const ratio = (a: number, b: number | undefined) => (b === undefined || b === 0 ? '' : `${(a / b).toFixed(2)}x`);
 
@@ -176,6 +182,7 @@ async function main(): Promise<void> {
         exporters.push(await startOurs('this, --no-subscription-metrics', server.monitorUrl, ['--no-subscription-metrics']));
         if ('path' in peer) exporters.push(await startPeer('prometheus-nats-exporter v0.16.0', peer.path, server.monitorUrl));
         const contenders: Contender[] = exporters.map((p, i) => exporterContender(p, i < 2 ? 'ours' : 'peer'));
+        contenders.splice(1, 0, withoutGzip(withSubs));
         contenders.push({
           label: 'floor: channelsz pages, no processing',
           kind: 'floor',
