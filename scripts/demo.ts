@@ -37,7 +37,7 @@ const working = setInterval(() => jobs.shift()?.ack(), SECONDS_PER_JOB * 1000);
 let n = 0;
 const publishing = setInterval(() => void publish(publisher, SUBJECT, `job ${++n}`), 1000 / PUBLISH_PER_SECOND);
 
-const request = parseCli(['--server', `demo=${server.monitorUrl}`, '--listen', `127.0.0.1:${await freePort()}`, '--log-level', 'warn'], process.env);
+const request = parseCli(['--server', `demo=${server.monitorUrl}`, '--listen', `127.0.0.1:${await freePort()}`, '--probe-listen', 'off', '--log-level', 'warn'], process.env);
 if (request.kind !== 'run') throw new Error('unexpected CLI request');
 const exporter = await startExporter(request.config);
 
