@@ -84,9 +84,13 @@ interface SnapshotLabels {
   consumers: Labelled<Consumer>;
   /** Built on first use: with --no-subscription-metrics never. */
   subscriptions?: Labelled<Subscription>;
-  /** One copy of each distinct second label part. */
-  shared: Map<string, Uint8Array>;
+  /** One copy of each distinct second label part, found by the label values it is made of. */
+  sharedConsumerLabels: LabelTree;
+  sharedSubscriptionLabels: LabelTree;
 }
+
+/** Label bytes by the values they were made from, one map level per value. */
+type LabelTree = Map<string, LabelTree | Uint8Array>;
 
 const labelCache = new WeakMap<Snapshot, SnapshotLabels>();
 
@@ -100,11 +104,25 @@ function add<T>(level: Labelled<T>, labels: Uint8Array, moreLabels: Uint8Array, 
   level.items.push(item);
 }
 
-function sharedLabels(shared: Map<string, Uint8Array>, text: string): Uint8Array {
-  let bytes = shared.get(text);
+/**
+ * The label bytes made from `values` by `text`, made once per distinct list of values. Looking up
+ * the values one by one avoids building a joined key for every consumer and subscription.
+ */
+function sharedLabels(tree: LabelTree, values: readonly string[], text: () => string): Uint8Array {
+  let node = tree;
+  const last = values.length - 1;
+  for (let i = 0; i < last; i++) {
+    let next = node.get(values[i]!) as LabelTree | undefined;
+    if (next === undefined) {
+      next = new Map();
+      node.set(values[i]!, next);
+    }
+    node = next;
+  }
+  let bytes = node.get(values[last]!) as Uint8Array | undefined;
   if (bytes === undefined) {
-    bytes = labelBytes(text);
-    shared.set(text, bytes);
+    bytes = labelBytes(text());
+    node.set(values[last]!, bytes);
   }
   return bytes;
 }
@@ -112,8 +130,17 @@ function sharedLabels(shared: Map<string, Uint8Array>, text: string): Uint8Array
 function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
   let cached = labelCache.get(snapshot);
   if (cached) return cached;
-  const shared = new Map<string, Uint8Array>();
-  cached = { servers: labelled(), identities: labelled(), info: labelled(), limits: labelled(), channels: labelled(), consumers: labelled(), shared };
+  cached = {
+    servers: labelled(),
+    identities: labelled(),
+    info: labelled(),
+    limits: labelled(),
+    channels: labelled(),
+    consumers: labelled(),
+    sharedConsumerLabels: new Map(),
+    sharedSubscriptionLabels: new Map(),
+  };
+  const sharedConsumerLabels = cached.sharedConsumerLabels;
   for (const s of snapshot.servers) {
     const serverLabel = `server="${escapeLabelValue(s.name)}"`;
     const serverBytes = labelBytes(serverLabel);
@@ -127,7 +154,8 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       const channelBytes = labelBytes(`${serverLabel},subject="${escapeLabelValue(c.name)}"`);
       add(cached.channels, channelBytes, NO_LABELS, c);
       for (const q of c.consumers) {
-        add(cached.consumers, channelBytes, sharedLabels(shared, `,group="${escapeLabelValue(q.group)}",durable="${escapeLabelValue(q.durable)}"`), q);
+        const more = sharedLabels(sharedConsumerLabels, [q.group, q.durable], () => `,group="${escapeLabelValue(q.group)}",durable="${escapeLabelValue(q.durable)}"`);
+        add(cached.consumers, channelBytes, more, q);
       }
     }
   }
@@ -141,8 +169,9 @@ function subscriptionLabels(labels: SnapshotLabels): Labelled<Subscription> {
   const { items: channels, labels: channelLabels } = labels.channels;
   for (let i = 0; i < channels.length; i++) {
     for (const sub of channels[i]!.subscriptions) {
-      const more = `,group="${escapeLabelValue(sub.group)}",durable="${escapeLabelValue(sub.durable)}",client_id="${escapeLabelValue(sub.clientId)}",sub_index="${sub.index}"`;
-      add(subs, channelLabels[i]!, sharedLabels(labels.shared, more), sub);
+      const more = sharedLabels(labels.sharedSubscriptionLabels, [sub.clientId, sub.group, sub.durable, String(sub.index)],
+        () => `,group="${escapeLabelValue(sub.group)}",durable="${escapeLabelValue(sub.durable)}",client_id="${escapeLabelValue(sub.clientId)}",sub_index="${sub.index}"`);
+      add(subs, channelLabels[i]!, more, sub);
     }
   }
   labels.subscriptions = subs;
