@@ -6,6 +6,7 @@ import type { SelfMetrics } from '../metrics/self-metrics.js';
 import { writeStanFamilies } from '../metrics/stan-metrics.js';
 import { renderClientFamilies } from '../metrics/client-metrics.js';
 import { landingPage } from './landing-page.js';
+import { ClientGoneError } from './client-gone-error.js';
 import { acceptsGzip, startMetricsBody } from './metrics-body.js';
 
 export interface AppDeps {
@@ -37,7 +38,8 @@ export function createApp(deps: AppDeps): Express {
       await out.end();
       await body.end();
     } catch (err) {
-      if (res.destroyed) {
+      if (err instanceof ClientGoneError || res.destroyed) {
+        res.destroy();
         deps.log.debug({ err }, 'the client of /metrics went away before the answer was written');
         return;
       }

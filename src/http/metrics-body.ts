@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ChunkSink } from '../metrics/exposition.js';
+import { ClientGoneError } from './client-gone-error.js';
 
 /** Whether an Accept-Encoding header accepts gzip (an explicit q=0 refuses it). */
 export function acceptsGzip(acceptEncoding: string | undefined): boolean {
@@ -43,25 +44,25 @@ export function startMetricsBody(res: Response, contentType: string, gzip: boole
   }
   const finished = new Promise<void>((resolve, reject) => {
     res.once('finish', resolve);
-    res.once('close', () => (res.writableFinished ? resolve() : reject(new Error('the client closed the connection'))));
+    res.once('close', () => (res.writableFinished ? resolve() : reject(new ClientGoneError())));
   });
   finished.catch(() => undefined);
   // Writes still waiting when the client goes away are reported as failed, so rendering stops.
   const waiting = new Set<(err?: Error | null) => void>();
   res.once('close', () => {
     if (res.writableFinished) return;
-    const gone = new Error('the client closed the connection');
+    const gone = new ClientGoneError();
     for (const written of waiting) written(gone);
     waiting.clear();
   });
   return {
     sink: (chunk, written) => {
       if (res.destroyed) {
-        written(new Error('the client closed the connection'));
+        written(new ClientGoneError());
         return;
       }
       const once = (err?: Error | null) => {
-        if (waiting.delete(once)) written(err);
+        if (waiting.delete(once)) written(err && !(err instanceof ClientGoneError) ? new ClientGoneError(err) : err);
       };
       waiting.add(once);
       target.write(chunk, once);
