@@ -1,6 +1,7 @@
 import stan from 'node-nats-streaming';
 import { closeStan, connectStan, type Stan } from '../test/helpers/stan-client.js';
-import type { StanServer } from '../test/helpers/stan-server.js';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** Messages published to every channel after its subscriptions exist. */
 export const BACKLOG_PER_CHANNEL = 10;
@@ -10,6 +11,12 @@ const HOLDER_MAX_INFLIGHT = 3;
 const HOLDER_ACK_WAIT_MS = 3_600_000;
 /** Requests (subscribe or publish) awaiting the server's answer, per connection. */
 const WINDOW = 512;
+
+/** Where the clients connect. */
+export interface StanAddress {
+  natsUrl: string;
+  clusterId: string;
+}
 
 export function channelName(i: number): string {
   return `bench.orders.${String(i).padStart(5, '0')}`;
@@ -44,20 +51,20 @@ function published(sc: Stan, subject: string, data: string): Promise<void> {
  * (its client has gone), a plain subscription and a member of the non-durable queue group mirror.
  */
 export class Filler {
-  readonly #server: StanServer;
+  readonly #server: StanAddress;
   readonly #holdersA: Stan;
   readonly #holdersB: Stan;
   readonly #watchers: Stan;
   readonly #publishers: Stan[];
   #leavers = 0;
 
-  private constructor(server: StanServer, clients: Stan[]) {
+  private constructor(server: StanAddress, clients: Stan[]) {
     this.#server = server;
     [this.#holdersA, this.#holdersB, this.#watchers] = clients as [Stan, Stan, Stan];
     this.#publishers = clients.slice(3);
   }
 
-  static async connect(server: StanServer): Promise<Filler> {
+  static async connect(server: StanAddress): Promise<Filler> {
     const names = ['bench-holders-a', 'bench-holders-b', 'bench-watchers', 'bench-publisher-1', 'bench-publisher-2'];
     const clients = await Promise.all(names.map((name) => connectStan(server.natsUrl, server.clusterId, name)));
     return new Filler(server, clients);
@@ -87,4 +94,39 @@ export class Filler {
   async close(): Promise<void> {
     await Promise.all([this.#holdersA, this.#holdersB, this.#watchers, ...this.#publishers].map(closeStan));
   }
+}
+
+/** A Filler in a child process (scripts/bench-filler.ts). */
+export interface FillerProcess {
+  fill(from: number, to: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startFillerProcess(server: StanAddress): Promise<FillerProcess> {
+  const child = fork(fileURLToPath(new URL('./bench-filler.js', import.meta.url)), [server.natsUrl, server.clusterId], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const answer = () => new Promise<{ ready?: boolean; filled?: boolean; error?: string }>((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`the filler process exited with ${code}`));
+    child.once('exit', onExit);
+    child.once('message', (message: { error?: string }) => {
+      child.off('exit', onExit);
+      resolve(message);
+    });
+  });
+  const first = await answer();
+  if (first.error) throw new Error(first.error);
+  return {
+    async fill(from, to) {
+      const reply = answer();
+      child.send({ fill: [from, to] });
+      const message = await reply;
+      if (message.error) throw new Error(`filling channels ${from} to ${to}: ${message.error}`);
+    },
+    async close() {
+      if (child.connected) child.send({ close: true });
+      const killLater = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killLater);
+    },
+  };
 }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { findStanBinary, startStan } from '../test/helpers/stan-server.js';
 import { startMonitorProxy } from '../test/helpers/monitor-proxy.js';
-import { BACKLOG_PER_CHANNEL, Filler } from './bench-fill.js';
+import { BACKLOG_PER_CHANNEL, startFillerProcess } from './bench-fill.js';
 import { PageSweep, PROMETHEUS_HEADERS, type ScrapeResult, timedScrape } from './bench-http.js';
 import { findOrInstallPeer } from './bench-peer.js';
 import { cpuSeconds, memory } from './bench-proc.js';
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   if ('missing' in peer) log(`the peer is left out: ${peer.missing}`);
 
   const server = await startStan({ clusterId: 'bench-cluster', store: 'MEMORY', args: ['-msu', '0'] });
-  const filler = await Filler.connect(server);
+  const filler = await startFillerProcess(server);
   const results: ShapeResult[] = [];
   let idleRssMb = 0;
   let sharedSweep = '';
@@ -222,12 +222,13 @@ async function main(): Promise<void> {
     }
   }
   console.log('');
-  printTargets(results);
+  printTargets(results, idleRssMb);
   console.log(`\nbench took ${((performance.now() - began) / 1000).toFixed(0)} s`);
 }
 
-function printTargets(results: ShapeResult[]): void {
+function printTargets(results: ShapeResult[], idleRssMb: number): void {
   const check = (ok: boolean | undefined, text: string) => console.log(`${ok === undefined ? 'n/a ' : ok ? 'met ' : 'MISS'} ${text}`);
+  check(idleRssMb < 70, `idle RSS ${fmt(idleRssMb)} MB under 70 MB`);
   const at = (n: number) => results.find((s) => s.channels === n);
   const ours = (s: ShapeResult) => s.measured.filter((m) => m.kind === 'ours');
   const s1k = at(1_000);
