@@ -137,7 +137,7 @@ function printTable(shapes: ShapeResult[]): void {
       rows.push([
         fmt(s.channels), m.label, fmt(med), fmt(p95(m)), fmt(m.cpuPerScrape, 3), fmt(m.rssMb), fmt(m.peakRssMb),
         fmt(m.series), m.textBytes === undefined ? '' : fmt(m.textBytes / MB, 1), fmt(m.wireBytes / MB, 1),
-        m.kind === 'floor' ? `${fmt(s.channels)} (${m.channels} pages)` : fmt(m.channels),
+        m.kind === 'floor' ? `${fmt(s.channels)} (${m.channels} page${m.channels === 1 ? '' : 's'})` : fmt(m.channels),
         m.kind === 'ours' ? ratio(med, peer && median(peer)) : '', m.kind === 'ours' ? ratio(med, floor && median(floor)) : '',
       ]);
     }
