@@ -109,7 +109,7 @@ const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const ZERO = 0x30;
 
-/** No more labels: the second label part of a sample that has one. */
+/** The second label part of a sample whose labels are all in the first. */
 export const NO_LABELS = new Uint8Array(0);
 
 /** Writes formatValue(value) as ASCII at `at`; returns where it ends. */
