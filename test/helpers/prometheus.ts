@@ -1,7 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { trackChild } from './children.js';
 import { freePort } from './ports.js';
 import { requireTool } from './tools.js';
 
@@ -15,18 +16,13 @@ export interface RunningTool {
   stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 async function startTool(binary: string, files: Record<string, string>, args: (dir: string, port: number) => string[]): Promise<RunningTool> {
   const bin = requireTool(binary);
   const dir = mkdtempSync(join(tmpdir(), `nqe-${binary}-`));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const port = await freePort();
   const child = spawn(bin, args(dir, port), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
+  trackChild(child);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -39,7 +35,6 @@ async function startTool(binary: string, files: Record<string, string>, args: (d
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
-      running.delete(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { trackChild } from './children.js';
 import { freePort } from './ports.js';
 
 export const STAN_VERSION = 'v0.25.6';
@@ -72,12 +73,6 @@ export interface StanServer {
   kill(): Promise<void>;
 }
 
-const running = new Set<StanServer>();
-
-process.once('exit', () => {
-  for (const s of running) s.process.kill('SIGKILL');
-});
-
 export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
   const bin = requireStanBinary();
   const clusterId = opts.clusterId ?? 'test-cluster';
@@ -101,7 +96,6 @@ export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
-    running.delete(server);
     if (ownDir) rmSync(ownDir, { recursive: true, force: true });
   };
   const server: StanServer = {
@@ -116,7 +110,7 @@ export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
   };
-  running.add(server);
+  trackChild(child);
   const trusting = tls && new Agent({ connect: { ca: readFileSync(tls.caFile) } });
   try {
     await waitForServerz(server, opts.waitForStates, exited, trusting);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { trackChild } from './children.js';
 
 /** The Node worker that uses 'nats-queue-exporter/probe' (test/workers/node-worker.ts, compiled). */
 export const NODE_WORKER = fileURLToPath(new URL('../workers/node-worker.js', import.meta.url));
@@ -21,18 +22,13 @@ export interface WorkerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /**
  * Runs a worker process that prints one JSON object per line on stdout and reads gate commands
  * on stdin, as test/workers/node-worker.ts and examples/go-worker do.
  */
 export function startWorker(command: string, args: string[], env: Record<string, string>): WorkerProcess {
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '', ...env } });
-  running.add(child);
+  trackChild(child);
   const events: WorkerEvent[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';
@@ -46,7 +42,6 @@ export function startWorker(command: string, args: string[], env: Record<string,
     for (const wake of waiters) wake();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    running.delete(child);
     for (const wake of waiters) wake();
     resolve(code);
   }));
