@@ -1,20 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Config, ConfigError, parseCli } from '../src/config.js';
-
-function run(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
-  const request = parseCli(argv, env);
-  assert.equal(request.kind, 'run');
-  return (request as { config: Config }).config;
-}
-
-function refused(argv: string[], message: RegExp, env: NodeJS.ProcessEnv = {}): void {
-  assert.throws(() => parseCli(argv, env), (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    assert.match(err.message, message);
-    return true;
-  });
-}
+import { parseCli } from '../src/config.js';
+import { refused, run } from './helpers/config.js';
 
 test('defaults', () => {
   const c = run([]);

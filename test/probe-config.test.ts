@@ -4,21 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Config, ConfigError, parseCli } from '../src/config.js';
-
-function run(argv: string[], env: NodeJS.ProcessEnv = {}): Config {
-  const request = parseCli(argv, env);
-  assert.equal(request.kind, 'run');
-  return (request as { config: Config }).config;
-}
-
-function refused(argv: string[], message: RegExp, env: NodeJS.ProcessEnv = {}): void {
-  assert.throws(() => parseCli(argv, env), (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    assert.match(err.message, message);
-    return true;
-  });
-}
+import { refused, run } from './helpers/config.js';
 
 test('probe defaults: listener on loopback 7779, TTL 30 s, 1000 series, all subjects', () => {
   const c = run([]);
