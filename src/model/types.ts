@@ -115,17 +115,21 @@ export interface ServerSnapshot {
   channels: Channel[];
 }
 
-/**
- * What the workers beside this exporter report about their own subscriptions: messages they
- * hold and have not finished (stan.go's sub.Pending(); the Node probe library's count). A
- * different figure from the server's: never add it to Consumer.pending.
- */
-export interface ClientPending {
+/** Names one consumer across servers: the labels its queue series carry. */
+export interface ConsumerKey {
   /** The configured NAME of the server the subscriptions use. */
   server: string;
   subject: string;
   group: string;
   durable: string;
+}
+
+/**
+ * What the workers beside this exporter report about their own subscriptions: messages they
+ * hold and have not finished (stan.go's sub.Pending(); the Node probe library's count). A
+ * different figure from the server's: never add it to Consumer.pending.
+ */
+export interface ClientPending extends ConsumerKey {
   /** Sums over the live reports. */
   messages: number;
   bytes: number;

@@ -1,11 +1,8 @@
+import type { ConsumerKey } from '../model/types.js';
 import { patternProblem } from '../subjects.js';
 
 /** One subscription's client-side figures, as a worker reports them. */
-export interface SubscriptionReport {
-  server: string;
-  subject: string;
-  group: string;
-  durable: string;
+export interface SubscriptionReport extends ConsumerKey {
   messages: number;
   bytes: number;
   dropped?: number;
