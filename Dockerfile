@@ -18,7 +18,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-alpine
-ENV NODE_ENV=production
+# A small young generation: a scrape of a large server makes much short-lived garbage, and the
+# default semi-spaces keep ~30 MB more of it resident (npm run bench: peak RSS at 10,000 channels
+# x 5 subscriptions 149-154 MB without, 123-126 MB with, at the same latency). npm start does the same.
+ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=production-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src

@@ -45,10 +45,13 @@ async function startProcess(label: string, command: string, args: string[], port
   return { label, pid: child.pid!, metricsUrl: `${base}/metrics`, stop };
 }
 
-/** This exporter, from the build next to this script (dist/src/cli.js). */
+/**
+ * This exporter, from the build next to this script (dist/src/cli.js), with the Node flag that
+ * `npm start` and the container image give it.
+ */
 export async function startOurs(label: string, monitorUrl: string, extraArgs: string[] = []): Promise<ExporterProcess> {
   const port = await freePort();
-  const args = [CLI, '--server', `bench=${monitorUrl}`, '--listen', `127.0.0.1:${port}`, '--probe-listen', 'off',
+  const args = ['--max-semi-space-size=4', CLI, '--server', `bench=${monitorUrl}`, '--listen', `127.0.0.1:${port}`, '--probe-listen', 'off',
     '--timeout', '60', '--log-level', 'warn', ...extraArgs];
   return startProcess(label, process.execPath, args, port, '/readyz');
 }

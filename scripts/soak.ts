@@ -44,7 +44,7 @@ await ready(worker);
 
 const port = await freePort();
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-const exporter = spawn(process.execPath, [cli, '--server', `soak=${server.monitorUrl}`, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'inherit' });
+const exporter = spawn(process.execPath, ['--max-semi-space-size=4', cli, '--server', `soak=${server.monitorUrl}`, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'inherit' });
 const url = `http://127.0.0.1:${port}/metrics`;
 for (let i = 0; i < 100; i++) {
   if (await fetch(url).then(() => true, () => false)) break;
