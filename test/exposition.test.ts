@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { escapeLabelValue, FamilyWriter, formatValue, labelText, negotiateFormat } from '../src/metrics/exposition.js';
+import { negotiateFormat } from '../src/http/negotiation.js';
+import { escapeLabelValue, formatValue, labelText } from '../src/metrics/exposition.js';
 
 test('label values escape backslash, quote and newline', () => {
   assert.equal(escapeLabelValue('plain'), 'plain');
@@ -14,14 +15,6 @@ test('values', () => {
   assert.equal(formatValue(NaN), 'NaN');
   assert.equal(formatValue(Infinity), '+Inf');
   assert.equal(formatValue(-Infinity), '-Inf');
-});
-
-test('a counter family is named without _total in OpenMetrics only', () => {
-  const w = new FamilyWriter({ name: 'x_total', type: 'counter', help: 'Things.' });
-  w.add('server="a"', 2);
-  assert.equal(w.render('text'), '# HELP x_total Things.\n# TYPE x_total counter\nx_total{server="a"} 2\n');
-  assert.equal(w.render('openmetrics'), '# HELP x Things.\n# TYPE x counter\nx_total{server="a"} 2\n');
-  assert.equal(new FamilyWriter({ name: 'empty', type: 'gauge', help: 'h' }).render('text'), '');
 });
 
 test('OpenMetrics only when asked for above the text format', () => {

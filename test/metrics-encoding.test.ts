@@ -3,7 +3,7 @@ import { get, type IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { RunningExporter } from '../src/exporter.js';
-import { acceptsGzip } from '../src/http/metrics-body.js';
+import { acceptsGzip } from '../src/http/negotiation.js';
 import { parseSamples, startTestExporter } from './helpers/exporter.js';
 import { type Stan, closeStan, connectStan, publish } from './helpers/stan-client.js';
 import { type StanServer, startStan } from './helpers/stan-server.js';

@@ -1,13 +1,14 @@
 import express, { type Express, type Request, type Response } from 'express';
 import type { Collector } from '../collector.js';
 import type { Logger } from '../log.js';
-import { CONTENT_TYPES, ExpositionWriter, negotiateFormat } from '../metrics/exposition.js';
+import { CONTENT_TYPES, ExpositionWriter } from '../metrics/exposition.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
 import { writeStanFamilies } from '../metrics/stan-metrics.js';
-import { renderClientFamilies } from '../metrics/client-metrics.js';
+import { writeClientFamilies } from '../metrics/client-metrics.js';
 import { landingPage } from './landing-page.js';
 import { ClientGoneError } from './client-gone-error.js';
-import { acceptsGzip, startMetricsBody } from './metrics-body.js';
+import { startMetricsBody } from './metrics-body.js';
+import { acceptsGzip, negotiateFormat } from './negotiation.js';
 
 export interface AppDeps {
   collector: Collector;
@@ -32,7 +33,7 @@ export function createApp(deps: AppDeps): Express {
       const body = startMetricsBody(res, CONTENT_TYPES[format], acceptsGzip(req.get('accept-encoding')));
       const out = new ExpositionWriter(format, body.sink);
       await writeStanFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
-      for (const family of renderClientFamilies(snapshot, format)) out.text(family);
+      await writeClientFamilies(snapshot, out);
       // In OpenMetrics this ends with # EOF, so it goes last.
       out.text(own);
       await out.end();

@@ -4,22 +4,6 @@ import { createGzip } from 'node:zlib';
 import type { ChunkSink } from '../metrics/exposition.js';
 import { ClientGoneError } from './client-gone-error.js';
 
-/** Whether an Accept-Encoding header accepts gzip (an explicit q=0 refuses it). */
-export function acceptsGzip(acceptEncoding: string | undefined): boolean {
-  if (!acceptEncoding) return false;
-  let gzip: number | undefined;
-  let any: number | undefined;
-  for (const part of acceptEncoding.split(',')) {
-    const [coding = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
-    const qParam = params.find((p) => p.startsWith('q='));
-    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
-    if (coding === 'gzip' || coding === 'x-gzip') gzip = q;
-    else if (coding === '*') any = q;
-  }
-  const q = gzip ?? any ?? 0;
-  return Number.isFinite(q) && q > 0;
-}
-
 export interface MetricsBody {
   /** Where the exposition goes, chunk by chunk, at the pace the client reads. */
   sink: ChunkSink;

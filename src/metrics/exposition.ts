@@ -10,25 +10,6 @@ export const CONTENT_TYPES: Record<ExpositionFormat, string> = {
   openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
 };
 
-/**
- * Picks OpenMetrics only when the Accept header names it with a higher quality than the text
- * format (Prometheus sends both, OpenMetrics first); browsers and curl get the text format.
- */
-export function negotiateFormat(accept: string | undefined): ExpositionFormat {
-  if (!accept) return 'text';
-  let openMetrics = 0;
-  let text = 0;
-  for (const part of accept.split(',')) {
-    const [mediaType = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
-    const qParam = params.find((p) => p.startsWith('q='));
-    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
-    if (!Number.isFinite(q)) continue;
-    if (mediaType === 'application/openmetrics-text') openMetrics = Math.max(openMetrics, q);
-    else if (mediaType === 'text/plain') text = Math.max(text, q);
-  }
-  return openMetrics > 0 && openMetrics > text ? 'openmetrics' : 'text';
-}
-
 const NEEDS_ESCAPE = /[\\"\n]/;
 
 export function escapeLabelValue(value: string): string {
@@ -64,28 +45,6 @@ function familyHeader(spec: FamilySpec, format: ExpositionFormat): string {
   const family = format === 'openmetrics' && type === 'counter' ? name.replace(/_total$/, '') : name;
   const escapedHelp = help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
   return `# HELP ${family} ${escapedHelp}\n# TYPE ${family} ${type}\n`;
-}
-
-/**
- * Collects one family's samples and renders them with HELP and TYPE lines. Families without
- * samples render nothing. For small families; large ones go through an ExpositionWriter.
- */
-export class FamilyWriter {
-  readonly #lines: string[] = [];
-  constructor(readonly spec: FamilySpec) {}
-
-  add(labels: string, value: number): void {
-    this.#lines.push(`${this.spec.name}{${labels}} ${formatValue(value)}\n`);
-  }
-
-  get size(): number {
-    return this.#lines.length;
-  }
-
-  render(format: ExpositionFormat): string {
-    if (this.#lines.length === 0) return '';
-    return familyHeader(this.spec, format) + this.#lines.join('');
-  }
 }
 
 /**

@@ -1,11 +1,11 @@
 import type { Channel, Consumer, ServerInfo, ServerSnapshot, Snapshot, StoreLimits, Subscription } from '../model/types.js';
-import { escapeLabelValue, type ExpositionWriter, labelBytes, labelText, type MetricType, NO_LABELS } from './exposition.js';
+import { escapeLabelValue, type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
+import { add, type Labelled, labelled, type Row, writeRows } from './families.js';
 
 /**
- * The only place that maps the model onto metric names. Each table row is one family: its
- * name, type, help and how to read its value from a model object.
+ * The only place that maps the server-side model onto metric names. Each table row is one
+ * family: its name, type, help and how to read its value from a model object.
  */
-type Row<T> = readonly [name: string, type: MetricType, help: string, value: (item: T) => number | undefined];
 
 const SERVER_ROWS: ReadonlyArray<Row<ServerInfo>> = [
   ['stan_server_clients', 'gauge', 'Clients connected to the server.', (s) => s.clients],
@@ -62,17 +62,6 @@ export interface RenderOptions {
   subscriptionMetrics: boolean;
 }
 
-/**
- * Model objects of one level (servers, channels, ...) beside the label text of each, in two
- * parts: `labels` (e.g. server and subject, shared by a channel's consumers) and `moreLabels`
- * (e.g. group and durable, the same text for many channels, so kept once).
- */
-interface Labelled<T> {
-  labels: Uint8Array[];
-  moreLabels: Uint8Array[];
-  items: T[];
-}
-
 /** Label texts of a snapshot, built once and shared by the requests that render it. */
 interface SnapshotLabels {
   servers: Labelled<ServerSnapshot>;
@@ -93,16 +82,6 @@ interface SnapshotLabels {
 type LabelTree = Map<string, LabelTree | Uint8Array>;
 
 const labelCache = new WeakMap<Snapshot, SnapshotLabels>();
-
-function labelled<T>(): Labelled<T> {
-  return { labels: [], moreLabels: [], items: [] };
-}
-
-function add<T>(level: Labelled<T>, labels: Uint8Array, moreLabels: Uint8Array, item: T): void {
-  level.labels.push(labels);
-  level.moreLabels.push(moreLabels);
-  level.items.push(item);
-}
 
 /**
  * The label bytes made from `values` by `text`, made once per distinct list of values. Looking up
@@ -176,19 +155,6 @@ function subscriptionLabels(labels: SnapshotLabels): Labelled<Subscription> {
   }
   labels.subscriptions = subs;
   return subs;
-}
-
-/** Writes one family per row, each over all items; families without samples write nothing. */
-async function writeRows<T>(out: ExpositionWriter, rows: ReadonlyArray<Row<T>>, { labels, moreLabels, items }: Labelled<T>): Promise<void> {
-  for (const [name, type, help, value] of rows) {
-    out.family({ name, type, help });
-    for (let i = 0; i < items.length; i++) {
-      const v = value(items[i]!);
-      if (v !== undefined) out.sample(labels[i]!, moreLabels[i]!, v);
-      const full = out.flushIfFull();
-      if (full) await full;
-    }
-  }
 }
 
 const SCRAPE_ROWS: ReadonlyArray<Row<ServerSnapshot>> = [
