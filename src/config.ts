@@ -45,14 +45,17 @@ const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debu
 interface FlagSpec {
   flag: string;
   env: string;
+  /** What the flag takes; a flag without `arg` is a switch. */
   arg?: string;
+  /** The flag may be given more than once. */
+  multiple?: true;
   fallback: string;
   help: string;
 }
 
 /** Every flag with its environment variable: the one list that --help and the README show. */
 export const FLAGS: readonly FlagSpec[] = [
-  { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME=URL', fallback: 'local=http://127.0.0.1:8222',
+  { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME=URL', multiple: true, fallback: 'local=http://127.0.0.1:8222',
     help: 'monitoring base URL of a NATS Streaming server, NAME becomes the server label; repeat the flag for more servers (env: comma-separated list). https:// and user:pass@ are allowed' },
   { flag: 'listen', env: 'NQE_LISTEN', arg: 'HOST:PORT', fallback: '0.0.0.0:7778', help: 'address for /metrics, /, /healthz and /readyz' },
   { flag: 'timeout', env: 'NQE_TIMEOUT', arg: 'SECONDS', fallback: '5', help: 'deadline for all requests to one server in one scrape' },
@@ -68,7 +71,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'server-cert-file', env: 'NQE_SERVER_CERT_FILE', arg: 'FILE', fallback: '', help: 'PEM client certificate shown to https:// monitoring URLs, with --server-key-file (all servers)' },
   { flag: 'server-key-file', env: 'NQE_SERVER_KEY_FILE', arg: 'FILE', fallback: '', help: 'PEM private key of --server-cert-file' },
   { flag: 'server-insecure-skip-verify', env: 'NQE_SERVER_INSECURE_SKIP_VERIFY', fallback: 'false', help: 'accept any certificate from https:// monitoring URLs (for tests; env: true or false)' },
-  { flag: 'server-password-file', env: 'NQE_SERVER_PASSWORD_FILES', arg: '[NAME=]FILE', fallback: '', help: 'password for a monitoring URL that names a user (https://USER@host:8222): NAME=FILE for server NAME, FILE alone for every such server; repeat the flag for more (env: comma-separated). NQE_SERVER_PASSWORD_<NAME> (NAME in capitals, other characters as _) holds one server\'s password itself' },
+  { flag: 'server-password-file', env: 'NQE_SERVER_PASSWORD_FILES', arg: '[NAME=]FILE', multiple: true, fallback: '', help: 'password for a monitoring URL that names a user (https://USER@host:8222): NAME=FILE for server NAME, FILE alone for every such server; repeat the flag for more (env: comma-separated). NQE_SERVER_PASSWORD_<NAME> (NAME in capitals, other characters as _) holds one server\'s password itself' },
   { flag: 'log-level', env: 'NQE_LOG_LEVEL', arg: 'LEVEL', fallback: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 
@@ -192,63 +195,52 @@ function rephraseParseError(err: unknown): ConfigError {
  * environment variable; both lose to nothing else. Throws ConfigError naming the input.
  */
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRequest {
-  let parsed;
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
+  };
+  for (const f of FLAGS) options[f.flag] = f.arg ? { type: 'string', multiple: f.multiple === true } : { type: 'boolean' };
+  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        server: { type: 'string', multiple: true },
-        listen: { type: 'string' },
-        timeout: { type: 'string' },
-        'page-size': { type: 'string' },
-        subjects: { type: 'string' },
-        'exclude-subjects': { type: 'string' },
-        'no-subscription-metrics': { type: 'boolean' },
-        'probe-listen': { type: 'string' },
-        'probe-ttl': { type: 'string' },
-        'probe-max-series': { type: 'string' },
-        'web-config': { type: 'string' },
-        'server-ca-file': { type: 'string' },
-        'server-cert-file': { type: 'string' },
-        'server-key-file': { type: 'string' },
-        'server-insecure-skip-verify': { type: 'boolean' },
-        'server-password-file': { type: 'string', multiple: true },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
+    values = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options }).values;
   } catch (err) {
     throw rephraseParseError(err);
   }
-  const v = parsed.values;
-  if (v.help) return { kind: 'help' };
-  if (v.version) return { kind: 'version' };
+  if (values['help']) return { kind: 'help' };
+  if (values['version']) return { kind: 'version' };
 
-  const pick = (flag: string, value: string | undefined): Source => {
+  /** The flag's value, else its environment variable, else its default; `from` names which. */
+  const pick = (flag: string): Source => {
     const spec = FLAGS.find((f) => f.flag === flag)!;
-    if (value !== undefined) return { text: value, from: `--${flag}` };
+    const value = values[flag];
+    if (typeof value === 'string') return { text: value, from: `--${flag}` };
     const fromEnv = env[spec.env];
     if (fromEnv !== undefined && fromEnv !== '') return { text: fromEnv, from: spec.env };
     return { text: spec.fallback, from: `--${flag}` };
   };
+  /** Where a switch was turned on (the flag, or its environment variable saying true), if it was. */
+  const switchedOn = (flag: string): Source | undefined => {
+    if (values[flag] === true) return { text: 'true', from: `--${flag}` };
+    const src = pick(flag);
+    return parseBoolean(src) ? src : undefined;
+  };
+  /** Every value of a flag that may be repeated. */
+  const repeated = (flag: string): string[] => (values[flag] as string[] | undefined) ?? [];
 
-  const optional = (flag: string, value: string | undefined): Source | undefined => {
-    const src = pick(flag, value);
+  const optional = (flag: string): Source | undefined => {
+    const src = pick(flag);
     return src.text.trim() === '' ? undefined : src;
   };
-  const passwordFiles = v['server-password-file'] && v['server-password-file'].length > 0
-    ? v['server-password-file'].map((text) => ({ text, from: '--server-password-file' }))
-    : (optional('server-password-file', undefined)?.text.split(',') ?? []).filter((t) => t.trim() !== '').map((text) => ({ text, from: 'NQE_SERVER_PASSWORD_FILES' }));
+  const passwordFiles = repeated('server-password-file').length > 0
+    ? repeated('server-password-file').map((text) => ({ text, from: '--server-password-file' }))
+    : (optional('server-password-file')?.text.split(',') ?? []).filter((t) => t.trim() !== '').map((text) => ({ text, from: 'NQE_SERVER_PASSWORD_FILES' }));
   const passwords = new ServerPasswords(passwordFiles, env);
 
   let servers: ServerTarget[];
-  if (v.server && v.server.length > 0) {
-    servers = v.server.map((s) => parseServer(s, '--server', passwords));
+  if (repeated('server').length > 0) {
+    servers = repeated('server').map((s) => parseServer(s, '--server', passwords));
   } else {
-    const src = pick('server', undefined);
+    const src = pick('server');
     servers = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, passwords));
     if (servers.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
   }
@@ -259,12 +251,11 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   }
   passwords.checkAllUsed(servers);
 
-  const insecure = pick('server-insecure-skip-verify', undefined);
   const monitorTls = readMonitorTls({
-    ca: optional('server-ca-file', v['server-ca-file']),
-    cert: optional('server-cert-file', v['server-cert-file']),
-    key: optional('server-key-file', v['server-key-file']),
-    insecure: v['server-insecure-skip-verify'] ? { text: 'true', from: '--server-insecure-skip-verify' } : parseBoolean(insecure) ? insecure : undefined,
+    ca: optional('server-ca-file'),
+    cert: optional('server-cert-file'),
+    key: optional('server-key-file'),
+    insecure: switchedOn('server-insecure-skip-verify'),
   });
   if (monitorTls) {
     if (!servers.some((s) => s.url.startsWith('https:'))) {
@@ -272,19 +263,19 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     }
     servers = servers.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
   }
-  const webConfigSrc = optional('web-config', v['web-config']);
+  const webConfigSrc = optional('web-config');
 
-  const logLevel = pick('log-level', v['log-level']);
+  const logLevel = pick('log-level');
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel.text)) {
     throw new ConfigError(`${logLevel.from} "${logLevel.text}": write one of ${LOG_LEVELS.join(', ')}`);
   }
 
-  const subjects = pick('subjects', v.subjects);
+  const subjects = pick('subjects');
   const subjectsAuto = subjects.text.trim() === 'auto';
   if (!subjectsAuto && subjects.text.split(',').some((p) => p.trim() === 'auto')) {
     throw new ConfigError(`${subjects.from} "${subjects.text}": "auto" cannot be combined with patterns; write --subjects auto alone (and --exclude-subjects PATTERN to leave channels out) or patterns only`);
   }
-  const probeListenSrc = pick('probe-listen', v['probe-listen']);
+  const probeListenSrc = pick('probe-listen');
   const probeListen = probeListenSrc.text.trim() === 'off'
     ? undefined
     : Object.freeze(parseListen(probeListenSrc, 'e.g. 127.0.0.1:7779 (reachable from the pod only), or off'));
@@ -294,17 +285,17 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
 
   const config: Config = {
     servers: Object.freeze(servers.map((s) => Object.freeze(s))),
-    listen: Object.freeze(parseListen(pick('listen', v.listen))),
-    timeoutSeconds: parseNumber(pick('timeout', v.timeout), { integer: false, min: 0.001, max: 300, example: '--timeout 5' }),
-    pageSize: parseNumber(pick('page-size', v['page-size']), { integer: true, min: 1, max: 1_000_000, example: '--page-size 1024' }),
+    listen: Object.freeze(parseListen(pick('listen'))),
+    timeoutSeconds: parseNumber(pick('timeout'), { integer: false, min: 0.001, max: 300, example: '--timeout 5' }),
+    pageSize: parseNumber(pick('page-size'), { integer: true, min: 1, max: 1_000_000, example: '--page-size 1024' }),
     subjects: Object.freeze(subjectsAuto ? [] : parsePatterns(subjects)),
     subjectsAuto,
-    excludeSubjects: Object.freeze(parsePatterns(pick('exclude-subjects', v['exclude-subjects']))),
-    subscriptionMetrics: v['no-subscription-metrics'] ? false : !parseBoolean(pick('no-subscription-metrics', undefined)),
+    excludeSubjects: Object.freeze(parsePatterns(pick('exclude-subjects'))),
+    subscriptionMetrics: switchedOn('no-subscription-metrics') === undefined,
     logLevel: logLevel.text as LogLevel,
     probeListen,
-    probeTtlSeconds: parseNumber(pick('probe-ttl', v['probe-ttl']), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
-    probeMaxSeries: parseNumber(pick('probe-max-series', v['probe-max-series']), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
+    probeTtlSeconds: parseNumber(pick('probe-ttl'), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
+    probeMaxSeries: parseNumber(pick('probe-max-series'), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
     webConfig: webConfigSrc && loadWebConfig(webConfigSrc.text, webConfigSrc.from),
   };
   return { kind: 'run', config: Object.freeze(config) };
