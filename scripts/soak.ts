@@ -6,12 +6,12 @@
  *   SOAK_SECONDS (default 60)    how long the 50 concurrent scrapers run
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseSamples, valueOf } from '../test/helpers/exporter.js';
 import { freePort } from '../test/helpers/ports.js';
 import { closeStan, connectStan, publish, publishMany, ready } from '../test/helpers/stan-client.js';
 import { startStan } from '../test/helpers/stan-server.js';
+import { memory } from './bench-proc.js';
 
 const SCRAPES = Number(process.env['SOAK_SCRAPES'] ?? 1000);
 const SECONDS = Number(process.env['SOAK_SECONDS'] ?? 60);
@@ -20,8 +20,7 @@ const STEADY_CHANNELS = 20;
 const STEADY_MESSAGES = 7;
 
 function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  return memory(pid).rss / (1024 * 1024);
 }
 
 function percentile(sorted: number[], p: number): number {
