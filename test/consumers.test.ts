@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildChannel, undeliveredMessages } from '../src/model/consumers.js';
-import type { SubscriptionFacts } from '../src/model/types.js';
+import type { Subscription } from '../src/model/types.js';
 
 const facts = { name: 'c', messages: 0, bytes: 0, firstSeq: 1, lastSeq: 0, subscriptionCount: 0 };
-const member = (over: Partial<SubscriptionFacts>): SubscriptionFacts => ({
-  clientId: 'c1', group: 'g', durable: '', unacked: 0, lastSent: 0, maxInflight: 10, ackWaitSeconds: 30, stalled: false, offline: false, ...over,
+const member = (over: Partial<Subscription>): Subscription => ({
+  clientId: 'c1', group: 'g', durable: '', unacked: 0, lastSent: 0, maxInflight: 10, ackWaitSeconds: 30, stalled: false, offline: false, index: 0, ...over,
 });
 
 test('undelivered counts from the cursor, or from the oldest message still held when the cursor is behind it', () => {

@@ -1,4 +1,4 @@
-import type { Channel, ChannelFacts, Consumer, Subscription, SubscriptionFacts } from './types.js';
+import type { Channel, ChannelFacts, Consumer, Subscription } from './types.js';
 
 /**
  * Messages published and not yet sent to a consumer whose cursor is `lastSent`.
@@ -10,29 +10,18 @@ export function undeliveredMessages(lastSeq: number, firstSeq: number, lastSent:
 
 /**
  * Builds a channel with its consumers (queue groups and durables, keyed by group and durable)
- * and its subscriptions (numbered where several share client id, group and durable).
+ * and its subscriptions. The subscriptions become the channel's own: each gets its index in
+ * place (numbered where several share client id, group and durable), so that a scrape of
+ * 50,000 subscriptions makes 50,000 objects, not twice as many.
  */
-export function buildChannel(facts: ChannelFacts, subs: readonly SubscriptionFacts[]): Channel {
+export function buildChannel(facts: ChannelFacts, subscriptions: Subscription[]): Channel {
   const consumers = new Map<string, Consumer>();
   const seen = new Map<string, number>();
-  const subscriptions: Subscription[] = [];
-  for (const sub of subs) {
+  for (const sub of subscriptions) {
     const subKey = `${sub.group}\u0000${sub.durable}\u0000${sub.clientId}`;
     const index = seen.get(subKey) ?? 0;
     seen.set(subKey, index + 1);
-    // Literals rather than spreads: this runs for every subscription of every scrape.
-    subscriptions.push({
-      clientId: sub.clientId,
-      group: sub.group,
-      durable: sub.durable,
-      index,
-      unacked: sub.unacked,
-      lastSent: sub.lastSent,
-      maxInflight: sub.maxInflight,
-      ackWaitSeconds: sub.ackWaitSeconds,
-      stalled: sub.stalled,
-      offline: sub.offline,
-    });
+    sub.index = index;
 
     if (sub.group === '' && sub.durable === '') continue;
     const key = `${sub.group}\u0000${sub.durable}`;

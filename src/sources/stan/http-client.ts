@@ -14,6 +14,11 @@ export interface JsonResponse {
   body: unknown;
 }
 
+export interface BytesResponse {
+  status: number;
+  body: Buffer;
+}
+
 /** A body that broke off after the headers arrived; the reason is decided with the deadline in view. */
 class BrokenBody extends Error {
   constructor(readonly code: string | undefined) {
@@ -53,28 +58,37 @@ export class MonitorHttpClient {
    * the caller handles itself (the body is then not parsed). `signal` is the deadline.
    */
   async getJson(path: string, signal: AbortSignal, allowStatus: readonly number[] = []): Promise<JsonResponse> {
+    const res = await this.getBytes(path, signal, allowStatus);
+    if (res.status !== 200) return { status: res.status, body: snippet(res.body, 120) };
+    return { status: res.status, body: this.parseJson(path, res.body) };
+  }
+
+  /** GETs `path` as getJson does and gives the body's bytes as they came. */
+  async getBytes(path: string, signal: AbortSignal, allowStatus: readonly number[] = []): Promise<BytesResponse> {
     const where = `${this.#target.url}${path}`;
-    let status: number;
-    let body: string;
+    let res: BytesResponse;
     try {
-      ({ status, body } = await this.#get(path, signal, where));
+      res = await this.#get(path, signal, where);
     } catch (err) {
       throw classify(err, where, signal);
     }
-    if (status !== 200) {
-      const snippet = body.slice(0, 120).replace(/\s+/g, ' ').trim();
-      if (allowStatus.includes(status)) return { status, body: snippet };
-      throw new ScrapeError('http_status', `GET ${where} answered HTTP ${status}${snippet ? `: ${snippet}` : ''}`);
+    if (res.status !== 200 && !allowStatus.includes(res.status)) {
+      const text = snippet(res.body, 120);
+      throw new ScrapeError('http_status', `GET ${where} answered HTTP ${res.status}${text ? `: ${text}` : ''}`);
     }
+    return res;
+  }
+
+  /** The JSON in a body getBytes gave for `path`, or an invalid_response error that shows its start. */
+  parseJson(path: string, body: Buffer): unknown {
     try {
-      return { status, body: JSON.parse(body) };
+      return JSON.parse(body.toString('utf8'));
     } catch {
-      const snippet = body.slice(0, 60).replace(/\s+/g, ' ').trim();
-      throw new ScrapeError('invalid_response', `GET ${where} did not answer JSON (${body.length} characters starting "${snippet}")`);
+      throw new ScrapeError('invalid_response', `GET ${this.#target.url}${path} did not answer JSON (${body.length} bytes starting "${snippet(body, 60)}")`);
     }
   }
 
-  #get(path: string, signal: AbortSignal, where: string): Promise<{ status: number; body: string }> {
+  #get(path: string, signal: AbortSignal, where: string): Promise<BytesResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#target.authorization) headers['authorization'] = this.#target.authorization;
     return new Promise((resolve, reject) => {
@@ -95,21 +109,19 @@ export class MonitorHttpClient {
           reject(new ScrapeError('invalid_response', `GET ${where} announced ${length} bytes, more than ${MAX_BODY_BYTES}`));
           return;
         }
-        // Decoded as it arrives: the socket's chunks are freed at once and no second copy of the
-        // whole body is made outside the JavaScript heap.
-        res.setEncoding('utf8');
-        const parts: string[] = [];
+        // Kept as bytes: a channelsz page is read from them without ever becoming one string.
+        const parts: Buffer[] = [];
         let size = 0;
-        res.on('data', (part: string) => {
+        res.on('data', (part: Buffer) => {
           size += part.length;
           if (size > MAX_BODY_BYTES) {
             res.destroy();
-            reject(new ScrapeError('invalid_response', `GET ${where} sent more than ${MAX_BODY_BYTES} characters`));
+            reject(new ScrapeError('invalid_response', `GET ${where} sent more than ${MAX_BODY_BYTES} bytes`));
             return;
           }
           parts.push(part);
         });
-        res.once('end', () => resolve({ status, body: parts.join('') }));
+        res.once('end', () => resolve({ status, body: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size) }));
         res.once('error', (err: NodeJS.ErrnoException) => reject(signal.aborted ? err : new BrokenBody(err.code)));
       });
       req.once('error', reject);
@@ -120,6 +132,11 @@ export class MonitorHttpClient {
   async close(): Promise<void> {
     this.#agent.destroy();
   }
+}
+
+/** The start of a body as one line of text, for an error message. */
+function snippet(body: Buffer, characters: number): string {
+  return body.toString('utf8', 0, Math.min(body.length, characters * 4)).slice(0, characters).replace(/\s+/g, ' ').trim();
 }
 
 function classify(err: unknown, where: string, signal: AbortSignal): ScrapeError {

@@ -1,4 +1,4 @@
-import type { ChannelFacts, ServerInfo, StoreLimits, SubscriptionFacts } from '../../model/types.js';
+import type { ChannelFacts, ServerInfo, StoreLimits, Subscription } from '../../model/types.js';
 import { ScrapeError } from '../scrape-error.js';
 
 /**
@@ -87,7 +87,8 @@ export function parseStorez(body: unknown): StoreLimits {
 
 export interface ParsedChannel {
   facts: ChannelFacts;
-  subscriptions: SubscriptionFacts[];
+  /** Each with index 0: buildChannel numbers them. */
+  subscriptions: Subscription[];
 }
 
 export interface ChannelsPage {
@@ -109,7 +110,7 @@ export function splitQueueName(queueName: string, isDurable: boolean): { group: 
   return { group: queueName.slice(colon + 1), durable: queueName.slice(0, colon) };
 }
 
-function parseSubscription(value: unknown, where: string): SubscriptionFacts {
+function parseSubscription(value: unknown, where: string): Subscription {
   const o = object(value, where);
   const queueName = str(o, 'queue_name', where, true);
   const isDurable = bool(o, 'is_durable', where);
@@ -126,6 +127,7 @@ function parseSubscription(value: unknown, where: string): SubscriptionFacts {
     ackWaitSeconds: num(o, 'ack_wait', where),
     stalled: bool(o, 'is_stalled', where),
     offline: bool(o, 'is_offline', where),
+    index: 0,
   };
 }
 

@@ -4,6 +4,7 @@ import type { Channel, ServerInfo, ServerSnapshot } from '../../model/types.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import { ScrapeError } from '../scrape-error.js';
 import { MonitorHttpClient } from './http-client.js';
+import { type ReadPage, readChannelsPage } from './channelsz-reader.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from './parse.js';
 
 export interface StanSourceOptions {
@@ -75,11 +76,11 @@ export class StanSource {
     const pageSize = this.#opts.pageSize;
     const readPage = async (offset: number): Promise<{ total: number; count: number; channels: Channel[] }> => {
       const where = `channelsz offset ${offset}`;
-      const res = await this.#http.getJson(`/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`, signal);
-      const page = parseChannelsPage(res.body, where);
+      const path = `/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`;
+      const { body } = await this.#http.getBytes(path, signal);
+      const page = readChannelsPage(body) ?? this.#checkedPage(path, body, where);
       const channels: Channel[] = [];
-      for (const raw of page.channels) {
-        const parsed = parseChannel(raw, where);
+      for (const parsed of page.channels) {
         if (this.#opts.selectSubject(parsed.facts.name)) channels.push(buildChannel(parsed.facts, parsed.subscriptions));
       }
       return { total: page.total, count: page.count, channels };
@@ -103,6 +104,16 @@ export class StanSource {
     await Promise.all(Array.from({ length: PAGE_CONCURRENCY }, readPages));
     // A channel that moved to the next page while the pages were read is kept once, as last seen.
     for (const page of pages) for (const channel of page ?? []) into.set(channel.name, channel);
+  }
+
+  /**
+   * A page readChannelsPage was not sure of, read by JSON.parse and the checked parser: it throws
+   * the error that says what is wrong, or (for JSON the fast reader leaves alone, such as escaped
+   * keys) gives the page.
+   */
+  #checkedPage(path: string, body: Buffer, where: string): ReadPage {
+    const page = parseChannelsPage(this.#http.parseJson(path, body), where);
+    return { total: page.total, count: page.count, channels: page.channels.map((raw) => parseChannel(raw, where)) };
   }
 
   /**
