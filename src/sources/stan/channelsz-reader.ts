@@ -40,6 +40,15 @@ const UPPER_E = 0x45;
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 const NULL = Buffer.from('null');
+/** What #skipString found in a string. */
+const PLAIN = 0;
+const NON_ASCII = 1;
+const ESCAPED = 2;
+/** The bytes after a backslash that stand for one character: " \ / b f n r t. */
+const SIMPLE_ESCAPES: readonly number[] = [...'"\\/bfnrt'].map((c) => c.charCodeAt(0));
+function isHexDigit(c: number | undefined): boolean {
+  return c !== undefined && ((c >= ZERO && c <= NINE) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46));
+}
 /** Integers of up to this many digits are summed exactly in a double. */
 const EXACT_DIGITS = 15;
 /** Deepest nesting skipped in fields the reader does not use. */
@@ -138,31 +147,42 @@ class Reader {
 
   string(): string {
     if (this.peek() !== QUOTE) throw NOT_SURE;
-    const buf = this.#buf;
     const start = this.#pos + 1;
-    let end = start;
-    let ascii = true;
-    let escaped = false;
-    for (; end < buf.length; end++) {
-      const c = buf[end]!;
+    const flags = this.#skipString();
+    const end = this.#pos - 1;
+    const buf = this.#buf;
+    if (flags === PLAIN) return buf.toString('latin1', start, end);
+    if ((flags & ESCAPED) === 0) return buf.toString('utf8', start, end);
+    return JSON.parse(buf.toString('utf8', start - 1, end + 1)) as string;
+  }
+
+  /**
+   * Moves past a string, checking it as JSON.parse would (escapes, no control characters),
+   * without making it; returns whether it has escapes or bytes beyond ASCII.
+   */
+  #skipString(): number {
+    if (this.peek() !== QUOTE) throw NOT_SURE;
+    const buf = this.#buf;
+    let flags = PLAIN;
+    let pos = this.#pos + 1;
+    for (; pos < buf.length; pos++) {
+      const c = buf[pos]!;
       if (c === QUOTE) break;
       if (c < 0x20) throw NOT_SURE;
-      if (c >= 0x80) ascii = false;
+      if (c >= 0x80) flags |= NON_ASCII;
       else if (c === BACKSLASH) {
-        escaped = true;
-        end++;
+        flags |= ESCAPED;
+        const escape = buf[++pos];
+        if (escape === 0x75) {
+          for (let i = 0; i < 4; i++) if (!isHexDigit(buf[++pos])) throw NOT_SURE;
+        } else if (escape === undefined || !SIMPLE_ESCAPES.includes(escape)) {
+          throw NOT_SURE;
+        }
       }
     }
-    if (end >= buf.length) throw NOT_SURE;
-    this.#pos = end + 1;
-    if (escaped) {
-      try {
-        return JSON.parse(buf.toString('utf8', start - 1, end + 1)) as string;
-      } catch {
-        throw NOT_SURE;
-      }
-    }
-    return ascii ? buf.toString('latin1', start, end) : buf.toString('utf8', start, end);
+    if (pos >= buf.length) throw NOT_SURE;
+    this.#pos = pos + 1;
+    return flags;
   }
 
   number(): number {
@@ -230,7 +250,7 @@ class Reader {
     if (depth > MAX_DEPTH) throw NOT_SURE;
     const c = this.peek();
     if (c === QUOTE) {
-      this.string();
+      this.#skipString();
     } else if (c === OPEN_OBJECT) {
       if (this.opens(OPEN_OBJECT, CLOSE_OBJECT)) {
         do {

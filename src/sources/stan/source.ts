@@ -77,8 +77,7 @@ export class StanSource {
     const readPage = async (offset: number): Promise<{ total: number; count: number; channels: Channel[] }> => {
       const where = `channelsz offset ${offset}`;
       const path = `/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`;
-      const { body } = await this.#http.getBytes(path, signal);
-      const page = readChannelsPage(body) ?? this.#checkedPage(path, body, where);
+      const page = await this.#http.read(path, signal, (_status, body) => readChannelsPage(body) ?? this.#checkedPage(path, body, where));
       const channels: Channel[] = [];
       for (const parsed of page.channels) {
         if (this.#opts.selectSubject(parsed.facts.name)) channels.push(buildChannel(parsed.facts, parsed.subscriptions));
