@@ -49,3 +49,23 @@ test('subscriptions sharing client, group and durable are numbered in server ord
   assert.deepEqual(channel.subscriptions.map((s) => `${s.clientId}/${s.group}/${s.index}`), ['a//0', 'a//1', 'b//0', 'a/g/0', 'a//2']);
   assert.deepEqual(channel.consumers.map((c) => c.group), ['g']);
 });
+
+test('small channels (scanned) and large ones (keyed) number subscriptions and sum consumers alike', () => {
+  for (const size of [10, 40, 400]) {
+    const subs = Array.from({ length: size }, (_, k) => member({
+      clientId: `c${k % 3}`, group: k % 2 ? 'g' : '', durable: k % 5 === 0 ? 'd' : '', lastSent: k, unacked: 1, offline: k % 7 === 0, stalled: k % 4 === 0,
+    }));
+    const same = (a: Subscription, b: Subscription) => a.clientId === b.clientId && a.group === b.group && a.durable === b.durable;
+    const expectedIndexes = subs.map((s, i) => subs.slice(0, i).filter((o) => same(o, s)).length);
+    const owners = subs.filter((s) => s.group !== '' || s.durable !== '');
+    const keys = [...new Set(owners.map((s) => `${s.group}/${s.durable}`))];
+    const expectedConsumers = keys.map((key) => {
+      const members = owners.filter((s) => `${s.group}/${s.durable}` === key);
+      const online = members.filter((s) => !s.offline);
+      return [key, Math.max(...members.map((s) => s.lastSent)), members.length, online.length, online.filter((s) => s.stalled).length];
+    });
+    const channel = buildChannel({ ...facts, lastSeq: size }, subs);
+    assert.deepEqual(channel.subscriptions.map((s) => s.index), expectedIndexes, `${size} subscriptions`);
+    assert.deepEqual(channel.consumers.map((c) => [`${c.group}/${c.durable}`, c.lastSent, c.unacked, c.members, c.stalledMembers]), expectedConsumers, `${size} subscriptions`);
+  }
+});

@@ -20,7 +20,7 @@ export function startMetricsBody(res: Response, contentType: string, gzip: boole
   let target: Writable = res;
   if (gzip) {
     res.setHeader('Content-Encoding', 'gzip');
-    const zip = createGzip({ level: 1 });
+    const zip = createGzip({ level: 1, memLevel: 9, chunkSize: 64 * 1024 });
     zip.on('error', (err) => res.destroy(err));
     res.on('close', () => zip.destroy());
     zip.pipe(res);

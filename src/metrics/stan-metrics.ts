@@ -74,34 +74,49 @@ interface SnapshotLabels {
   /** Built on first use: with --no-subscription-metrics never. */
   subscriptions?: Labelled<Subscription>;
   /** One copy of each distinct second label part, found by the label values it is made of. */
-  sharedConsumerLabels: LabelTree;
-  sharedSubscriptionLabels: LabelTree;
+  sharedConsumerLabels: ConsumerLabels;
+  sharedSubscriptionLabels: SubscriptionLabels;
 }
 
 /** Label bytes by the values they were made from, one map level per value. */
-type LabelTree = Map<string, LabelTree | Uint8Array>;
+type LabelTree<T> = Map<string, T>;
+/** Consumer label bytes by group, then durable. */
+type ConsumerLabels = LabelTree<LabelTree<Uint8Array>>;
+/** Subscription label bytes by client id, group, durable, then index. */
+type SubscriptionLabels = LabelTree<LabelTree<LabelTree<Uint8Array[]>>>;
 
 const labelCache = new WeakMap<Snapshot, SnapshotLabels>();
 
-/**
- * The label bytes made from `values` by `text`, made once per distinct list of values. Looking up
- * the values one by one avoids building a joined key for every consumer and subscription.
- */
-function sharedLabels(tree: LabelTree, values: readonly string[], text: () => string): Uint8Array {
-  let node = tree;
-  const last = values.length - 1;
-  for (let i = 0; i < last; i++) {
-    let next = node.get(values[i]!) as LabelTree | undefined;
-    if (next === undefined) {
-      next = new Map();
-      node.set(values[i]!, next);
-    }
-    node = next;
+/** The next level of a label tree under `key`, made on first use. */
+function level<T>(tree: LabelTree<T>, key: string, make: new () => T): T {
+  let next = tree.get(key);
+  if (next === undefined) {
+    next = new make();
+    tree.set(key, next);
   }
-  let bytes = node.get(values[last]!) as Uint8Array | undefined;
+  return next;
+}
+
+/**
+ * The second label part of a consumer's series, made once per distinct group and durable and
+ * found again by its values, without building a key for each of 30,000 consumers.
+ */
+function consumerLabels(tree: ConsumerLabels, q: Consumer): Uint8Array {
+  const byDurable = level(tree, q.group, Map<string, Uint8Array>);
+  let bytes = byDurable.get(q.durable);
   if (bytes === undefined) {
-    bytes = labelBytes(text());
-    node.set(values[last]!, bytes);
+    bytes = labelBytes(`,group="${escapeLabelValue(q.group)}",durable="${escapeLabelValue(q.durable)}"`);
+    byDurable.set(q.durable, bytes);
+  }
+  return bytes;
+}
+
+function subscriptionLabelBytes(tree: SubscriptionLabels, sub: Subscription): Uint8Array {
+  const byIndex = level(level(level(tree, sub.clientId, Map<string, LabelTree<Uint8Array[]>>), sub.group, Map<string, Uint8Array[]>), sub.durable, Array<Uint8Array>);
+  let bytes = byIndex[sub.index];
+  if (bytes === undefined) {
+    bytes = labelBytes(`,group="${escapeLabelValue(sub.group)}",durable="${escapeLabelValue(sub.durable)}",client_id="${escapeLabelValue(sub.clientId)}",sub_index="${sub.index}"`);
+    byIndex[sub.index] = bytes;
   }
   return bytes;
 }
@@ -133,8 +148,7 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       const channelBytes = labelBytes(`${serverLabel},subject="${escapeLabelValue(c.name)}"`);
       add(cached.channels, channelBytes, NO_LABELS, c);
       for (const q of c.consumers) {
-        const more = sharedLabels(sharedConsumerLabels, [q.group, q.durable], () => `,group="${escapeLabelValue(q.group)}",durable="${escapeLabelValue(q.durable)}"`);
-        add(cached.consumers, channelBytes, more, q);
+        add(cached.consumers, channelBytes, consumerLabels(sharedConsumerLabels, q), q);
       }
     }
   }
@@ -148,9 +162,7 @@ function subscriptionLabels(labels: SnapshotLabels): Labelled<Subscription> {
   const { items: channels, labels: channelLabels } = labels.channels;
   for (let i = 0; i < channels.length; i++) {
     for (const sub of channels[i]!.subscriptions) {
-      const more = sharedLabels(labels.sharedSubscriptionLabels, [sub.clientId, sub.group, sub.durable, String(sub.index)],
-        () => `,group="${escapeLabelValue(sub.group)}",durable="${escapeLabelValue(sub.durable)}",client_id="${escapeLabelValue(sub.clientId)}",sub_index="${sub.index}"`);
-      add(subs, channelLabels[i]!, more, sub);
+      add(subs, channelLabels[i]!, subscriptionLabelBytes(labels.sharedSubscriptionLabels, sub), sub);
     }
   }
   labels.subscriptions = subs;

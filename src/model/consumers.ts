@@ -9,25 +9,31 @@ export function undeliveredMessages(lastSeq: number, firstSeq: number, lastSent:
 }
 
 /**
+ * Channels with up to this many subscriptions (nearly all) find a subscription's consumer and
+ * earlier twins by scanning; larger ones by key, so that a channel of thousands stays linear.
+ */
+const SCAN_LIMIT = 16;
+
+/**
  * Builds a channel with its consumers (queue groups and durables, keyed by group and durable)
  * and its subscriptions. The subscriptions become the channel's own: each gets its index in
  * place (numbered where several share client id, group and durable), so that a scrape of
  * 50,000 subscriptions makes 50,000 objects, not twice as many.
  */
 export function buildChannel(facts: ChannelFacts, subscriptions: Subscription[]): Channel {
-  const consumers = new Map<string, Consumer>();
-  const seen = new Map<string, number>();
-  for (const sub of subscriptions) {
-    const subKey = `${sub.group}\u0000${sub.durable}\u0000${sub.clientId}`;
-    const index = seen.get(subKey) ?? 0;
-    seen.set(subKey, index + 1);
-    sub.index = index;
-
+  const consumers: Consumer[] = [];
+  const keyed = subscriptions.length > SCAN_LIMIT ? new Map<string, number>() : undefined;
+  for (let i = 0; i < subscriptions.length; i++) {
+    const sub = subscriptions[i]!;
+    sub.index = keyed ? countKey(keyed, `s\u0000${sub.clientId}\u0000${sub.group}\u0000${sub.durable}`) : earlierTwins(subscriptions, i);
     if (sub.group === '' && sub.durable === '') continue;
-    const key = `${sub.group}\u0000${sub.durable}`;
-    let consumer = consumers.get(key);
-    if (consumer === undefined) {
-      consumer = {
+
+    const consumerKey = keyed ? `c\u0000${sub.group}\u0000${sub.durable}` : '';
+    let at = keyed ? keyed.get(consumerKey) : findConsumer(consumers, sub);
+    if (at === undefined) {
+      at = consumers.length;
+      keyed?.set(consumerKey, at);
+      consumers.push({
         group: sub.group,
         durable: sub.durable,
         lastSent: 0,
@@ -38,9 +44,9 @@ export function buildChannel(facts: ChannelFacts, subscriptions: Subscription[])
         stalledMembers: 0,
         maxInflight: 0,
         offline: false,
-      };
-      consumers.set(key, consumer);
+      });
     }
+    const consumer = consumers[at]!;
     consumer.lastSent = Math.max(consumer.lastSent, sub.lastSent);
     consumer.unacked += sub.unacked;
     if (!sub.offline) {
@@ -49,7 +55,7 @@ export function buildChannel(facts: ChannelFacts, subscriptions: Subscription[])
       if (sub.stalled) consumer.stalledMembers += 1;
     }
   }
-  for (const consumer of consumers.values()) {
+  for (const consumer of consumers) {
     consumer.undelivered = undeliveredMessages(facts.lastSeq, facts.firstSeq, consumer.lastSent);
     consumer.pending = consumer.undelivered + consumer.unacked;
     consumer.offline = consumer.durable !== '' && consumer.members === 0;
@@ -61,7 +67,32 @@ export function buildChannel(facts: ChannelFacts, subscriptions: Subscription[])
     firstSeq: facts.firstSeq,
     lastSeq: facts.lastSeq,
     subscriptionCount: facts.subscriptionCount,
-    consumers: [...consumers.values()],
+    consumers,
     subscriptions,
   };
+}
+
+/** How many times `key` was counted before; counts it once more. */
+function countKey(counts: Map<string, number>, key: string): number {
+  const n = counts.get(key) ?? 0;
+  counts.set(key, n + 1);
+  return n;
+}
+
+/** How many subscriptions before `at` share client id, group and durable with the one at `at`. */
+function earlierTwins(subscriptions: readonly Subscription[], at: number): number {
+  const sub = subscriptions[at]!;
+  let n = 0;
+  for (let i = 0; i < at; i++) {
+    const other = subscriptions[i]!;
+    if (other.clientId === sub.clientId && other.group === sub.group && other.durable === sub.durable) n++;
+  }
+  return n;
+}
+
+function findConsumer(consumers: readonly Consumer[], sub: Subscription): number | undefined {
+  for (let i = 0; i < consumers.length; i++) {
+    if (consumers[i]!.group === sub.group && consumers[i]!.durable === sub.durable) return i;
+  }
+  return undefined;
 }

@@ -68,9 +68,13 @@ const KEYS: ReadonlyArray<readonly [number, string]> = [
   [IS_OFFLINE, 'is_offline'], [IS_STALLED, 'is_stalled'], [MAX_INFLIGHT, 'max_inflight'], [ACK_WAIT, 'ack_wait'],
   [LAST_SENT, 'last_sent'], [PENDING_COUNT, 'pending_count'],
 ];
-/** Key bytes and numbers by length in bytes (all ASCII): [bytes, id, bytes, id, ...]. */
-const KEYS_BY_LENGTH: Array<Array<Buffer | number>> = [];
-for (const [id, key] of KEYS) (KEYS_BY_LENGTH[key.length] ??= []).push(Buffer.from(key), id);
+/** The known keys by their length in bytes (all ASCII): their bytes, and their numbers at the same places. */
+const KEY_BYTES: Uint8Array[][] = [];
+const KEY_IDS: number[][] = [];
+for (const [id, key] of KEYS) {
+  (KEY_BYTES[key.length] ??= []).push(Buffer.from(key));
+  (KEY_IDS[key.length] ??= []).push(id);
+}
 
 class Reader {
   readonly #buf: Buffer;
@@ -134,13 +138,13 @@ class Reader {
     if (end >= buf.length) throw NOT_SURE;
     this.#pos = end + 1;
     this.take(COLON);
-    const candidates = KEYS_BY_LENGTH[end - start];
+    const candidates = KEY_BYTES[end - start];
     if (candidates === undefined) return UNKNOWN;
-    for (let c = 0; c < candidates.length; c += 2) {
-      const bytes = candidates[c] as Buffer;
+    for (let c = 0; c < candidates.length; c++) {
+      const bytes = candidates[c]!;
       let i = 0;
       while (i < bytes.length && buf[start + i] === bytes[i]) i++;
-      if (i === bytes.length) return candidates[c + 1] as number;
+      if (i === bytes.length) return KEY_IDS[end - start]![c]!;
     }
     return UNKNOWN;
   }
