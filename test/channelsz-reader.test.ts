@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { readChannelsPage } from '../src/sources/stan/channelsz-reader.js';
+import { NameTable, readChannelsPage } from '../src/sources/stan/channelsz-reader.js';
 import { parseChannel, parseChannelsPage } from '../src/sources/stan/parse.js';
 
 // Recorded from nats-streaming-server v0.25.6 (see test/fixtures/README.md).
@@ -129,4 +129,20 @@ test('every prefix and every one-byte change of a recorded page: the reader eith
   }
   // Both outcomes happen: whitespace changes still read, broken syntax never does.
   assert.ok(agreed > 1000 && gaveUp > 1000, `agreed ${agreed}, gave up ${gaveUp}`);
+});
+
+test('a name table gives back the string read before for the same bytes, and never another', () => {
+  const body = bytesOf('standalone/channelsz-subs.json');
+  const names = new NameTable();
+  const first = readChannelsPage(body, names)!;
+  const again = readChannelsPage(body, names)!;
+  assert.deepEqual(again, first);
+  assert.equal(again.channels[0]!.facts.name, first.channels[0]!.facts.name);
+  // "Aa" and "BB" hash alike (31 * 65 + 97 = 31 * 66 + 66): the table must compare the bytes.
+  const named = (id: string) => Buffer.from(body.toString('latin1').replace(/"client_id": "worker-a"/g, `"client_id": "${id}"`), 'latin1');
+  const ids = (page: Buffer) => readChannelsPage(page, names)!.channels.flatMap((c) => c.subscriptions.map((s) => s.clientId));
+  assert.ok(ids(named('worker-Aa')).includes('worker-Aa'));
+  const after = ids(named('worker-BB'));
+  assert.ok(after.includes('worker-BB') && !after.includes('worker-Aa'), after.join(','));
+  assert.deepEqual(readChannelsPage(named('worker-BB'), names), checked(named('worker-BB')));
 });

@@ -1,5 +1,5 @@
 import type { ChannelFacts, Subscription } from '../../model/types.js';
-import type { ParsedChannel } from './parse.js';
+import { type ParsedChannel, splitQueueName } from './parse.js';
 
 /**
  * Reads a channelsz?subs=1 page straight from the bytes the server sent, taking only the fields
@@ -149,13 +149,14 @@ class Reader {
     return UNKNOWN;
   }
 
-  string(): string {
+  /** A string value; plain ASCII ones come from `names` when they were read before. */
+  string(names?: NameTable): string {
     if (this.peek() !== QUOTE) throw NOT_SURE;
     const start = this.#pos + 1;
     const flags = this.#skipString();
     const end = this.#pos - 1;
     const buf = this.#buf;
-    if (flags === PLAIN) return buf.toString('latin1', start, end);
+    if (flags === PLAIN) return names ? names.get(buf, start, end) : buf.toString('latin1', start, end);
     if ((flags & ESCAPED) === 0) return buf.toString('utf8', start, end);
     return JSON.parse(buf.toString('utf8', start - 1, end + 1)) as string;
   }
@@ -275,13 +276,56 @@ class Reader {
   }
 }
 
+/** Names kept at most; past this the table starts again (a server with more is still read right). */
+const MAX_NAMES = 100_000;
+
+/**
+ * Channel names, client ids and queue names read before, found again by their bytes. They repeat
+ * from scrape to scrape (and client ids and queue names from channel to channel), so each scrape
+ * reuses the strings of the last instead of making 100,000 new ones at 10,000 channels, and the
+ * collector finds them long-lived instead of tracing a new copy every time.
+ */
+export class NameTable {
+  readonly #byHash = new Map<number, string>();
+  readonly #queues = new Map<string, { group: string; durable: string }>();
+
+  /** The ASCII text of buf[start, end), as a string read before when there is one. */
+  get(buf: Buffer, start: number, end: number): string {
+    let hash = end - start;
+    for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + buf[i]!) | 0;
+    const known = this.#byHash.get(hash);
+    if (known !== undefined && known.length === end - start) {
+      let i = 0;
+      while (i < known.length && known.charCodeAt(i) === buf[start + i]) i++;
+      if (i === known.length) return known;
+    }
+    const made = buf.toString('latin1', start, end);
+    if (this.#byHash.size >= MAX_NAMES) this.#byHash.clear();
+    this.#byHash.set(hash, made);
+    return made;
+  }
+
+  /** splitQueueName, remembered per queue name. */
+  queue(queueName: string, isDurable: boolean): { group: string; durable: string } {
+    const table = this.#queues;
+    const key = isDurable ? queueName : `\u0000${queueName}`;
+    let split = table.get(key);
+    if (split === undefined) {
+      split = splitQueueName(queueName, isDurable);
+      if (table.size >= MAX_NAMES) table.clear();
+      table.set(key, split);
+    }
+    return split;
+  }
+}
+
 /** Bits of the fields a channel or subscription must have. */
 const bits = (...keys: number[]) => keys.reduce((mask, key) => mask | (1 << key), 0);
 const CHANNEL_REQUIRED = bits(NAME, MSGS, BYTES, FIRST_SEQ, LAST_SEQ, SUBS_COUNT);
 const SUBSCRIPTION_REQUIRED = bits(CLIENT_ID, IS_DURABLE, IS_OFFLINE, IS_STALLED, MAX_INFLIGHT, ACK_WAIT, LAST_SENT, PENDING_COUNT);
 const PAGE_REQUIRED = bits(TOTAL, COUNT);
 
-function readSubscription(r: Reader): Subscription {
+function readSubscription(r: Reader, names: NameTable): Subscription {
   let seen = 0;
   let clientId = '';
   let queueName = '';
@@ -297,9 +341,9 @@ function readSubscription(r: Reader): Subscription {
     do {
       const key = r.key();
       switch (key) {
-        case CLIENT_ID: clientId = r.string(); break;
-        case QUEUE_NAME: queueName = r.string(); break;
-        case DURABLE_NAME: durableName = r.string(); break;
+        case CLIENT_ID: clientId = r.string(names); break;
+        case QUEUE_NAME: queueName = r.string(names); break;
+        case DURABLE_NAME: durableName = r.string(names); break;
         case IS_DURABLE: isDurable = r.boolean(); break;
         case IS_OFFLINE: offline = r.boolean(); break;
         case IS_STALLED: stalled = r.boolean(); break;
@@ -315,16 +359,11 @@ function readSubscription(r: Reader): Subscription {
   if ((seen & SUBSCRIPTION_REQUIRED) !== SUBSCRIPTION_REQUIRED) throw NOT_SURE;
   let group = '';
   let durable = durableName;
-  if (queueName !== '') {
-    // As splitQueueName in parse.ts: "DURABLE:GROUP" for a durable queue group.
-    const colon = isDurable ? queueName.indexOf(':') : -1;
-    group = colon < 0 ? queueName : queueName.slice(colon + 1);
-    durable = colon < 0 ? '' : queueName.slice(0, colon);
-  }
+  if (queueName !== '') ({ group, durable } = names.queue(queueName, isDurable));
   return { clientId, group, durable, unacked, lastSent, maxInflight, ackWaitSeconds, stalled, offline, index: 0 };
 }
 
-function readChannel(r: Reader): ParsedChannel {
+function readChannel(r: Reader, names: NameTable): ParsedChannel {
   let seen = 0;
   const facts: ChannelFacts = { name: '', messages: 0, bytes: 0, firstSeq: 0, lastSeq: 0, subscriptionCount: 0 };
   const subscriptions: Subscription[] = [];
@@ -332,7 +371,7 @@ function readChannel(r: Reader): ParsedChannel {
     do {
       const key = r.key();
       switch (key) {
-        case NAME: facts.name = r.string(); break;
+        case NAME: facts.name = r.string(names); break;
         case MSGS: facts.messages = r.number(); break;
         case BYTES: facts.bytes = r.number(); break;
         case FIRST_SEQ: facts.firstSeq = r.number(); break;
@@ -341,7 +380,7 @@ function readChannel(r: Reader): ParsedChannel {
         case SUBSCRIPTIONS:
           subscriptions.length = 0;
           if (!r.null() && r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
-            do subscriptions.push(readSubscription(r));
+            do subscriptions.push(readSubscription(r, names));
             while (r.more(CLOSE_ARRAY));
           }
           break;
@@ -356,9 +395,10 @@ function readChannel(r: Reader): ParsedChannel {
 
 /**
  * The page in `body`, or undefined when the body is anything but a well-formed channelsz page:
- * then parse it with JSON.parse and parseChannelsPage for a precise error.
+ * then parse it with JSON.parse and parseChannelsPage for a precise error. Names come from
+ * `names`, the same table for every page of a server.
  */
-export function readChannelsPage(body: Buffer): ReadPage | undefined {
+export function readChannelsPage(body: Buffer, names: NameTable = new NameTable()): ReadPage | undefined {
   const r = new Reader(body);
   let seen = 0;
   let total = 0;
@@ -374,7 +414,7 @@ export function readChannelsPage(body: Buffer): ReadPage | undefined {
           case CHANNELS:
             channels.length = 0;
             if (!r.null() && r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
-              do channels.push(readChannel(r));
+              do channels.push(readChannel(r, names));
               while (r.more(CLOSE_ARRAY));
             }
             break;

@@ -4,7 +4,7 @@ import type { Channel, ServerInfo, ServerSnapshot } from '../../model/types.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import { ScrapeError } from '../scrape-error.js';
 import { MonitorHttpClient } from './http-client.js';
-import { type ReadPage, readChannelsPage } from './channelsz-reader.js';
+import { NameTable, type ReadPage, readChannelsPage } from './channelsz-reader.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from './parse.js';
 
 export interface StanSourceOptions {
@@ -28,6 +28,7 @@ export class StanSource {
   readonly target: ServerTarget;
   readonly #opts: StanSourceOptions;
   readonly #http: MonitorHttpClient;
+  readonly #names = new NameTable();
 
   constructor(target: ServerTarget, opts: StanSourceOptions) {
     this.target = target;
@@ -36,15 +37,15 @@ export class StanSource {
   }
 
   async scrape(): Promise<ServerSnapshot> {
-    return this.#scrapeWith((signal, into) => this.#readChannels(signal, into));
+    return this.#scrapeWith((info, signal, into) => this.#readChannels(info.channels, signal, into));
   }
 
   /** serverz and storez as scrape() reads them, and of the channels only those named (`--subjects auto`). */
   async scrapeChannels(names: readonly string[]): Promise<ServerSnapshot> {
-    return this.#scrapeWith((signal, into) => this.#readNamedChannels(names, signal, into));
+    return this.#scrapeWith((_info, signal, into) => this.#readNamedChannels(names, signal, into));
   }
 
-  async #scrapeWith(readChannels: (signal: AbortSignal, into: Map<string, Channel>) => Promise<void>): Promise<ServerSnapshot> {
+  async #scrapeWith(readChannels: (info: ServerInfo, signal: AbortSignal, into: Map<string, Channel>) => Promise<void>): Promise<ServerSnapshot> {
     const started = performance.now();
     const giveUp = new AbortController();
     const signal = AbortSignal.any([AbortSignal.timeout(this.#opts.timeoutMs), giveUp.signal]);
@@ -54,7 +55,7 @@ export class StanSource {
       const info = parseServerz((await this.#http.getJson('/streaming/serverz', signal)).body);
       const [storez] = await Promise.all([
         this.#http.getJson('/streaming/storez', signal),
-        holdsQueueState(info) ? readChannels(signal, channels) : undefined,
+        holdsQueueState(info) ? readChannels(info, signal, channels) : undefined,
       ]);
       const limits = parseStorez(storez.body);
       return { name, durationSeconds: seconds(started), info, limits, channels: [...channels.values()] };
@@ -68,27 +69,27 @@ export class StanSource {
   }
 
   /**
-   * Pages through channelsz until total: the first page alone (it tells the total), then the
-   * rest PAGE_CONCURRENCY at a time, each page normalised as soon as it arrives while the server
-   * still encodes the others. Channels keep the server's order (sorted by name).
+   * Pages through channelsz until total, PAGE_CONCURRENCY pages at a time from the first one on
+   * (serverz told how many channels to expect), each page normalised as soon as it arrives while
+   * the server still encodes the others. Channels keep the server's order (sorted by name).
    */
-  async #readChannels(signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
+  async #readChannels(expected: number, signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
     const pageSize = this.#opts.pageSize;
     const readPage = async (offset: number): Promise<{ total: number; count: number; channels: Channel[] }> => {
       const where = `channelsz offset ${offset}`;
       const path = `/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`;
-      const page = await this.#http.read(path, signal, (_status, body) => readChannelsPage(body) ?? this.#checkedPage(path, body, where));
+      const page = await this.#http.read(path, signal, (_status, body) => readChannelsPage(body, this.#names) ?? this.#checkedPage(path, body, where));
       const channels: Channel[] = [];
       for (const parsed of page.channels) {
         if (this.#opts.selectSubject(parsed.facts.name)) channels.push(buildChannel(parsed.facts, parsed.subscriptions));
       }
       return { total: page.total, count: page.count, channels };
     };
-    const first = await readPage(0);
-    const pages: Channel[][] = [first.channels];
-    let total = first.total;
-    let next = pageSize;
-    let ended = first.count === 0;
+    const pages: Channel[][] = [];
+    // The first page is always read: channels may have been created since serverz answered.
+    let total = Math.max(expected, 1);
+    let next = 0;
+    let ended = false;
     const readPages = async (): Promise<void> => {
       while (!ended && next < total) {
         const offset = next;
