@@ -69,7 +69,7 @@ test('a large exposition arrives whole, in many chunks, however long a label or 
   const longLabel = `subject="${'s'.repeat(100_000)}"`;
   const expected: string[] = ['# HELP big Big.', '# TYPE big gauge'];
   w.family({ name: 'big', type: 'gauge', help: 'Big.' });
-  for (let i = 0; i < 20_000; i++) {
+  for (let i = 0; i < 80_000; i++) {
     const labels = i === 7_000 ? longLabel : `subject="c${i}"`;
     w.sample(labelBytes(labels), labelBytes(',group="g"'), i);
     expected.push(`big{${labels},group="g"} ${i}`);
@@ -93,7 +93,7 @@ test('a slow reader holds the writer back; a failed write stops it', async () =>
   const label = labelBytes(`subject="${'a'.repeat(1000)}"`);
   let settled = false;
   const writing = (async () => {
-    for (let i = 0; i < 1000; i++) {
+    for (let i = 0; i < 5000; i++) {
       w.sample(label, NO_LABELS, i);
       await w.flushIfFull();
     }
