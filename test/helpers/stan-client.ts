@@ -3,10 +3,17 @@ import stan from 'node-nats-streaming';
 export type Stan = stan.Stan;
 export type Message = stan.Message;
 
+/**
+ * How long the client waits for the server to answer a connect, subscribe or close request. The
+ * library's 2 s was once too short in CI for a server restarted a moment before, on a busy
+ * 2-core machine ("stan: connect request timeout").
+ */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 /** A real NATS Streaming client connection (node-nats-streaming). */
 export function connectStan(natsUrl: string, clusterId: string, clientId: string): Promise<Stan> {
   return new Promise((resolve, reject) => {
-    const sc = stan.connect(clusterId, clientId, { url: natsUrl, reconnect: false });
+    const sc = stan.connect(clusterId, clientId, { url: natsUrl, reconnect: false, connectTimeout: REQUEST_TIMEOUT_MS });
     sc.once('connect', () => resolve(sc));
     sc.once('error', reject);
   });
