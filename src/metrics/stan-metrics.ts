@@ -101,7 +101,7 @@ function level<T>(tree: LabelTree<T>, key: string, make: new () => T): T {
  * The second label part of a consumer's series, made once per distinct group and durable and
  * found again by its values, without building a key for each of 30,000 consumers.
  */
-function consumerLabels(tree: ConsumerLabels, q: Consumer): Uint8Array {
+function consumerLabelBytes(tree: ConsumerLabels, q: Consumer): Uint8Array {
   const byDurable = level(tree, q.group, Map<string, Uint8Array>);
   let bytes = byDurable.get(q.durable);
   if (bytes === undefined) {
@@ -111,6 +111,7 @@ function consumerLabels(tree: ConsumerLabels, q: Consumer): Uint8Array {
   return bytes;
 }
 
+/** The second label part of a subscription's series, made once per distinct client id, group, durable and index. */
 function subscriptionLabelBytes(tree: SubscriptionLabels, sub: Subscription): Uint8Array {
   const byIndex = level(level(level(tree, sub.clientId, Map<string, LabelTree<Uint8Array[]>>), sub.group, Map<string, Uint8Array[]>), sub.durable, Array<Uint8Array>);
   let bytes = byIndex[sub.index];
@@ -148,7 +149,7 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       const channelBytes = labelBytes(`${serverLabel},subject="${escapeLabelValue(c.name)}"`);
       add(cached.channels, channelBytes, NO_LABELS, c);
       for (const q of c.consumers) {
-        add(cached.consumers, channelBytes, consumerLabels(sharedConsumerLabels, q), q);
+        add(cached.consumers, channelBytes, consumerLabelBytes(sharedConsumerLabels, q), q);
       }
     }
   }
