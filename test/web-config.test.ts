@@ -56,6 +56,16 @@ function startWith(webConfig: string): Promise<LoggedExporter> {
   return startLoggedExporter(['--server', `nats=${stan.monitorUrl}`, '--web-config', writeFile('web.yml', webConfig)]);
 }
 
+/** A web config file's lines: tls_server_config with `server`'s certificate, then `more`. */
+function tlsConfig(server: { certFile: string; keyFile: string }, ...more: string[]): string {
+  return `${['tls_server_config:', `  cert_file: ${server.certFile}`, `  key_file: ${server.keyFile}`, ...more].join('\n')}\n`;
+}
+
+/** tls_server_config lines that require a client certificate signed by `ca`. */
+function requireClientsOf(ca: TestCa): string[] {
+  return ['  client_auth_type: RequireAndVerifyClientCert', `  client_ca_file: ${ca.caFile}`];
+}
+
 function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
@@ -136,7 +146,7 @@ describe('web config file errors', () => {
   test('TLS settings are checked against each other and against the files', () => {
     const server = ca.issue('web', 'server');
     const other = otherCa.issue('web', 'server');
-    const tlsHead = `tls_server_config:\n  cert_file: ${server.certFile}\n  key_file: ${server.keyFile}\n`;
+    const tlsHead = tlsConfig(server);
     refused(`${tlsHead}  client_auth_type: RequireAndVerifyClientCert\n`, /verifies client certificates, but no client_ca_file is given/);
     refused(`${tlsHead}  client_auth_type: Yes\n`, /client_auth_type "Yes" is not one of NoClientCert, /);
     refused(`${tlsHead}  client_ca_file: ${ca.caFile}\n`, /client CA is given but client_auth_type is NoClientCert/);
@@ -273,7 +283,7 @@ test('auth_excluded_paths: [] protects /healthz too', async () => {
 describe('TLS', () => {
   test('TLS required: plain http is refused, https with the CA answers', async () => {
     const server = ca.issue('web', 'server');
-    const { exporter } = await startWith(`tls_server_config:\n  cert_file: ${server.certFile}\n  key_file: ${server.keyFile}\n`);
+    const { exporter } = await startWith(tlsConfig(server));
     try {
       assert.match(exporter.url, /^https:\/\//);
       const plain = exporter.url.replace('https://', 'http://');
@@ -292,18 +302,14 @@ describe('TLS', () => {
     const server = ca.issue('web', 'server');
     const client = ca.issue('prometheus', 'client');
     const stranger = otherCa.issue('prometheus', 'client');
-    const { exporter, logs } = await startWith([
-      'tls_server_config:',
-      `  cert_file: ${server.certFile}`,
-      `  key_file: ${server.keyFile}`,
-      '  client_auth_type: RequireAndVerifyClientCert',
-      `  client_ca_file: ${ca.caFile}`,
+    const { exporter, logs } = await startWith(tlsConfig(server,
+      ...requireClientsOf(ca),
       '  min_version: TLS12',
       '  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]',
       '  curve_preferences: [CurveP256, X25519]',
       'basic_auth_users:',
       `  ${USER}: "${HASH}"`,
-    ].join('\n'));
+    ));
     try {
       await assert.rejects(httpsGet(`${exporter.url}/metrics`, { caFile: ca.caFile, authorization: basic(USER, PASSWORD) }));
       await assert.rejects(httpsGet(`${exporter.url}/metrics`, { caFile: ca.caFile, ...stranger, authorization: basic(USER, PASSWORD) }));
@@ -323,14 +329,7 @@ describe('TLS', () => {
     const server = ca.issue('web', 'server');
     const allowed = ca.issue('prometheus', 'client', ['DNS:prometheus.monitoring.svc']);
     const other = ca.issue('someone', 'client', ['DNS:someone.example']);
-    const { exporter } = await startWith([
-      'tls_server_config:',
-      `  cert_file: ${server.certFile}`,
-      `  key_file: ${server.keyFile}`,
-      '  client_auth_type: RequireAndVerifyClientCert',
-      `  client_ca_file: ${ca.caFile}`,
-      '  client_allowed_sans: [prometheus.monitoring.svc]',
-    ].join('\n'));
+    const { exporter } = await startWith(tlsConfig(server, ...requireClientsOf(ca), '  client_allowed_sans: [prometheus.monitoring.svc]'));
     try {
       assert.equal((await httpsGet(`${exporter.url}/metrics`, { caFile: ca.caFile, ...allowed })).status, 200);
       await assert.rejects(httpsGet(`${exporter.url}/metrics`, { caFile: ca.caFile, ...other }));
@@ -374,15 +373,7 @@ describe('TLS', () => {
 test('a real Prometheus scrapes through TLS, a client certificate and basic auth', async () => {
   const server = ca.issue('web', 'server');
   const client = ca.issue('prometheus', 'client');
-  const { exporter } = await startWith([
-    'tls_server_config:',
-    `  cert_file: ${server.certFile}`,
-    `  key_file: ${server.keyFile}`,
-    '  client_auth_type: RequireAndVerifyClientCert',
-    `  client_ca_file: ${ca.caFile}`,
-    'basic_auth_users:',
-    `  ${USER}: "${HASH}"`,
-  ].join('\n'));
+  const { exporter } = await startWith(tlsConfig(server, ...requireClientsOf(ca), 'basic_auth_users:', `  ${USER}: "${HASH}"`));
   const passwordFile = writeFile('password', `${PASSWORD}\n`);
   const target = new URL(exporter.url).host;
   const job = (name: string, password: string) => [
