@@ -34,8 +34,9 @@ export async function timedScrape(url: string, keepText: boolean, headers: Recor
 }
 
 /**
- * The floor of a scrape: every channelsz?subs=1 page of the server read with no processing,
- * the first page alone (it tells the total), then the rest `concurrency` at a time.
+ * The floor of a scrape: every channelsz?subs=1 page of the server read with no processing, the
+ * way the exporter asks for them: serverz first (it tells how many channels there are), then the
+ * pages `concurrency` at a time from the first.
  */
 export class PageSweep {
   readonly #pool: Pool;
@@ -48,31 +49,30 @@ export class PageSweep {
     this.#concurrency = concurrency;
   }
 
-  async #page(offset: number): Promise<Buffer> {
-    const res = await this.#pool.request({ path: `/streaming/channelsz?subs=1&offset=${offset}&limit=${this.#pageSize}`, method: 'GET' });
+  async #get(path: string): Promise<Buffer> {
+    const res = await this.#pool.request({ path, method: 'GET' });
     const body = Buffer.from(await res.body.arrayBuffer());
-    if (res.statusCode !== 200) throw new Error(`channelsz offset ${offset} answered ${res.statusCode}`);
+    if (res.statusCode !== 200) throw new Error(`${path} answered ${res.statusCode}`);
     return body;
   }
 
-  /** Times one sweep; the total comes from the first page's JSON, the only one that is read. */
+  /** Times one sweep; of the answers only serverz's channel count is read. */
   async sweep(): Promise<{ ms: number; bytes: number; pages: number }> {
     const started = performance.now();
-    const first = await this.#page(0);
-    const total = Number(/"total":\s*(\d+)/.exec(first.toString('latin1', 0, 200))?.[1] ?? NaN);
-    if (!Number.isFinite(total)) throw new Error('channelsz did not say its total at the start of the answer');
+    const serverz = JSON.parse((await this.#get('/streaming/serverz')).toString('utf8')) as { channels?: unknown };
+    if (typeof serverz.channels !== 'number') throw new Error('serverz did not say how many channels there are');
     const offsets: number[] = [];
-    for (let offset = this.#pageSize; offset < total; offset += this.#pageSize) offsets.push(offset);
-    let bytes = first.length;
+    for (let offset = 0; offset < Math.max(serverz.channels, 1); offset += this.#pageSize) offsets.push(offset);
+    let bytes = 0;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < offsets.length) {
-        const page = await this.#page(offsets[next++]!);
+        const page = await this.#get(`/streaming/channelsz?subs=1&offset=${offsets[next++]!}&limit=${this.#pageSize}`);
         bytes += page.length;
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, offsets.length) }, worker));
-    return { ms: performance.now() - started, bytes, pages: offsets.length + 1 };
+    return { ms: performance.now() - started, bytes, pages: offsets.length };
   }
 
   close(): Promise<void> {

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { findStanBinary, startStan } from '../test/helpers/stan-server.js';
 import { startMonitorProxy } from '../test/helpers/monitor-proxy.js';
 import { BACKLOG_PER_CHANNEL, startFillerProcess } from './bench-fill.js';
+import { PAGE_CONCURRENCY } from '../src/sources/stan/source.js';
 import { PageSweep, PROMETHEUS_HEADERS, type ScrapeResult, timedScrape } from './bench-http.js';
 import { findOrInstallPeer } from './bench-peer.js';
 import { cpuSeconds, memory } from './bench-proc.js';
@@ -19,8 +20,6 @@ const SHAPES = listFromEnv('BENCH_SHAPES', [100, 1_000, 10_000]);
 const SCRAPES = listFromEnv('BENCH_SCRAPES', [30])[0]!;
 const WARMUP_SCRAPES = 2;
 const PAGE_SIZE = 1024;
-/** The exporter's own number of channelsz pages in flight (src/sources/stan/source.ts). */
-const PAGE_CONCURRENCY = 2;
 const CONCURRENT_SCRAPES = 20;
 const MB = 1024 * 1024;
 

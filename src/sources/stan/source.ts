@@ -18,7 +18,7 @@ export interface StanSourceOptions {
  * here while the server encodes the next (its JSON encoding is the slow part). More in flight
  * was no faster in npm run bench and held more pages in memory at once.
  */
-const PAGE_CONCURRENCY = 2;
+export const PAGE_CONCURRENCY = 2;
 
 /**
  * Reads one NATS Streaming server's monitoring endpoints into a ServerSnapshot: serverz,
