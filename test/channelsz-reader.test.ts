@@ -8,6 +8,7 @@ import { parseChannel, parseChannelsPage } from '../src/sources/stan/parse.js';
 const PAGES = [
   'standalone/channelsz-subs.json',
   'standalone/channelsz-subs-page2.json',
+  'standalone/channelsz-subs-no-subscribers.json',
   'ft/standby-channelsz-subs.json',
   'clustered/n1-channelsz-subs.json',
   'clustered/n2-channelsz-subs.json',
@@ -69,14 +70,13 @@ test('a key the reader does not know is skipped, whatever its value; the last of
   assert.deepEqual(readChannelsPage(twice), checked(twice));
 });
 
-test('channels and subscriptions given as null or empty read as none', () => {
-  const body = edited('standalone/channelsz-subs.json', (page) => {
-    page.channels[0]!['subscriptions'] = null as never;
-    page.channels[1]!.subscriptions = [];
-  });
-  assert.deepEqual(readChannelsPage(body), checked(body));
-  const noChannels = Buffer.from('{"offset":0,"limit":1024,"count":0,"total":0,"channels":null}');
-  assert.deepEqual(readChannelsPage(noChannels), { total: 0, count: 0, channels: [] });
+test('channels and subscriptions the server leaves out read as none', () => {
+  const standby = readChannelsPage(bytesOf('ft/standby-channelsz-subs.json'));
+  assert.deepEqual(standby, { total: 0, count: 0, channels: [] });
+  const [audit] = readChannelsPage(bytesOf('standalone/channelsz-subs-no-subscribers.json'))!.channels;
+  assert.equal(audit!.facts.name, 'audit.log');
+  assert.equal(audit!.facts.messages, 3);
+  assert.deepEqual(audit!.subscriptions, []);
 });
 
 test('anything the reader is not sure of is left to the checked parser, which names the fault', () => {

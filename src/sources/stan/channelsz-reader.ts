@@ -238,7 +238,7 @@ class Reader {
   }
 
   /** Consumes `null` when it comes next. */
-  null(): boolean {
+  #null(): boolean {
     if (this.peek() !== 0x6e) return false;
     this.#literal(NULL);
     return true;
@@ -270,7 +270,7 @@ class Reader {
       }
     } else if (c === 0x74 || c === 0x66) {
       this.boolean();
-    } else if (!this.null()) {
+    } else if (!this.#null()) {
       this.number();
     }
   }
@@ -379,7 +379,7 @@ function readChannel(r: Reader, names: NameTable): ParsedChannel {
         case SUBS_COUNT: facts.subscriptionCount = r.number(); break;
         case SUBSCRIPTIONS:
           subscriptions.length = 0;
-          if (!r.null() && r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
+          if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
             do subscriptions.push(readSubscription(r, names));
             while (r.more(CLOSE_ARRAY));
           }
@@ -413,7 +413,7 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
           case COUNT: count = r.number(); break;
           case CHANNELS:
             channels.length = 0;
-            if (!r.null() && r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
+            if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
               do channels.push(readChannel(r, names));
               while (r.more(CLOSE_ARRAY));
             }
