@@ -1,8 +1,8 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
-import { createMetricsServer } from './http/metrics-server.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
@@ -44,7 +44,11 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     isReady: () => ready,
   });
 
-  const { server, scheme } = createMetricsServer(app, config.webConfig, log);
+  // TLS and bcrypt are loaded only with a web config: without one (every sidecar) they would cost
+  // memory in every pod for nothing.
+  const { server, scheme } = config.webConfig
+    ? (await import('./http/metrics-server.js')).createMetricsServer(app, config.webConfig, log)
+    : { server: createServer(app), scheme: 'http' as const };
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError('--listen', config.listen, err)));
     server.listen(config.listen.port, config.listen.host, () => resolve());
