@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
@@ -137,6 +138,34 @@ describe('Helm chart charts/nats-queue-exporter', () => {
   test('the release name is kept in the objects\' names, and "nats-queue-exporter" with it', () => {
     assert.equal(byKind(render([], 'nats-queue-exporter'), 'Service').metadata.name, 'nats-queue-exporter');
     assert.equal(byKind(render([], 'team-a'), 'Service').metadata.name, 'team-a-nats-queue-exporter');
+  });
+
+  /** NOTES.txt as `helm install` prints it: helm template renders it only through tpl, in a copy of the chart. */
+  function notes(set: string[]): string {
+    const dir = mkdtempSync(join(tmpdir(), 'nqe-chart-'));
+    try {
+      cpSync(join(ROOT, CHART_DIR), dir, { recursive: true });
+      renameSync(join(dir, 'templates', 'NOTES.txt'), join(dir, 'notes-text'));
+      writeFileSync(join(dir, 'templates', 'notes-check.yaml'), 'notes: {{ tpl (.Files.Get "notes-text") . | toJson }}\n');
+      const res = helm(['template', 'nqe', dir, '--namespace', 'monitoring', '--show-only', 'templates/notes-check.yaml', ...set.flatMap((s) => ['--set', s])]);
+      assert.equal(res.status, 0, res.stderr);
+      return (parse(res.stdout) as { notes: string }).notes;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('NOTES.txt says how to check the servers, and what Prometheus and Grafana need, as configured', () => {
+    const plain = notes([]);
+    assert.match(plain, /prod: http:\/\/nats-streaming-0\.nats-streaming:8222\n {2}prod: http:\/\/nats-streaming-1/);
+    assert.match(plain, /kubectl -n monitoring port-forward svc\/nqe-nats-queue-exporter 7778:7778/);
+    assert.match(plain, /curl -s http:\/\/127\.0\.0\.1:7778\/metrics/);
+    assert.match(plain, /ServiceMonitor carries \{"release":"kube-prometheus-stack"\}/);
+    const secured = notes(['webConfig.secretName=nqe-web', 'webConfig.tls=true', 'serviceMonitor.enabled=false', 'podMonitor.enabled=true', 'podMonitor.labels.release=prom', 'dashboards.enabled=false']);
+    assert.match(secured, /curl -sk -u USER:PASSWORD https:\/\/127\.0\.0\.1:7778\/metrics/);
+    assert.match(secured, /PodMonitor carries \{"release":"prom"\}/);
+    assert.match(secured, /set podMonitor\.labels\.release/);
+    assert.doesNotMatch(secured, /Grafana/);
   });
 
   test('bad values are refused with the key that is wrong', () => {

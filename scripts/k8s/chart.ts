@@ -242,6 +242,7 @@ function chartYaml(version: string): string {
 }
 
 const NOTES = `{{- /* ${GENERATED(SOURCE)} */ -}}
+{{- $monitor := ternary "serviceMonitor" "podMonitor" .Values.serviceMonitor.enabled -}}
 nats-queue-exporter {{ .Chart.AppVersion }} reads:
 {{- range .Values.servers }}
   {{ .name }}: {{ .url }}
@@ -250,22 +251,22 @@ nats-queue-exporter {{ .Chart.AppVersion }} reads:
 1. Check that it reads your servers (stan_up 1 for every node):
 
      kubectl -n {{ .Release.Namespace }} port-forward svc/{{ include "nqe.fullname" . }} 7778:7778
-     curl -s{{ if eq (include "nqe.scheme" .) "https" }}k{{ end }} {{ include "nqe.scheme" . }}://127.0.0.1:7778/metrics | grep -E '^(stan_up|queue_msgs_pending)'
+     curl -s{{ if eq (include "nqe.scheme" .) "https" }}k{{ end }}{{ if .Values.webConfig.secretName }} -u USER:PASSWORD{{ end }} {{ include "nqe.scheme" . }}://127.0.0.1:7778/metrics | grep -E '^(stan_up|queue_msgs_pending)'
 
    stan_up 0: the page at {{ include "nqe.scheme" . }}://127.0.0.1:7778/ says why (connect, timeout, http_status...).
 {{- if or .Values.serviceMonitor.enabled .Values.podMonitor.enabled }}
 
-2. Prometheus: the {{ if .Values.serviceMonitor.enabled }}ServiceMonitor{{ else }}PodMonitor{{ end }} carries {{ toJson (.Values.serviceMonitor.enabled | ternary .Values.serviceMonitor.labels .Values.podMonitor.labels) }};
+2. Prometheus: the {{ if .Values.serviceMonitor.enabled }}ServiceMonitor{{ else }}PodMonitor{{ end }} carries {{ toJson (index .Values $monitor).labels }};
    kube-prometheus-stack selects monitors by its release name. If yours is not
-   "kube-prometheus-stack", set serviceMonitor.labels.release (and prometheusRule.labels.release).
+   "kube-prometheus-stack", set {{ $monitor }}.labels.release (and prometheusRule.labels.release).
 {{- else }}
 
 2. No ServiceMonitor or PodMonitor: scrape the Service {{ include "nqe.fullname" . }}:7778 yourself.
 {{- end }}
 {{- if .Values.dashboards.enabled }}
 
-3. Grafana: the ConfigMap {{ include "nqe.fullname" . }}-dashboards (label grafana_dashboard) holds two
-   dashboards for Grafana's dashboard sidecar.
+3. Grafana: the ConfigMap {{ include "nqe.fullname" . }}-dashboards (label grafana_dashboard) in
+   {{ .Values.dashboards.namespace | default .Release.Namespace }} holds the dashboards for Grafana's dashboard sidecar.
 {{- end }}
 
 Queues worth a look: max by (server, subject, group, durable) (queue_msgs_pending)
