@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseCli } from '../src/config.js';
 import { CHART_DIR, DASHBOARDS_COPY_DIR } from '../scripts/k8s/chart.js';
-import { type Manifest, NEEDS_LOGICAL_SERVERS, envOf, exporterOf, podOf, validate } from './helpers/k8s-models.js';
+import { type Manifest, envOf, exporterOf, podOf, validate } from './helpers/k8s-models.js';
 import { ROOT, RULES_FILE, readRepoFile } from './helpers/repo-files.js';
 import { requireTool } from './helpers/tools.js';
 
@@ -95,7 +95,7 @@ describe('Helm chart charts/nats-queue-exporter', () => {
     assert.equal(config.probeListen, undefined, 'no probe listener in a central exporter');
   });
 
-  test('the default servers are one logical server, an FT pair', { todo: NEEDS_LOGICAL_SERVERS }, () => {
+  test('the default servers are one logical server, an FT pair', () => {
     assert.deepEqual(acceptedConfig([]).servers.map((s) => s.name), ['prod']);
   });
 

@@ -7,7 +7,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { parseCli } from '../src/config.js';
 import { DASHBOARDS_CONFIGMAP_FILE, PROMETHEUS_RULE_FILE, renderKubernetesFiles } from '../scripts/k8s/generate.js';
 import { SIDECAR_NODE_FLAGS, SIDECAR_NODE_OPTIONS, SIDECAR_RESOURCES } from '../scripts/k8s/resources.js';
-import { type Manifest, NEEDS_LOGICAL_SERVERS, envOf, exporterOf, podOf, validate } from './helpers/k8s-models.js';
+import { type Manifest, envOf, exporterOf, podOf, validate } from './helpers/k8s-models.js';
 import { ROOT, RULES_FILE, readRepoFile } from './helpers/repo-files.js';
 
 /** kustomize on PATH, else kubectl's built-in one. */
@@ -103,7 +103,7 @@ describe('Kubernetes manifests', () => {
       for (const e of monitor.spec.endpoints ?? monitor.spec.podMetricsEndpoints ?? []) assert.equal(e.port, 'metrics');
     });
 
-    test(`kustomize build ${dir}: the exporter accepts the arguments and environment the manifest gives it`, { todo: NEEDS_LOGICAL_SERVERS }, () => {
+    test(`kustomize build ${dir}: the exporter accepts the arguments and environment the manifest gives it`, () => {
       const exporter = exporterOf(podOf(kustomize(join(ROOT, dir))));
       const request = parseCli(exporter.args ?? [], envOf(exporter));
       assert.equal(request.kind, 'run');

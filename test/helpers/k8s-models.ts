@@ -5,7 +5,6 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
-import { parseCli } from '../../src/config.js';
 
 export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: unknown };
 
@@ -71,18 +70,3 @@ export function exporterOf(pod: PodTemplate): Container {
 export function envOf(c: Container): Record<string, string> {
   return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? `secret:${e.valueFrom?.secretKeyRef?.name}/${e.valueFrom?.secretKeyRef?.key}`]));
 }
-
-/**
- * Whether this build reads several `--server NAME=URL` with one NAME as the nodes of one logical
- * server (the design of issue 9): the manifests write an FT pair that way, so the tests that start
- * the exporter with their arguments are marked todo until main has that change.
- */
-export const LOGICAL_SERVERS = ((): boolean => {
-  try {
-    parseCli(['--server', 'a=http://a:8222', '--server', 'a=http://b:8222'], {});
-    return true;
-  } catch {
-    return false;
-  }
-})();
-export const NEEDS_LOGICAL_SERVERS = LOGICAL_SERVERS ? undefined : 'several --server with one NAME are refused until main has the logical-server change';
