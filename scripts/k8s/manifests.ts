@@ -67,10 +67,10 @@ the worker's last pending report may reach an exporter that is already stopping.
   return yamlDocument(d, header, [
     [[...spec, 'containers', 0, 'env'], 'Workers reach the probe listener on loopback, shared by the containers of the pod only.'],
     [['spec', 'template', 'metadata', 'labels', 'nats-queue-exporter/sidecar'], 'The PodMonitor selects pods that carry the exporter sidecar by this label.'],
-    [[...exporterPath, 'command'], `V8's lite mode and a 1 MB young generation (NODE_OPTIONS) keep the sidecar near 53 MB idle
+    [[...exporterPath, 'command'], `V8's lite mode and a 1 MB young generation (NODE_OPTIONS) take 10-15 MB off the sidecar
 (npm run footprint); a sidecar reads few channels, so the slower code costs milliseconds.`],
     [[...exporterPath, 'args'], 'Only the channels this pod\'s workers report; every sidecar of a group would otherwise\nexport every member\'s subscription series. prod: one FT pair, its two nodes.'],
-    [[...exporterPath, 'resources'], 'npm run footprint: about 53 MB idle, about 61 MB after 1,000 scrapes (peak 62).'],
+    [[...exporterPath, 'resources'], 'npm run footprint, on Node 24 as in the image: about 66 MB idle, 76 MB after 1,000 scrapes.'],
   ]);
 }
 
