@@ -1,10 +1,10 @@
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
+import { http } from './node-http.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
 import { type RunningProbeListener, startProbeListener } from './probes/start.js';
 import { ProbeStore } from './probes/store.js';
@@ -49,7 +49,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   // memory in every pod for nothing.
   const { server, scheme } = config.webConfig
     ? (await import('./http/metrics-server.js')).createMetricsServer(app, config.webConfig, log)
-    : { server: createServer(app), scheme: 'http' as const };
+    : { server: http.createServer(app), scheme: 'http' as const };
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError('--listen', config.listen, err)));
     server.listen(config.listen.port, config.listen.host, () => resolve());

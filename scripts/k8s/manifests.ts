@@ -70,7 +70,7 @@ the worker's last pending report may reach an exporter that is already stopping.
     [[...exporterPath, 'command'], `V8's lite mode and a 1 MB young generation (NODE_OPTIONS) take 10-15 MB off the sidecar
 (npm run footprint); a sidecar reads few channels, so the slower code costs milliseconds.`],
     [[...exporterPath, 'args'], 'Only the channels this pod\'s workers report; every sidecar of a group would otherwise\nexport every member\'s subscription series. prod: one FT pair, its two nodes.'],
-    [[...exporterPath, 'resources'], 'npm run footprint, on Node 24 as in the image: about 66 MB idle, 76 MB after 1,000 scrapes.'],
+    [[...exporterPath, 'resources'], 'npm run footprint, on Node 24 as in the image: about 62 MB idle, 72 MB after 1,000 scrapes.'],
   ]);
 }
 

@@ -29,8 +29,8 @@ export type Resources = { requests: Record<string, string>; limits: Record<strin
  */
 export const CENTRAL_RESOURCES: Resources = { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } };
 /**
- * A sidecar (`--subjects auto`, npm run footprint): on Node 24, the image's runtime, about 66 MB idle
- * and 76 MB after 1,000 scrapes (Node 20: 53 and 62); the limit leaves room for a pod whose workers
+ * A sidecar (`--subjects auto`, npm run footprint): on Node 24, the image's runtime, about 62 MB idle
+ * and 72 MB after 1,000 scrapes (Node 20: 53 and 62); the limit leaves room for a pod whose workers
  * consume many channels.
  */
 export const SIDECAR_RESOURCES: Resources = { requests: { cpu: '20m', memory: '80Mi' }, limits: { memory: '128Mi' } };
