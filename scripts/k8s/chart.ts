@@ -40,7 +40,7 @@ const VALUES: ReadonlyArray<readonly [string, unknown, string]> = [
   ['imagePullSecrets', [], ''],
   ['nameOverride', '', ''],
   ['fullnameOverride', '', 'Keep "nats-queue-exporter" in the name: NatsQueueExporterDown matches scrape jobs by it.'],
-  ['resources', CENTRAL_RESOURCES, 'Idle about 65 MB; a peak of 126-129 MB at 10,000 channels x 5 subscriptions (npm run bench).'],
+  ['resources', CENTRAL_RESOURCES, 'Idle about 76 MB on Node 24 (the image); a peak of 126-129 MB at 10,000 channels x 5\nsubscriptions on Node 20 (npm run bench).'],
   ['podSecurityContext', POD_SECURITY, ''],
   ['securityContext', CONTAINER_SECURITY, ''],
   ['podAnnotations', {}, ''],

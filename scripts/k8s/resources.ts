@@ -24,8 +24,9 @@ export const EXAMPLE_SERVERS: ReadonlyArray<{ name: string; url: string }> = [
 export type Resources = { requests: Record<string, string>; limits: Record<string, string> };
 
 /**
- * A central exporter: idle about 65 MB; npm run bench measures 83 MB at 100 channels and a peak of
- * 126-129 MB at 10,000 channels x 5 subscriptions, the largest documented size.
+ * A central exporter: idle about 76 MB on Node 24, the image's runtime (65 MB on Node 20); npm run
+ * bench (Node 20) measures 83 MB at 100 channels and a peak of 126-129 MB at 10,000 channels x 5
+ * subscriptions, the largest documented size; the limit leaves room for Node 24's larger heap.
  */
 export const CENTRAL_RESOURCES: Resources = { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } };
 /**
