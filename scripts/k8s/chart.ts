@@ -200,11 +200,13 @@ function chartService(): string {
 
 function chartMonitor(kind: 'serviceMonitor' | 'podMonitor'): string {
   const build = kind === 'serviceMonitor' ? serviceMonitor : podMonitor;
-  const endpoint = { ...scrapeEndpoint({ interval: value(`${kind}.interval`), scrapeTimeout: value(`${kind}.scrapeTimeout`), extra: `${kind}.endpoint` }) };
-  // scheme before the merged fields: the merge marker must stay last.
-  const { ['@@merge']: merge, ...fields } = endpoint as Record<string, unknown>;
-  const ordered = { ...fields, scheme: name('nqe.scheme'), [`@@merge ${merge as string}@@`]: '' };
-  const m = build({ name: name('nqe.fullname'), labels: monitorLabels(kind), selector: include('nqe.selectorLabels'), endpoint: ordered });
+  const endpoint = {
+    ...scrapeEndpoint({ interval: value(`${kind}.interval`), scrapeTimeout: value(`${kind}.scrapeTimeout`) }),
+    scheme: name('nqe.scheme'),
+    // Last: the fields of serviceMonitor.endpoint / podMonitor.endpoint (tlsConfig, basicAuth, ...).
+    [`@@merge ${kind}.endpoint@@`]: '',
+  };
+  const m = build({ name: name('nqe.fullname'), labels: monitorLabels(kind), selector: include('nqe.selectorLabels'), endpoint });
   const job = kind === 'serviceMonitor' ? 'the Service\'s name' : 'NAMESPACE/NAME';
   return `{{- if .Values.${kind}.enabled }}\n# ${GENERATED(SOURCE)}\n# The scrape job is named ${job}, which keeps "nats-queue-exporter": NatsQueueExporterDown matches it.\n${withMonitorLabels(templateText(m))}{{- end }}\n`;
 }

@@ -149,8 +149,8 @@ export function service(o: { name: string; labels: Templated<Labels>; selector: 
 }
 
 /** One scrape endpoint; the timeout stays above the exporter's --timeout (5 s), so a slow NATS server shows as stan_up 0. */
-export function scrapeEndpoint(o: { interval: string; scrapeTimeout: string; extra?: string }): Record<string, unknown> {
-  return { port: 'metrics', path: '/metrics', interval: o.interval, scrapeTimeout: o.scrapeTimeout, ...(o.extra ? { '@@merge': o.extra } : {}) };
+export function scrapeEndpoint(o: { interval: string; scrapeTimeout: string }): Record<string, unknown> {
+  return { port: 'metrics', path: '/metrics', interval: o.interval, scrapeTimeout: o.scrapeTimeout };
 }
 
 type MonitorParts = { name: string; labels: Templated<Labels>; selector: Templated<Labels>; endpoint: Record<string, unknown> };
