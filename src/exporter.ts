@@ -28,6 +28,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     timeoutMs: config.timeoutSeconds * 1000,
     pageSize: config.pageSize,
     selectSubject,
+    nssCompat: config.nssCompat,
   }));
   const selfMetrics = new SelfMetrics(VERSION, config.servers.map((s) => s.name));
   const probeStore = config.probeListen
@@ -41,6 +42,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     log,
     version: VERSION,
     subscriptionMetrics: config.subscriptionMetrics,
+    nssCompat: config.nssCompat,
     isReady: () => ready,
   });
 

@@ -9,11 +9,15 @@ export interface ServerInfo {
   clusterId: string;
   serverId: string;
   version: string;
+  /** The Go version the server was built with. */
+  goVersion: string;
   /** STANDALONE, FT_ACTIVE, FT_STANDBY, FAILED, SHUTDOWN, CLUSTERED */
   state: string;
   /** Leader, Follower, Candidate, Shutdown in a Raft cluster; "" otherwise */
   role: string;
   startTimeSeconds: number;
+  /** The start time as the server wrote it (RFC 3339 with nanoseconds). */
+  startTime: string;
   clients: number;
   subscriptions: number;
   channels: number;
@@ -39,6 +43,11 @@ export interface StoreLimits {
 /** One subscription as the server reports it. */
 export interface SubscriptionFacts {
   clientId: string;
+  /**
+   * The subscription's inbox, read only when asked for ("" otherwise): random and new on every
+   * reconnect, so no series of this exporter's own carries it.
+   */
+  inbox: string;
   /** Queue group name without the durable prefix, or "". */
   group: string;
   /** Durable name, or "". */
@@ -107,12 +116,20 @@ export interface ScrapeFailure {
 export interface ServerSnapshot {
   /** The configured NAME of the server. */
   name: string;
+  /** The monitoring base URL as configured, without credentials. */
+  url: string;
   durationSeconds: number;
   /** Set when this server's scrape failed; then info, limits and channels are empty. */
   failure?: ScrapeFailure;
   info?: ServerInfo;
   limits?: StoreLimits;
   channels: Channel[];
+  /**
+   * A Raft follower's (or candidate's) own listing of the channels, read only when asked for.
+   * Never queue figures: the leader's channels are those, and counting a follower's too would
+   * count every queue once per node.
+   */
+  replicaChannels?: Channel[];
 }
 
 /** Names one consumer across servers: the labels its queue series carry. */

@@ -11,6 +11,11 @@ export interface StanSourceOptions {
   timeoutMs: number;
   pageSize: number;
   selectSubject: SubjectMatcher;
+  /**
+   * Also read what only --nss-compat renders: every subscription's inbox, and a Raft follower's
+   * own channels (ServerSnapshot.replicaChannels). Off, neither costs anything.
+   */
+  nssCompat?: boolean;
 }
 
 /**
@@ -29,11 +34,13 @@ export class StanSource {
   readonly #opts: StanSourceOptions;
   readonly #http: MonitorHttpClient;
   readonly #names = new NameTable();
+  readonly #inboxes: NameTable | undefined;
 
   constructor(target: ServerTarget, opts: StanSourceOptions) {
     this.target = target;
     this.#opts = opts;
     this.#http = new MonitorHttpClient(target, { timeoutMs: opts.timeoutMs, connections: PAGE_CONCURRENCY });
+    this.#inboxes = opts.nssCompat ? new NameTable() : undefined;
   }
 
   async scrape(): Promise<ServerSnapshot> {
@@ -49,22 +56,27 @@ export class StanSource {
     const started = performance.now();
     const giveUp = new AbortController();
     const signal = AbortSignal.any([AbortSignal.timeout(this.#opts.timeoutMs), giveUp.signal]);
-    const name = this.target.name;
+    const { name, url } = this.target;
     try {
       const channels = new Map<string, Channel>();
       const info = parseServerz((await this.#http.getJson('/streaming/serverz', signal)).body);
+      const owner = holdsQueueState(info);
+      const replica = !owner && this.#opts.nssCompat === true && info.state === 'CLUSTERED';
       const [storez] = await Promise.all([
         this.#http.getJson('/streaming/storez', signal),
-        holdsQueueState(info) ? readChannels(info, signal, channels) : undefined,
+        owner || replica ? readChannels(info, signal, channels) : undefined,
       ]);
       const limits = parseStorez(storez.body);
-      return { name, durationSeconds: seconds(started), info, limits, channels: [...channels.values()] };
+      const read = [...channels.values()];
+      return replica
+        ? { name, url, durationSeconds: seconds(started), info, limits, channels: [], replicaChannels: read }
+        : { name, url, durationSeconds: seconds(started), info, limits, channels: read };
     } catch (err) {
       giveUp.abort();
       const failure = err instanceof ScrapeError
         ? { reason: err.reason, message: err.message }
         : { reason: 'invalid_response' as const, message: `unexpected error: ${(err as Error).message}` };
-      return { name, durationSeconds: seconds(started), failure, channels: [] };
+      return { name, url, durationSeconds: seconds(started), failure, channels: [] };
     }
   }
 
@@ -78,7 +90,7 @@ export class StanSource {
     const readPage = async (offset: number): Promise<{ total: number; count: number; channels: Channel[] }> => {
       const where = `channelsz offset ${offset}`;
       const path = `/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`;
-      const page = await this.#http.read(path, signal, (_status, body) => readChannelsPage(body, this.#names) ?? this.#checkedPage(path, body, where));
+      const page = await this.#http.read(path, signal, (_status, body) => readChannelsPage(body, this.#names, this.#inboxes) ?? this.#checkedPage(path, body, where));
       const channels: Channel[] = [];
       for (const parsed of page.channels) {
         if (this.#opts.selectSubject(parsed.facts.name)) channels.push(buildChannel(parsed.facts, parsed.subscriptions));
@@ -113,7 +125,7 @@ export class StanSource {
    */
   #checkedPage(path: string, body: Buffer, where: string): ReadPage {
     const page = parseChannelsPage(this.#http.parseJson(path, body), where);
-    return { total: page.total, count: page.count, channels: page.channels.map((raw) => parseChannel(raw, where)) };
+    return { total: page.total, count: page.count, channels: page.channels.map((raw) => parseChannel(raw, where, this.#inboxes !== undefined)) };
   }
 
   /**
@@ -129,7 +141,7 @@ export class StanSource {
         const name = wanted[i]!;
         const res = await this.#http.getJson(`/streaming/channelsz?channel=${encodeURIComponent(name)}&subs=1`, signal, [404]);
         if (res.status === 404) continue;
-        const parsed = parseChannel(res.body, `channelsz channel ${name}`);
+        const parsed = parseChannel(res.body, `channelsz channel ${name}`, this.#inboxes !== undefined);
         found[i] = buildChannel(parsed.facts, parsed.subscriptions);
       }
     };

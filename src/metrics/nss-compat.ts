@@ -1,0 +1,110 @@
+import type { Channel, ServerInfo, ServerSnapshot, Snapshot, Subscription } from '../model/types.js';
+import { type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
+import { add, type Labelled, labelled, type Row, writeRows } from './families.js';
+
+/**
+ * --nss-compat: the families prometheus-nats-exporter v0.16.0 exports with -channelz -serverz
+ * (collector/streaming.go), with its names, types, help texts, label names and label values, so
+ * that dashboards and alerts written for it keep working. Where v0.16.0 is wrong in a way those
+ * queries depend on, it is kept here on purpose:
+ * - the serverz figures are counters, gauges among them (channels, clients, subscriptions,
+ *   total_msgs, total_bytes: they go down); nss_chan_msgs_total and nss_chan_bytes_total are
+ *   gauges named like counters;
+ * - a durable queue group "DURABLE:GROUP" is split at every colon and only the piece after the
+ *   first is kept as queue_name ("dur:grp:eu" gives queue_name "grp"); non-durable queue names
+ *   are kept whole;
+ * - the subscription inbox is a label, so a reconnect starts new series.
+ * Unlike v0.16.0, every channel is here (it read the first 1,024 only).
+ */
+
+const SERVER_ROWS: ReadonlyArray<Row<ServerInfo>> = [
+  ['nss_server_bytes_total', 'counter', 'Total of bytes', (s) => s.bytes],
+  ['nss_server_bytes_in', 'counter', 'Incoming bytes', (s) => s.receivedBytes],
+  ['nss_server_bytes_out', 'counter', 'Outgoing bytes', (s) => s.sentBytes],
+  ['nss_server_msgs_total', 'counter', 'Total of messages', (s) => s.messages],
+  ['nss_server_msgs_in', 'counter', 'Incoming messages', (s) => s.receivedMessages],
+  ['nss_server_msgs_out', 'counter', 'Outgoing messages', (s) => s.sentMessages],
+  ['nss_server_channels', 'counter', 'Total channels', (s) => s.channels],
+  ['nss_server_subscriptions', 'counter', 'Total subscriptions', (s) => s.subscriptions],
+  ['nss_server_clients', 'counter', 'Total clients', (s) => s.clients],
+  ['nss_server_active', 'gauge', 'Active server', (s) => (s.state === 'FT_ACTIVE' ? 1 : 0)],
+];
+
+const INFO_ROWS: ReadonlyArray<Row<ServerInfo>> = [
+  ['nss_server_info', 'gauge', 'Info', () => 1],
+];
+
+const CHANNEL_ROWS: ReadonlyArray<Row<Channel>> = [
+  ['nss_chan_bytes_total', 'gauge', 'Total of bytes', (c) => c.bytes],
+  ['nss_chan_msgs_total', 'gauge', 'Total of messages', (c) => c.messages],
+  ['nss_chan_last_seq', 'gauge', 'Last seq', (c) => c.lastSeq],
+];
+
+const SUBSCRIPTION_ROWS: ReadonlyArray<Row<Subscription>> = [
+  ['nss_chan_subs_last_sent', 'gauge', 'Last message sent', (s) => s.lastSent],
+  ['nss_chan_subs_pending_count', 'gauge', 'Pending message count', (s) => s.unacked],
+  ['nss_chan_subs_max_inflight', 'gauge', 'Max in flight message count', (s) => s.maxInflight],
+];
+
+/**
+ * v0.16.0's server_id for a URL given without an id: scheme://host:port, no path, no credentials
+ * (the URL here never holds any).
+ */
+export function nssServerId(url: string): string {
+  return new URL(url).origin;
+}
+
+/** v0.16.0's queue_name: for a durable queue group, the piece of the group name before its first colon. */
+function nssQueueName(sub: Subscription): string {
+  if (sub.durable === '' || sub.group === '') return sub.group;
+  const colon = sub.group.indexOf(':');
+  return colon < 0 ? sub.group : sub.group.slice(0, colon);
+}
+
+interface NssLabels {
+  servers: Labelled<ServerInfo>;
+  identities: Labelled<ServerInfo>;
+  channels: Labelled<Channel>;
+  subscriptions: Labelled<Subscription>;
+}
+
+const labelCache = new WeakMap<Snapshot, NssLabels>();
+
+/** The channels a node lists: the owner's, or a Raft follower's own listing. */
+function listedChannels(s: ServerSnapshot): readonly Channel[] {
+  return s.replicaChannels ?? s.channels;
+}
+
+function nssLabels(snapshot: Snapshot): NssLabels {
+  let cached = labelCache.get(snapshot);
+  if (cached) return cached;
+  cached = { servers: labelled(), identities: labelled(), channels: labelled(), subscriptions: labelled() };
+  for (const s of snapshot.servers) {
+    if (s.failure || !s.info) continue;
+    const i = s.info;
+    const serverId = nssServerId(s.url);
+    add(cached.servers, labelBytes(labelText([['server_id', serverId]])), NO_LABELS, i);
+    add(cached.identities, labelBytes(labelText([['server_id', serverId], ['cluster_id', i.clusterId], ['version', i.version],
+      ['go_version', i.goVersion], ['state', i.state], ['role', i.role], ['start_time', i.startTime]])), NO_LABELS, i);
+    const serverPart = labelText([['server_id', serverId], ['server_role', i.role]]);
+    for (const c of listedChannels(s)) {
+      const channelBytes = labelBytes(`${serverPart},${labelText([['channel', c.name]])}`);
+      add(cached.channels, channelBytes, NO_LABELS, c);
+      for (const sub of c.subscriptions) {
+        add(cached.subscriptions, channelBytes, labelBytes(`,${labelText([['client_id', sub.clientId], ['inbox', sub.inbox], ['queue_name', nssQueueName(sub)],
+          ['is_durable', String(sub.durable !== '')], ['is_offline', String(sub.offline)], ['durable_name', sub.durable]])}`), sub);
+      }
+    }
+  }
+  labelCache.set(snapshot, cached);
+  return cached;
+}
+
+/** Writes the nss_* families of every node that answered, as v0.16.0 would for its URL. */
+export async function writeNssFamilies(snapshot: Snapshot, out: ExpositionWriter): Promise<void> {
+  const labels = nssLabels(snapshot);
+  await writeRows(out, SERVER_ROWS, labels.servers);
+  await writeRows(out, INFO_ROWS, labels.identities);
+  await writeRows(out, CHANNEL_ROWS, labels.channels);
+  await writeRows(out, SUBSCRIPTION_ROWS, labels.subscriptions);
+}

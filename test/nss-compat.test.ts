@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, parseCli } from '../src/config.js';
+import type { RunningExporter } from '../src/exporter.js';
+import { parseSamples, startTestExporter } from './helpers/exporter.js';
+import { FILLER_CHANNELS, nssLines, PAGE_LIMIT, SCENARIOS, type ScenarioName, startScenario } from './helpers/nss-scenarios.js';
+import { startPeer } from '../scripts/bench-process.js';
+
+const FIXTURES = fileURLToPath(new URL('../../test/fixtures/nss/', import.meta.url));
+const TEXT_FORMAT = 'text/plain; version=0.0.4';
+const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
+
+/** An exposition's nss_* families: HELP and TYPE by family, value by series (name and sorted labels). */
+interface Nss {
+  headers: Map<string, string>;
+  series: Map<string, number>;
+}
+
+function seriesKey(name: string, labels: Record<string, string>): string {
+  return `${name}${JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)))}`;
+}
+
+/** Reads the nss_* part of a text exposition; `serverIds` renames server_id values (ours -> the recorded URLs). */
+function readNss(text: string, serverIds: ReadonlyMap<string, string> = new Map()): Nss {
+  const lines = text.split('\n').filter((l) => /^(# (HELP|TYPE) )?nss_/.test(l));
+  const headers = new Map<string, string>();
+  for (const l of lines) {
+    const m = /^# (HELP|TYPE) (\S+) (.*)$/.exec(l);
+    if (m) headers.set(`${m[1]} ${m[2]}`, m[3]!);
+  }
+  const series = new Map<string, number>();
+  for (const s of parseSamples(lines.filter((l) => !l.startsWith('#')).join('\n'))) {
+    const labels = { ...s.labels };
+    if (labels['server_id'] !== undefined) labels['server_id'] = serverIds.get(labels['server_id']) ?? labels['server_id'];
+    const key = seriesKey(s.name, labels);
+    assert.equal(series.has(key), false, `series ${key} appears twice`);
+    series.set(key, s.value);
+  }
+  return { headers, series };
+}
+
+async function metricsText(exporter: RunningExporter, accept = TEXT_FORMAT): Promise<string> {
+  const res = await fetch(`${exporter.url}/metrics`, { headers: { accept } });
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+/** Serves one recorded node's files at the paths this exporter asks for. */
+async function serveRecordedNode(dir: string, node: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    let file: string | undefined;
+    if (url.pathname === '/streaming/serverz') file = `${node}-serverz.json`;
+    else if (url.pathname === '/streaming/storez') file = `${node}-storez.json`;
+    else if (url.pathname === '/streaming/channelsz' && url.searchParams.get('subs') === '1' && url.searchParams.get('limit') === String(PAGE_LIMIT)) {
+      file = `${node}-channelsz-subs-offset-${url.searchParams.get('offset') ?? '0'}.json`;
+    }
+    const path = file && `${dir}/${file}`;
+    if (!path || !existsSync(path)) {
+      res.writeHead(404).end(`no recording for ${req.url}`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(readFileSync(path));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+interface Replay {
+  exporter: RunningExporter;
+  /** Our server_id of each node -> the URL the peer was given when it was recorded. */
+  serverIds: Map<string, string>;
+  peer: Nss;
+}
+
+/** The recorded nodes of a scenario served again, and this exporter with --nss-compat reading them. */
+async function replay(scenario: ScenarioName, close: Array<() => Promise<void>>): Promise<Replay> {
+  const dir = `${FIXTURES}${scenario}`;
+  const nodes = JSON.parse(readFileSync(`${dir}/nodes.json`, 'utf8')) as Array<{ name: string; url: string }>;
+  const serverIds = new Map<string, string>();
+  const args = ['--nss-compat'];
+  for (const node of nodes) {
+    const server = await serveRecordedNode(dir, node.name);
+    close.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    serverIds.set(url, node.url);
+    args.push('--server', `${node.name}=${url}`);
+  }
+  const exporter = await startTestExporter(args);
+  close.push(() => exporter.close());
+  return { exporter, serverIds, peer: readNss(readFileSync(`${dir}/peer-metrics.txt`, 'utf8')) };
+}
+
+/** Series of `ours` that `peer` lacks, after checking every series and header of `peer` is in `ours` with the same value. */
+function compare(ours: Nss, peer: Nss): string[] {
+  for (const [header, text] of peer.headers) assert.equal(ours.headers.get(header), text, header);
+  for (const header of ours.headers.keys()) assert.ok(peer.headers.has(header), `${header}: not a family of v0.16.0`);
+  assert.ok(peer.series.size > 0);
+  for (const [key, value] of peer.series) assert.equal(ours.series.get(key), value, key);
+  return [...ours.series.keys()].filter((key) => !peer.series.has(key));
+}
+
+/** Channels of the extra series, when they are all channel or subscription series. */
+function channelsOf(keys: readonly string[]): Set<string> {
+  return new Set(keys.map((key) => {
+    const labels = Object.fromEntries(JSON.parse(key.slice(key.indexOf('['))) as Array<[string, string]>);
+    assert.ok(labels['channel'] !== undefined, `${key}: a series v0.16.0 would have had`);
+    return labels['channel'];
+  }));
+}
+
+describe('--nss-compat against the recorded answers of prometheus-nats-exporter v0.16.0', () => {
+  const close: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const c of close.reverse()) await c();
+  });
+
+  test('standalone: every series v0.16.0 gave, identical, and those of the channels past its first 1,024', async () => {
+    const { exporter, serverIds, peer } = await replay('standalone', close);
+    const extra = compare(readNss(await metricsText(exporter), serverIds), peer);
+    const page2 = JSON.parse(readFileSync(`${FIXTURES}standalone/server-channelsz-subs-offset-1024.json`, 'utf8')) as { channels: Array<{ name: string }> };
+    assert.deepEqual([...channelsOf(extra)].sort(), page2.channels.map((c) => c.name).sort());
+    assert.equal(extra.length, 3 * page2.channels.length, 'three channel series each, no subscriptions');
+    // The recording holds what these families exist to show: queue groups, durables, offline ones, colons.
+    const sub = (labels: Record<string, string>) => [...peer.series.keys()].filter((k) => k.startsWith('nss_chan_subs_pending_count') && Object.entries(labels).every(([n, v]) => k.includes(JSON.stringify([n, v]))));
+    assert.equal(sub({ queue_name: 'grp', durable_name: 'dur', is_durable: 'true', is_offline: 'true' }).length, 1, 'dur:grp:with:colon is cut at the second colon, as v0.16.0 does');
+    assert.equal(sub({ queue_name: 'billing:eu', is_durable: 'false' }).length, 1);
+    assert.equal(sub({ durable_name: 'audit', is_offline: 'true' }).length, 1);
+    assert.equal(sub({ queue_name: 'workers' }).length, 2);
+    assert.equal(FILLER_CHANNELS + 2 - PAGE_LIMIT, page2.channels.length);
+  });
+
+  test('FT pair: the same series for active and standby (the standby lists no channels)', async () => {
+    const { exporter, serverIds, peer } = await replay('ft', close);
+    assert.deepEqual(compare(readNss(await metricsText(exporter), serverIds), peer), []);
+    const standby = [...serverIds.values()][1]!;
+    assert.equal(peer.series.get(seriesKey('nss_server_active', { server_id: standby })), 0);
+  });
+
+  test('Raft cluster: the same series for leader and followers, each node\'s channels from its own pages', async () => {
+    const { exporter, serverIds, peer } = await replay('clustered', close);
+    const text = await metricsText(exporter);
+    assert.deepEqual(compare(readNss(text, serverIds), peer), []);
+    const roles = [...peer.series.keys()].filter((k) => k.startsWith('nss_chan_last_seq')).map((k) => /"server_role","(\w+)"/.exec(k)![1]).sort();
+    assert.deepEqual(roles, ['Follower', 'Follower', 'Leader']);
+    // The queue figures still come from the leader only.
+    assert.equal(parseSamples(text).filter((s) => s.name === 'queue_msgs_pending').length, 1);
+  });
+
+  test('OpenMetrics: the same sample names; counters not named _total are declared unknown there', async () => {
+    const { exporter, serverIds } = await replay('ft', close);
+    const om = await metricsText(exporter, OPENMETRICS);
+    assert.match(om, /^# TYPE nss_server_bytes_in unknown$/m);
+    assert.match(om, /^# TYPE nss_server_bytes counter$/m);
+    assert.match(om, /^# TYPE nss_chan_bytes_total gauge$/m);
+    const names = (nss: Nss) => [...nss.series.keys()].sort();
+    assert.deepEqual(names(readNss(om.replace(/^# EOF\n?$/m, ''), serverIds)), names(readNss(await metricsText(exporter), serverIds)));
+  });
+
+  test('off by default: no nss_* family', async () => {
+    const request = parseCli([], {});
+    assert.equal(request.kind === 'run' && request.config.nssCompat, false);
+    const on = parseCli([], { NQE_NSS_COMPAT: 'true' });
+    assert.equal(on.kind === 'run' && on.config.nssCompat, true);
+    const dir = `${FIXTURES}ft`;
+    const server = await serveRecordedNode(dir, 'active');
+    close.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const exporter = await startTestExporter(['--server', `a=http://127.0.0.1:${(server.address() as AddressInfo).port}`]);
+    close.push(() => exporter.close());
+    const text = await metricsText(exporter);
+    assert.match(text, /^stan_channel_messages\{server="a",subject="ft.orders"\} 5$/m);
+    assert.doesNotMatch(text, /nss_/);
+  });
+
+  test('with --subjects auto it is refused, naming both', () => {
+    assert.throws(() => parseCli(['--nss-compat', '--subjects', 'auto'], {}), (err: Error) => err instanceof ConfigError && /--nss-compat and --subjects auto cannot go together/.test(err.message));
+  });
+});
+
+const PEER = process.env['PROMETHEUS_NATS_EXPORTER'];
+
+describe('--nss-compat against a live prometheus-nats-exporter v0.16.0 (PROMETHEUS_NATS_EXPORTER)', () => {
+  for (const name of SCENARIOS) {
+    test(name, { skip: PEER ? false : 'set PROMETHEUS_NATS_EXPORTER to a prometheus-nats-exporter v0.16.0 binary to compare live' }, async () => {
+      const scenario = await startScenario(name);
+      const peer = await startPeer('prometheus-nats-exporter v0.16.0', PEER!, ...scenario.nodes.map((n) => n.server.monitorUrl));
+      const ours = await startTestExporter(['--nss-compat', ...scenario.nodes.flatMap((n) => ['--server', `${n.name}=${n.server.monitorUrl}`])]);
+      try {
+        await new Promise((r) => setTimeout(r, 1500));
+        // Both read the servers within one steady moment: the peer's answer before and after ours agree.
+        let compared = false;
+        for (let attempt = 0; attempt < 5 && !compared; attempt++) {
+          const before = await nssLines(peer.metricsUrl);
+          const text = await metricsText(ours);
+          if (before !== await nssLines(peer.metricsUrl)) continue;
+          const extra = compare(readNss(text), readNss(before));
+          if (name === 'standalone') assert.equal(channelsOf(extra).size, FILLER_CHANNELS + 2 - PAGE_LIMIT);
+          else assert.deepEqual(extra, []);
+          compared = true;
+        }
+        assert.ok(compared, 'the servers never held still for two answers of the peer');
+      } finally {
+        await ours.close();
+        await peer.stop();
+        await scenario.stop();
+      }
+    });
+  }
+});
