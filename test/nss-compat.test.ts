@@ -4,9 +4,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 import { ConfigError, parseCli } from '../src/config.js';
 import type { RunningExporter } from '../src/exporter.js';
-import { parseSamples, startTestExporter } from './helpers/exporter.js';
+import { eventually, parseSamples, startTestExporter } from './helpers/exporter.js';
+import { instantQuery, startPrometheus } from './helpers/prometheus.js';
 import { FILLER_CHANNELS, nssLines, PAGE_LIMIT, SCENARIOS, type ScenarioName, startScenario } from './helpers/nss-scenarios.js';
 import { startPeer } from '../scripts/bench-process.js';
 
@@ -159,6 +161,28 @@ describe('--nss-compat against the recorded answers of prometheus-nats-exporter 
     assert.match(om, /^# TYPE nss_chan_bytes_total gauge$/m);
     const names = (nss: Nss) => [...nss.series.keys()].sort();
     assert.deepEqual(names(readNss(om.replace(/^# EOF\n?$/m, ''), serverIds)), names(readNss(await metricsText(exporter), serverIds)));
+  });
+
+  test('a real Prometheus takes them in (OpenMetrics, as it asks) and the queries of v0.16.0\'s dashboard answer as before', async () => {
+    const { exporter } = await replay('clustered', close);
+    const prometheus = await startPrometheus(stringify({
+      global: { scrape_interval: '1s', scrape_timeout: '1s' },
+      scrape_configs: [{ job_name: 'nss', static_configs: [{ targets: [new URL(exporter.url).host] }] }],
+    }));
+    close.push(() => prometheus.stop());
+    const value = async (expr: string) => {
+      const { result } = await instantQuery(prometheus, expr);
+      assert.equal(result.length, 1, `${expr}: ${JSON.stringify(result)}`);
+      return Number(result[0]!.value![1]);
+    };
+    await eventually(async () => assert.equal(await value('count(nss_server_bytes_in)'), 3), 20_000);
+    assert.equal(await value('up{job="nss"}'), 1);
+    // walkthrough/grafana-nss-dash.json of v0.16.0 divides by the three nodes that each list the channel.
+    assert.equal(await value('sum(nss_chan_msgs_total) by (channel) / 3'), 10);
+    assert.equal(await value('sum(nss_chan_subs_pending_count{server_role="Leader"})'), 3);
+    // Rates need two scrapes; the recorded figures do not move, so they are 0.
+    assert.equal(await eventually(() => value('round(sum(rate(nss_server_msgs_total[5m])) by (instance))'), 10_000), 0);
+    assert.equal(await value('sum(rate(nss_chan_bytes_total[5m])) by (channel) / 3'), 0);
   });
 
   test('off by default: no nss_* family', async () => {
