@@ -9,41 +9,13 @@ import { ConfigError, parseCli } from '../src/config.js';
 import type { RunningExporter } from '../src/exporter.js';
 import { eventually, parseSamples, startTestExporter } from './helpers/exporter.js';
 import { instantQuery, startPrometheus } from './helpers/prometheus.js';
+import { labelsOfKey, type NssSeries as Nss, readNss, seriesKey } from './helpers/nss-series.js';
 import { FILLER_CHANNELS, nssLines, PAGE_LIMIT, SCENARIOS, type ScenarioName, startScenario } from './helpers/nss-scenarios.js';
 import { startPeer } from '../scripts/bench-process.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/nss/', import.meta.url));
 const TEXT_FORMAT = 'text/plain; version=0.0.4';
 const OPENMETRICS = 'application/openmetrics-text; version=1.0.0';
-
-/** An exposition's nss_* families: HELP and TYPE by family, value by series (name and sorted labels). */
-interface Nss {
-  headers: Map<string, string>;
-  series: Map<string, number>;
-}
-
-function seriesKey(name: string, labels: Record<string, string>): string {
-  return `${name}${JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)))}`;
-}
-
-/** Reads the nss_* part of a text exposition; `serverIds` renames server_id values (ours -> the recorded URLs). */
-function readNss(text: string, serverIds: ReadonlyMap<string, string> = new Map()): Nss {
-  const lines = text.split('\n').filter((l) => /^(# (HELP|TYPE) )?nss_/.test(l));
-  const headers = new Map<string, string>();
-  for (const l of lines) {
-    const m = /^# (HELP|TYPE) (\S+) (.*)$/.exec(l);
-    if (m) headers.set(`${m[1]} ${m[2]}`, m[3]!);
-  }
-  const series = new Map<string, number>();
-  for (const s of parseSamples(lines.filter((l) => !l.startsWith('#')).join('\n'))) {
-    const labels = { ...s.labels };
-    if (labels['server_id'] !== undefined) labels['server_id'] = serverIds.get(labels['server_id']) ?? labels['server_id'];
-    const key = seriesKey(s.name, labels);
-    assert.equal(series.has(key), false, `series ${key} appears twice`);
-    series.set(key, s.value);
-  }
-  return { headers, series };
-}
 
 async function metricsText(exporter: RunningExporter, accept = TEXT_FORMAT): Promise<string> {
   const res = await fetch(`${exporter.url}/metrics`, { headers: { accept } });
@@ -109,7 +81,7 @@ function compare(ours: Nss, peer: Nss): string[] {
 /** Channels of the extra series, when they are all channel or subscription series. */
 function channelsOf(keys: readonly string[]): Set<string> {
   return new Set(keys.map((key) => {
-    const labels = Object.fromEntries(JSON.parse(key.slice(key.indexOf('['))) as Array<[string, string]>);
+    const labels = labelsOfKey(key);
     assert.ok(labels['channel'] !== undefined, `${key}: a series v0.16.0 would have had`);
     return labels['channel'];
   }));
