@@ -23,9 +23,10 @@ async function metricsText(exporter: RunningExporter, accept = TEXT_FORMAT): Pro
   return res.text();
 }
 
-/** Serves one recorded node's files at the paths this exporter asks for. */
-async function serveRecordedNode(dir: string, node: string): Promise<Server> {
+/** Serves one recorded node's files at the paths this exporter asks for; `requests` lists the paths asked for. */
+async function serveRecordedNode(dir: string, node: string, requests: string[] = []): Promise<Server> {
   const server = createServer((req, res) => {
+    requests.push(req.url ?? '/');
     const url = new URL(req.url ?? '/', 'http://x');
     let file: string | undefined;
     if (url.pathname === '/streaming/serverz') file = `${node}-serverz.json`;
@@ -52,13 +53,15 @@ interface Replay {
 }
 
 /** The recorded nodes of a scenario served again, and this exporter with --nss-compat reading them. */
-async function replay(scenario: ScenarioName, close: Array<() => Promise<void>>): Promise<Replay> {
+async function replay(scenario: ScenarioName, close: Array<() => Promise<void>>, args = ['--nss-compat'], requests = new Map<string, string[]>()): Promise<Replay> {
   const dir = `${FIXTURES}${scenario}`;
   const nodes = JSON.parse(readFileSync(`${dir}/nodes.json`, 'utf8')) as Array<{ name: string; url: string }>;
   const serverIds = new Map<string, string>();
-  const args = ['--nss-compat'];
+  args = [...args];
   for (const node of nodes) {
-    const server = await serveRecordedNode(dir, node.name);
+    const asked: string[] = [];
+    requests.set(node.name, asked);
+    const server = await serveRecordedNode(dir, node.name, asked);
     close.push(() => new Promise((resolve) => server.close(() => resolve())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     serverIds.set(url, node.url);
@@ -117,12 +120,27 @@ describe('--nss-compat against the recorded answers of prometheus-nats-exporter 
 
   test('Raft cluster: the same series for leader and followers, each node\'s channels from its own pages', async () => {
     const { exporter, serverIds, peer } = await replay('clustered', close);
-    const text = await metricsText(exporter);
-    assert.deepEqual(compare(readNss(text, serverIds), peer), []);
+    assert.deepEqual(compare(readNss(await metricsText(exporter), serverIds), peer), []);
     const roles = [...peer.series.keys()].filter((k) => k.startsWith('nss_chan_last_seq')).map((k) => /"server_role","(\w+)"/.exec(k)![1]).sort();
     assert.deepEqual(roles, ['Follower', 'Follower', 'Leader']);
-    // The queue figures still come from the leader only.
-    assert.equal(parseSamples(text).filter((s) => s.name === 'queue_msgs_pending').length, 1);
+  });
+
+  test('Raft followers are swept, and inboxes read, only with --nss-compat', async () => {
+    const roles = new Map(['n1', 'n2', 'n3'].map((n) => [n, (JSON.parse(readFileSync(`${FIXTURES}clustered/${n}-serverz.json`, 'utf8')) as { role: string }).role]));
+    const sweeps = async (args: string[]) => {
+      const requests = new Map<string, string[]>();
+      const { exporter } = await replay('clustered', close, args, requests);
+      const text = await metricsText(exporter);
+      return { text, channelsz: new Map([...requests].map(([node, asked]) => [node, asked.filter((p) => p.startsWith('/streaming/channelsz')).length])) };
+    };
+    const off = await sweeps([]);
+    for (const [node, role] of roles) assert.equal(off.channelsz.get(node), role === 'Leader' ? 1 : 0, `${node} (${role}) without --nss-compat`);
+    assert.doesNotMatch(off.text, /nss_|_INBOX/);
+    const on = await sweeps(['--nss-compat']);
+    for (const node of roles.keys()) assert.equal(on.channelsz.get(node), 1, `${node} with --nss-compat`);
+    assert.match(on.text, /inbox="_INBOX\./);
+    // The queue figures are the leader's alone either way.
+    assert.equal(parseSamples(on.text).filter((s) => s.name === 'queue_msgs_pending').length, 1);
   });
 
   test('OpenMetrics: the same sample names; counters not named _total are declared unknown there', async () => {
