@@ -7,6 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { ConfigError, parseCli } from '../src/config.js';
 import type { RunningExporter } from '../src/exporter.js';
+import { ExpositionWriter } from '../src/metrics/exposition.js';
+import { writeNssFamilies } from '../src/metrics/nss-compat.js';
+import { buildChannel } from '../src/model/consumers.js';
+import type { Snapshot } from '../src/model/types.js';
+import { NameTable, readChannelsPage } from '../src/sources/stan/channelsz-reader.js';
+import { parseServerz } from '../src/sources/stan/parse.js';
 import { eventually, parseSamples, startTestExporter } from './helpers/exporter.js';
 import { instantQuery, startPrometheus } from './helpers/prometheus.js';
 import { labelsOfKey, type NssSeries as Nss, readNss, seriesKey } from './helpers/nss-series.js';
@@ -188,6 +194,33 @@ describe('--nss-compat against the recorded answers of prometheus-nats-exporter 
     const text = await metricsText(exporter);
     assert.match(text, /^stan_channel_messages\{server="a",subject="ft.orders"\} 5$/m);
     assert.doesNotMatch(text, /nss_/);
+  });
+
+  test('a subscription whose client went away between scrapes has its new labels, though its inbox is the same', async () => {
+    const dir = `${FIXTURES}standalone`;
+    const snapshot = (): Snapshot => {
+      const page = readChannelsPage(readFileSync(`${dir}/server-channelsz-subs-offset-0.json`), new NameTable(), new NameTable())!;
+      const channels = page.channels.filter((c) => c.facts.name === 'orders').map((c) => buildChannel(c.facts, c.subscriptions));
+      const info = parseServerz(JSON.parse(readFileSync(`${dir}/server-serverz.json`, 'utf8')));
+      return { startedAt: 0, clientPending: [], servers: [{ name: 's', url: 'http://nats:8222', durationSeconds: 0, info, channels }] };
+    };
+    const render = async (s: Snapshot) => {
+      const parts: Buffer[] = [];
+      const out = new ExpositionWriter('text', (chunk, written) => {
+        parts.push(Buffer.from(chunk));
+        written();
+      });
+      await writeNssFamilies(s, out);
+      await out.end();
+      return parseSamples(Buffer.concat(parts).toString('utf8')).filter((x) => x.name === 'nss_chan_subs_pending_count');
+    };
+    const before = await render(snapshot());
+    const later = snapshot();
+    later.servers[0]!.channels[0]!.subscriptions[0]!.offline = true;
+    const after = await render(later);
+    assert.deepEqual(before.map((x) => x.labels['is_offline']), ['false', 'false']);
+    assert.deepEqual(after.map((x) => x.labels['is_offline']), ['true', 'false']);
+    assert.equal(after[0]!.labels['inbox'], before[0]!.labels['inbox']);
   });
 
   test('with --subjects auto it is refused, naming both', () => {
