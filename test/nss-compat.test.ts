@@ -71,7 +71,8 @@ async function replay(scenario: ScenarioName, close: Array<() => Promise<void>>,
     close.push(() => new Promise((resolve) => server.close(() => resolve())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     serverIds.set(url, node.url);
-    args.push('--server', `${node.name}=${url}`);
+    // The nodes of a pair or cluster are one logical server here; v0.16.0 had a URL each.
+    args.push('--server', `${scenario}/${node.name}=${url}`);
   }
   const exporter = await startTestExporter(args);
   close.push(() => exporter.close());
@@ -196,28 +197,37 @@ describe('--nss-compat against the recorded answers of prometheus-nats-exporter 
     assert.doesNotMatch(text, /nss_/);
   });
 
-  test('a subscription whose client went away between scrapes has its new labels, though its inbox is the same', async () => {
+  /** The recorded standalone server's `orders` channel as the model holds it, one logical server per URL. */
+  const recordedSnapshot = (...urls: string[]): Snapshot => {
     const dir = `${FIXTURES}standalone`;
-    const snapshot = (): Snapshot => {
-      const page = readChannelsPage(readFileSync(`${dir}/server-channelsz-subs-offset-0.json`), new NameTable(), new NameTable())!;
-      const channels = page.channels.filter((c) => c.facts.name === 'orders').map((c) => buildChannel(c.facts, c.subscriptions));
-      const info = parseServerz(JSON.parse(readFileSync(`${dir}/server-serverz.json`, 'utf8')));
-      return { startedAt: 0, clientPending: [], servers: [{ name: 's', url: 'http://nats:8222', durationSeconds: 0, info, channels }] };
-    };
-    const render = async (s: Snapshot) => {
-      const parts: Buffer[] = [];
-      const out = new ExpositionWriter('text', (chunk, written) => {
-        parts.push(Buffer.from(chunk));
-        written();
-      });
-      await writeNssFamilies(s, out);
-      await out.end();
-      return parseSamples(Buffer.concat(parts).toString('utf8')).filter((x) => x.name === 'nss_chan_subs_pending_count');
-    };
-    const before = await render(snapshot());
+    const page = readChannelsPage(readFileSync(`${dir}/server-channelsz-subs-offset-0.json`), new NameTable(), new NameTable())!;
+    const channels = page.channels.filter((c) => c.facts.name === 'orders').map((c) => buildChannel(c.facts, c.subscriptions));
+    const info = parseServerz(JSON.parse(readFileSync(`${dir}/server-serverz.json`, 'utf8')));
+    const servers = urls.map((url, i) => ({ name: `s${i}`, nodes: [{ node: `n${i}`, url, durationSeconds: 0, info, checkedPages: 0 }], owner: `n${i}`, ownerConflict: false, channels }));
+    return { startedAt: 0, clientPending: [], servers };
+  };
+  const render = async (s: Snapshot, family: string) => {
+    const parts: Buffer[] = [];
+    const out = new ExpositionWriter('text', (chunk, written) => {
+      parts.push(Buffer.from(chunk));
+      written();
+    });
+    await writeNssFamilies(s, out);
+    await out.end();
+    return parseSamples(Buffer.concat(parts).toString('utf8')).filter((x) => x.name === family);
+  };
+
+  test('server_id is the URL\'s scheme://host:port; URLs that share one keep their path, so their series stay apart', async () => {
+    const ids = (await render(recordedSnapshot('http://nats:8222/', 'http://proxy:8222/a', 'http://proxy:8222/b'), 'nss_server_info')).map((x) => x.labels['server_id']);
+    assert.deepEqual(ids.sort(), ['http://nats:8222', 'http://proxy:8222/a', 'http://proxy:8222/b']);
+  });
+
+  test('a subscription whose client went away between scrapes has its new labels, though its inbox is the same', async () => {
+    const snapshot = () => recordedSnapshot('http://nats:8222');
+    const before = await render(snapshot(), 'nss_chan_subs_pending_count');
     const later = snapshot();
     later.servers[0]!.channels[0]!.subscriptions[0]!.offline = true;
-    const after = await render(later);
+    const after = await render(later, 'nss_chan_subs_pending_count');
     assert.deepEqual(before.map((x) => x.labels['is_offline']), ['false', 'false']);
     assert.deepEqual(after.map((x) => x.labels['is_offline']), ['true', 'false']);
     assert.equal(after[0]!.labels['inbox'], before[0]!.labels['inbox']);
@@ -235,7 +245,7 @@ describe('--nss-compat against a live prometheus-nats-exporter v0.16.0 (PROMETHE
     test(name, { skip: PEER ? false : 'set PROMETHEUS_NATS_EXPORTER to a prometheus-nats-exporter v0.16.0 binary to compare live' }, async () => {
       const scenario = await startScenario(name);
       const peer = await startPeer('prometheus-nats-exporter v0.16.0', PEER!, ...scenario.nodes.map((n) => n.server.monitorUrl));
-      const ours = await startTestExporter(['--nss-compat', ...scenario.nodes.flatMap((n) => ['--server', `${n.name}=${n.server.monitorUrl}`])]);
+      const ours = await startTestExporter(['--nss-compat', ...scenario.nodes.flatMap((n) => ['--server', `${name}/${n.name}=${n.server.monitorUrl}`])]);
       try {
         await new Promise((r) => setTimeout(r, 1500));
         // Both read the servers within one steady moment: the peer's answer before and after ours agree.

@@ -1,4 +1,4 @@
-import type { Channel, ServerInfo, ServerSnapshot, Snapshot, Subscription } from '../model/types.js';
+import type { Channel, NodeSnapshot, ServerInfo, ServerSnapshot, Snapshot, Subscription } from '../model/types.js';
 import { type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
 import { add, type Labelled, labelled, type Row, writeRows } from './families.js';
 
@@ -47,11 +47,23 @@ const SUBSCRIPTION_ROWS: ReadonlyArray<Row<Subscription>> = [
 ];
 
 /**
- * v0.16.0's server_id for a URL given without an id: scheme://host:port, no path, no credentials
- * (the URL here never holds any).
+ * v0.16.0's server_id of each node for a URL given without an id: scheme://host:port, without
+ * path or credentials (the URLs here never hold any). Nodes behind one host:port with different
+ * paths (a proxy) would share that id, and their series would collide (v0.16.0 then failed the
+ * whole scrape): those keep their path.
  */
-export function nssServerId(url: string): string {
-  return new URL(url).origin;
+function nssServerIds(snapshot: Snapshot): Map<NodeSnapshot, string> {
+  const byOrigin = new Map<string, NodeSnapshot[]>();
+  for (const server of snapshot.servers) for (const node of server.nodes) listAt(byOrigin, new URL(node.url).origin).push(node);
+  const ids = new Map<NodeSnapshot, string>();
+  for (const [origin, nodes] of byOrigin) for (const node of nodes) ids.set(node, nodes.length === 1 ? origin : node.url);
+  return ids;
+}
+
+function listAt<K, V>(map: Map<K, V[]>, key: K): V[] {
+  let list = map.get(key);
+  if (list === undefined) map.set(key, (list = []));
+  return list;
 }
 
 /** v0.16.0's queue_name: for a durable queue group, the piece of the group name before its first colon. */
@@ -110,24 +122,25 @@ class SubscriptionLabelParts {
 
 const subscriptionParts = new SubscriptionLabelParts();
 
-/** The channels a node lists: the owner's, or a Raft follower's own listing. */
-function listedChannels(s: ServerSnapshot): readonly Channel[] {
-  return s.replicaChannels ?? s.channels;
+/** The channels a node lists: the owner's (the logical server's), or a follower's own listing. */
+function listedChannels(server: ServerSnapshot, node: NodeSnapshot): readonly Channel[] {
+  return node.node === server.owner ? server.channels : (node.listedChannels ?? []);
 }
 
 function nssLabels(snapshot: Snapshot): NssLabels {
   let cached = labelCache.get(snapshot);
   if (cached) return cached;
   cached = { servers: labelled(), identities: labelled(), channels: labelled(), subscriptions: labelled() };
-  for (const s of snapshot.servers) {
-    if (s.failure || !s.info) continue;
-    const i = s.info;
-    const serverId = nssServerId(s.url);
+  const serverIds = nssServerIds(snapshot);
+  for (const server of snapshot.servers) for (const node of server.nodes) {
+    if (node.failure || !node.info) continue;
+    const i = node.info;
+    const serverId = serverIds.get(node)!;
     add(cached.servers, labelBytes(labelText([['server_id', serverId]])), NO_LABELS, i);
     add(cached.identities, labelBytes(labelText([['server_id', serverId], ['cluster_id', i.clusterId], ['version', i.version],
       ['go_version', i.goVersion], ['state', i.state], ['role', i.role], ['start_time', i.startTime]])), NO_LABELS, i);
     const serverPart = labelText([['server_id', serverId], ['server_role', i.role]]);
-    for (const c of listedChannels(s)) {
+    for (const c of listedChannels(server, node)) {
       const channelBytes = labelBytes(`${serverPart},${labelText([['channel', c.name]])}`);
       add(cached.channels, channelBytes, NO_LABELS, c);
       for (const sub of c.subscriptions) add(cached.subscriptions, channelBytes, subscriptionParts.get(sub), sub);
@@ -138,7 +151,10 @@ function nssLabels(snapshot: Snapshot): NssLabels {
   return cached;
 }
 
-/** Writes the nss_* families of every node that answered, as v0.16.0 would for its URL. */
+/**
+ * Writes the nss_* families of every node that answered, as v0.16.0 did for each URL it was
+ * given: server_id is the node's URL, so nodes of one logical server stay apart as they were.
+ */
 export async function writeNssFamilies(snapshot: Snapshot, out: ExpositionWriter): Promise<void> {
   const labels = nssLabels(snapshot);
   await writeRows(out, SERVER_ROWS, labels.servers);
