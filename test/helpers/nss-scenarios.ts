@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './exporter.js';
 import { freePort } from './ports.js';
 import { type Stan, closeStan, connectStan, publish, publishMany, ready } from './stan-client.js';
-import { type StanServer, startStan } from './stan-server.js';
+import { roleOf, type StanServer, startRaftCluster, startStan } from './stan-server.js';
 
 /**
  * The NATS Streaming setups the --nss-compat families are held to, against
@@ -107,40 +107,16 @@ async function ftPair(): Promise<Scenario> {
 
 const RAFT_NODES = ['n1', 'n2', 'n3'];
 
-async function roleOf(server: StanServer): Promise<string> {
-  const res = await fetch(`${server.monitorUrl}/streaming/serverz`);
-  return ((await res.json()) as { role?: string }).role ?? '';
-}
-
 /** A 3-node Raft cluster: a durable queue group d:g with max in-flight 3 and a plain subscription on cjobs, 10 messages. */
 async function raftCluster(): Promise<Scenario> {
-  const dir = mkdtempSync(join(tmpdir(), 'nqe-nss-raft-'));
-  const routePorts = await Promise.all(RAFT_NODES.map(() => freePort()));
-  const nodes: ScenarioNode[] = [];
+  const cluster = await startRaftCluster('nss-raft', RAFT_NODES);
+  const nodes = [...cluster.nodes].map(([name, server]) => ({ name, server }));
   let sc: Stan | undefined;
   const stop = async () => {
     if (sc) await closeStan(sc).catch(() => undefined);
-    await Promise.all(nodes.map((n) => n.server.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    await cluster.stop();
   };
   try {
-    await Promise.all(RAFT_NODES.map(async (id, i) => {
-      const nodeDir = join(dir, id);
-      mkdirSync(nodeDir);
-      const routes = routePorts.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(',');
-      nodes.push({
-        name: id,
-        server: await startStan({
-          clusterId: 'nss-raft',
-          store: 'FILE',
-          dir: join(nodeDir, 'store'),
-          waitForStates: ['CLUSTERED'],
-          args: ['--clustered', '--cluster_node_id', id, '--cluster_peers', RAFT_NODES.join(','), '--cluster_log_path', join(nodeDir, 'raft'),
-            '-cluster', `nats://127.0.0.1:${routePorts[i]}`, '-routes', routes],
-        }),
-      });
-    }));
-    nodes.sort((x, y) => x.name.localeCompare(y.name));
     await eventually(async () => {
       const roles = await Promise.all(nodes.map((n) => roleOf(n.server)));
       if (roles.filter((r) => r === 'Leader').length !== 1) throw new Error(`no single leader yet: ${roles.join(',')}`);
