@@ -28,6 +28,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     timeoutMs: config.timeoutSeconds * 1000,
     pageSize: config.pageSize,
     selectSubject,
+    ageLookups: config.ageLookups,
     nssCompat: config.nssCompat,
   }));
   const selfMetrics = new SelfMetrics(VERSION, config.servers.flatMap((s) => s.nodes));

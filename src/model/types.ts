@@ -100,6 +100,18 @@ export interface Consumer {
    * They can never be delivered to it.
    */
   evicted: number;
+  /** How long the first message after the cursor has waited; undefined while nothing can be said. 0 exact when nothing waits. */
+  oldestUndeliveredAge?: MessageAge;
+}
+
+/**
+ * How long a message has waited since it was published. `exact`: from the message's own
+ * timestamp. `estimated`: from the exporter's publish history (within a scrape interval or so).
+ * `at_least`: the message is older than anything the exporter has seen; `seconds` is a lower bound.
+ */
+export interface MessageAge {
+  seconds: number;
+  kind: 'exact' | 'estimated' | 'at_least';
 }
 
 /** A channel's own figures, as the server reports them. */
@@ -163,6 +175,10 @@ export interface ServerSnapshot {
   ownerConflict: boolean;
   /** The owner's channels; empty without an owner. */
   channels: Channel[];
+  /** Publish times read over `--nats-url` this scrape. */
+  ageLookups: number;
+  /** Why the `--nats-url` connection failed, while it does. */
+  clientError?: string;
 }
 
 /** Names one consumer across servers: the labels its queue series carry. */

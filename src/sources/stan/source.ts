@@ -3,7 +3,9 @@ import type { Channel, NodeSnapshot, ScrapeFailure, ServerInfo, ServerSnapshot, 
 import type { NodeTarget, ServerTarget } from '../../targets.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import { ScrapeError } from '../scrape-error.js';
+import { OldestAges } from '../../model/oldest-age.js';
 import { MonitorHttpClient } from './http-client.js';
+import { StanMessageTimes } from './message-times.js';
 import { NameTable, type ReadPage, readChannelsPage } from './channelsz-reader.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from './parse.js';
 
@@ -11,6 +13,8 @@ export interface StanSourceOptions {
   timeoutMs: number;
   pageSize: number;
   selectSubject: SubjectMatcher;
+  /** Most publish times read over --nats-url per scrape. */
+  ageLookups: number;
   /**
    * Also read what only --nss-compat renders: every subscription's inbox, and the channels of
    * the nodes that list them without owning the figures (NodeSnapshot.listedChannels: Raft
@@ -18,6 +22,10 @@ export interface StanSourceOptions {
    */
   nssCompat?: boolean;
 }
+
+/** Publish-time lookups at once, and the longest they may add to a scrape. */
+const AGE_LOOKUP_CONCURRENCY = 4;
+const AGE_LOOKUP_BUDGET_MS = 1000;
 
 /**
  * channelsz pages requested at once after the first one has told the total: one page is parsed
@@ -47,11 +55,15 @@ export class StanSource {
   readonly target: ServerTarget;
   readonly #opts: StanSourceOptions;
   readonly #nodes: readonly StanNode[];
+  readonly #ages: OldestAges;
+  readonly #messageTimes: StanMessageTimes | undefined;
 
   constructor(target: ServerTarget, opts: StanSourceOptions) {
     this.target = target;
     this.#opts = opts;
     this.#nodes = target.nodes.map((node) => new StanNode(node, opts));
+    this.#ages = new OldestAges({ lookupsPerScrape: opts.ageLookups, concurrency: AGE_LOOKUP_CONCURRENCY });
+    this.#messageTimes = target.natsClient && new StanMessageTimes(target.natsClient);
   }
 
   async scrape(): Promise<ServerSnapshot> {
@@ -100,13 +112,21 @@ export class StanSource {
       nodes: states.map((s) => nodeSnapshot(s, s === owner || listed.has(s), listed.get(s))),
       ownerConflict: claimers.length > 1,
       channels: ownerAnswered ? [...channels.values()] : [],
+      ageLookups: 0,
     };
-    if (ownerAnswered) snapshot.owner = owner.node.target.node;
+    if (ownerAnswered) {
+      snapshot.owner = owner.node.target.node;
+      this.#messageTimes?.useCluster(owner.info!.clusterId);
+      const budget = AbortSignal.any([deadline, AbortSignal.timeout(AGE_LOOKUP_BUDGET_MS)]);
+      snapshot.ageLookups = await this.#ages.annotate(this.target.name, snapshot.channels, Date.now(), this.#messageTimes, budget);
+    }
+    const clientError = this.#messageTimes?.error;
+    if (clientError !== undefined) snapshot.clientError = clientError;
     return snapshot;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#nodes.map((n) => n.close()));
+    await Promise.all([...this.#nodes.map((n) => n.close()), this.#messageTimes?.close()]);
   }
 }
 
