@@ -29,11 +29,22 @@ async function metricsText(exporter: RunningExporter, accept = TEXT_FORMAT): Pro
   return res.text();
 }
 
-/** Serves one recorded node's files at the paths this exporter asks for; `requests` lists the paths asked for. */
-async function serveRecordedNode(dir: string, node: string, requests: string[] = []): Promise<Server> {
+interface Serving {
+  /** Every path asked for, in order. */
+  requests?: string[];
+  /** Answer channelsz with 500, as a server in trouble might. */
+  failChannelsz?: boolean;
+}
+
+/** Serves one recorded node's files at the paths this exporter asks for. */
+async function serveRecordedNode(dir: string, node: string, { requests = [], failChannelsz = false }: Serving = {}): Promise<Server> {
   const server = createServer((req, res) => {
     requests.push(req.url ?? '/');
     const url = new URL(req.url ?? '/', 'http://x');
+    if (failChannelsz && url.pathname === '/streaming/channelsz') {
+      res.writeHead(500).end('recorded server made to fail');
+      return;
+    }
     let file: string | undefined;
     if (url.pathname === '/streaming/serverz') file = `${node}-serverz.json`;
     else if (url.pathname === '/streaming/storez') file = `${node}-storez.json`;
@@ -55,28 +66,46 @@ interface Replay {
   exporter: RunningExporter;
   /** Our server_id of each node -> the URL the peer was given when it was recorded. */
   serverIds: Map<string, string>;
+  /** Each node's URL here, by node name. */
+  urls: Map<string, string>;
   peer: Nss;
 }
 
-/** The recorded nodes of a scenario served again, and this exporter with --nss-compat reading them. */
-async function replay(scenario: ScenarioName, close: Array<() => Promise<void>>, args = ['--nss-compat'], requests = new Map<string, string[]>()): Promise<Replay> {
+interface ReplayOptions {
+  /** The exporter's flags besides the servers; default --nss-compat. */
+  args?: string[];
+  /** Filled with the paths each node was asked for. */
+  requests?: Map<string, string[]>;
+  /** Nodes whose channelsz fails. */
+  failChannelsz?: ReadonlySet<string>;
+}
+
+/** The recorded nodes of a scenario served again, and this exporter reading them. */
+async function replay(scenario: ScenarioName, close: Array<() => Promise<void>>, opts: ReplayOptions = {}): Promise<Replay> {
   const dir = `${FIXTURES}${scenario}`;
   const nodes = JSON.parse(readFileSync(`${dir}/nodes.json`, 'utf8')) as Array<{ name: string; url: string }>;
   const serverIds = new Map<string, string>();
-  args = [...args];
+  const urls = new Map<string, string>();
+  const args = [...(opts.args ?? ['--nss-compat'])];
   for (const node of nodes) {
-    const asked: string[] = [];
-    requests.set(node.name, asked);
-    const server = await serveRecordedNode(dir, node.name, asked);
+    const requests: string[] = [];
+    opts.requests?.set(node.name, requests);
+    const server = await serveRecordedNode(dir, node.name, { requests, failChannelsz: opts.failChannelsz?.has(node.name) ?? false });
     close.push(() => new Promise((resolve) => server.close(() => resolve())));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     serverIds.set(url, node.url);
+    urls.set(node.name, url);
     // The nodes of a pair or cluster are one logical server here; v0.16.0 had a URL each.
     args.push('--server', `${scenario}/${node.name}=${url}`);
   }
   const exporter = await startTestExporter(args);
   close.push(() => exporter.close());
-  return { exporter, serverIds, peer: readNss(readFileSync(`${dir}/peer-metrics.txt`, 'utf8')) };
+  return { exporter, serverIds, urls, peer: readNss(readFileSync(`${dir}/peer-metrics.txt`, 'utf8')) };
+}
+
+/** The Raft role of each recorded cluster node, as its serverz said. */
+function recordedRoles(): Map<string, string> {
+  return new Map(['n1', 'n2', 'n3'].map((n) => [n, (JSON.parse(readFileSync(`${FIXTURES}clustered/${n}-serverz.json`, 'utf8')) as { role: string }).role]));
 }
 
 /** Series of `ours` that `peer` lacks, after checking every series and header of `peer` is in `ours` with the same value. */
@@ -133,10 +162,10 @@ describe('--nss-compat against the recorded answers of prometheus-nats-exporter 
   });
 
   test('Raft followers are swept, and inboxes read, only with --nss-compat', async () => {
-    const roles = new Map(['n1', 'n2', 'n3'].map((n) => [n, (JSON.parse(readFileSync(`${FIXTURES}clustered/${n}-serverz.json`, 'utf8')) as { role: string }).role]));
+    const roles = recordedRoles();
     const sweeps = async (args: string[]) => {
       const requests = new Map<string, string[]>();
-      const { exporter } = await replay('clustered', close, args, requests);
+      const { exporter } = await replay('clustered', close, { args, requests });
       const text = await metricsText(exporter);
       return { text, channelsz: new Map([...requests].map(([node, asked]) => [node, asked.filter((p) => p.startsWith('/streaming/channelsz')).length])) };
     };
@@ -148,6 +177,21 @@ describe('--nss-compat against the recorded answers of prometheus-nats-exporter 
     assert.match(on.text, /inbox="_INBOX\./);
     // The queue figures are the leader's alone either way.
     assert.equal(parseSamples(on.text).filter((s) => s.name === 'queue_msgs_pending').length, 1);
+  });
+
+  test('a follower whose channelsz fails is down for that scrape; the leader\'s figures and the other follower stay', async () => {
+    const roles = recordedRoles();
+    const [broken, healthy] = [...roles].filter(([, role]) => role === 'Follower').map(([n]) => n);
+    const { exporter, urls } = await replay('clustered', close, { failChannelsz: new Set([broken!]) });
+    const samples = parseSamples(await metricsText(exporter));
+    const up = (node: string) => samples.find((s) => s.name === 'stan_up' && s.labels['node'] === node)?.value;
+    assert.equal(up(broken!), 0);
+    assert.equal(up(healthy!), 1);
+    assert.equal(samples.find((s) => s.name === 'queue_server_nodes_up')?.value, 2);
+    assert.equal(samples.filter((s) => s.name === 'queue_msgs_pending').length, 1);
+    const lastSeq = samples.filter((s) => s.name === 'nss_chan_last_seq').map((s) => s.labels['server_id']).sort();
+    assert.deepEqual(lastSeq, [...roles.keys()].filter((n) => n !== broken).map((n) => urls.get(n)).sort());
+    assert.equal(samples.filter((s) => s.name.startsWith('nss_') && s.labels['server_id'] === urls.get(broken!)).length, 0);
   });
 
   test('OpenMetrics: the same sample names; counters not named _total are declared unknown there', async () => {
