@@ -96,7 +96,8 @@ interface SubscriptionLabelPart {
  * durable_name), kept from one snapshot to the next by inbox. Unlike this exporter's own series,
  * every subscription's labels differ here (the inbox is in them), so building them afresh for
  * 50,000 subscriptions made garbage on every scrape; inboxes stay the same while clients stay
- * connected. A part not used by the last snapshot is dropped with the one before it.
+ * connected. A part not used by the last snapshot is dropped with the one before it. One table
+ * serves every exporter in the process: a part is used only when the values it was made of match.
  */
 class SubscriptionLabelParts {
   #current = new Map<string, SubscriptionLabelPart>();
