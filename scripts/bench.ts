@@ -12,7 +12,7 @@ import { startMonitorProxy } from '../test/helpers/monitor-proxy.js';
 import { BACKLOG_PER_CHANNEL, startFillerProcess } from './bench-fill.js';
 import { PAGE_CONCURRENCY } from '../src/sources/stan/source.js';
 import { PageSweep, PROMETHEUS_HEADERS, type ScrapeResult, timedScrape } from './bench-http.js';
-import { findOrInstallPeer } from './bench-peer.js';
+import { findPeer } from './bench-peer.js';
 import { cpuSeconds, memory } from './bench-proc.js';
 import { type ExporterProcess, startOurs, startPeer } from './bench-process.js';
 import { labelsOfKey, type NssSeries, readNss } from '../test/helpers/nss-series.js';
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     const install = fileURLToPath(new URL('../../scripts/install-nats-streaming-server.sh', import.meta.url));
     if (spawnSync('bash', [install], { stdio: 'inherit' }).status !== 0) throw new Error('could not install nats-streaming-server: install Go, or set NATS_STREAMING_SERVER');
   }
-  const peer = findOrInstallPeer(log);
+  const peer = findPeer();
   if ('missing' in peer) log(`the peer is left out: ${peer.missing}`);
 
   const server = await startStan({ clusterId: 'bench-cluster', store: 'MEMORY', args: ['-msu', '0'] });
