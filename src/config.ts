@@ -19,6 +19,8 @@ export interface Config {
   subjectsAuto: boolean;
   excludeSubjects: readonly string[];
   subscriptionMetrics: boolean;
+  /** --nss-compat: also the nss_* families of prometheus-nats-exporter v0.16.0. */
+  nssCompat: boolean;
   logLevel: LogLevel;
   /** Where workers POST their client-side pending reports; undefined when turned off. */
   probeListen: { host: string; port: number } | undefined;
@@ -53,6 +55,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'subjects', env: 'NQE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'export only channels matching these NATS subject patterns (* and >), or "auto": only the channels the probes of this pod report (sidecar); default all' },
   { flag: 'exclude-subjects', env: 'NQE_EXCLUDE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'leave out channels matching these patterns' },
   { flag: 'no-subscription-metrics', env: 'NQE_NO_SUBSCRIPTION_METRICS', fallback: 'false', help: 'leave out the per-subscription stan_subscription_* series (env: true or false)' },
+  { flag: 'nss-compat', env: 'NQE_NSS_COMPAT', fallback: 'false', help: 'also export the nss_* families of prometheus-nats-exporter v0.16.0 (-channelz -serverz), same names, types, help and labels, for every channel; reads every subscription\'s inbox and the channels of Raft followers too (env: true or false)' },
   { flag: 'probe-listen', env: 'NQE_PROBE_LISTEN', arg: 'HOST:PORT', fallback: '127.0.0.1:7779', help: 'address for workers to POST /v1/pending (client-side pending reports), or "off"' },
   { flag: 'probe-ttl', env: 'NQE_PROBE_TTL', arg: 'SECONDS', fallback: '30', help: 'a client\'s report counts for this long unless it reports again, so a dead worker\'s figures vanish' },
   { flag: 'probe-max-series', env: 'NQE_PROBE_MAX_SERIES', arg: 'N', fallback: '1000', help: 'most subscription reports held at once over all clients; a report beyond it is refused with 429' },
@@ -378,6 +381,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   const probeListen = probeListenSrc.text.trim() === 'off'
     ? undefined
     : Object.freeze(parseListen(probeListenSrc, 'e.g. 127.0.0.1:7779 (reachable from the pod only), or off'));
+  const nssCompat = switchedOn('nss-compat');
+  if (subjectsAuto && nssCompat) {
+    throw new ConfigError(`${nssCompat.from} and ${subjects.from} auto cannot go together: the nss_* families are a central exporter's view of every channel, a sidecar reads only its pod's; run --nss-compat in a central exporter without --subjects auto`);
+  }
   if (subjectsAuto && probeListen === undefined) {
     throw new ConfigError(`${subjects.from} auto takes its channels from probe reports, but ${probeListenSrc.from} is off: give --probe-listen HOST:PORT, or name the subjects`);
   }
@@ -391,6 +398,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     subjectsAuto,
     excludeSubjects: Object.freeze(parsePatterns(pick('exclude-subjects'))),
     subscriptionMetrics: switchedOn('no-subscription-metrics') === undefined,
+    nssCompat: nssCompat !== undefined,
     logLevel: logLevel.text as LogLevel,
     probeListen,
     probeTtlSeconds: parseNumber(pick('probe-ttl'), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),

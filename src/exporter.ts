@@ -29,6 +29,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     pageSize: config.pageSize,
     selectSubject,
     ageLookups: config.ageLookups,
+    nssCompat: config.nssCompat,
   }));
   const selfMetrics = new SelfMetrics(VERSION, config.servers.flatMap((s) => s.nodes));
   const probeStore = config.probeListen
@@ -42,6 +43,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     log,
     version: VERSION,
     subscriptionMetrics: config.subscriptionMetrics,
+    nssCompat: config.nssCompat,
     isReady: () => ready,
   });
 

@@ -13,11 +13,15 @@ export interface ServerInfo {
   clusterId: string;
   serverId: string;
   version: string;
+  /** The Go version the server was built with. */
+  goVersion: string;
   /** STANDALONE, FT_ACTIVE, FT_STANDBY, FAILED, SHUTDOWN, CLUSTERED */
   state: string;
   /** Leader, Follower, Candidate, Shutdown in a Raft cluster; "" otherwise */
   role: string;
   startTimeSeconds: number;
+  /** The start time as the server wrote it (RFC 3339 with nanoseconds). */
+  startTime: string;
   clients: number;
   subscriptions: number;
   channels: number;
@@ -43,6 +47,11 @@ export interface StoreLimits {
 /** One subscription as the server reports it. */
 export interface SubscriptionFacts {
   clientId: string;
+  /**
+   * The subscription's inbox, read only when asked for ("" otherwise): random and new on every
+   * reconnect, so no series of this exporter's own carries it.
+   */
+  inbox: string;
   /** Queue group name without the durable prefix, or "". */
   group: string;
   /** Durable name, or "". */
@@ -140,6 +149,12 @@ export interface NodeSnapshot {
   limits?: StoreLimits;
   /** channelsz pages of this scrape that the fast reader left to the checked parser. */
   checkedPages: number;
+  /**
+   * The channels this node lists itself when it is not the owner, read only when asked for
+   * (--nss-compat): a Raft follower's copy, or a second claimer's. Never queue figures: counting
+   * them too would count every queue once per node.
+   */
+  listedChannels?: Channel[];
 }
 
 /**
