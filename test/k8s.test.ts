@@ -117,6 +117,8 @@ describe('Kubernetes manifests', () => {
     const native = podOf(kustomize(join(ROOT, 'k8s/sidecar')));
     assert.deepEqual(native.spec.initContainers?.map((c) => [c.name, c.restartPolicy]), [['nats-queue-exporter', 'Always']]);
     assert.deepEqual(native.spec.containers.map((c) => c.name), ['worker']);
+    // Kubernetes starts the worker once the sidecar's startup probe passes: the exporter is listening by then.
+    assert.equal(exporterOf(native).startupProbe?.httpGet?.path, '/readyz');
     const classic = podOf(kustomize(join(ROOT, 'k8s/sidecar-classic')));
     assert.equal(classic.spec.initContainers, undefined);
     assert.deepEqual(classic.spec.containers.map((c) => [c.name, c.restartPolicy]), [['worker', undefined], ['nats-queue-exporter', undefined]]);

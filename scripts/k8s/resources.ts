@@ -98,6 +98,9 @@ export function exporterContainer(c: ExporterContainer & { securityContext?: Tem
       { name: 'metrics', containerPort: METRICS_PORT },
       ...(c.probePort ? [{ name: 'probe', containerPort: PROBE_PORT }] : []),
     ],
+    // A native sidecar's startup probe holds the worker back until the probe listener is up, so
+    // the worker's first report is not refused.
+    ...(c.restartPolicy ? { startupProbe: { httpGet: httpGet('/readyz'), periodSeconds: 1, failureThreshold: 30 } } : {}),
     livenessProbe: { httpGet: httpGet('/healthz'), periodSeconds: 10, failureThreshold: 3 },
     // Ready once listening: a NATS server that is down shows as stan_up 0, not as a dead target.
     readinessProbe: { httpGet: httpGet('/readyz'), periodSeconds: 5 },

@@ -36,6 +36,7 @@ export interface Container {
   restartPolicy?: string;
   env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
   ports?: Array<{ name?: string; containerPort: number }>;
+  startupProbe?: { httpGet?: { path: string; port: string; scheme?: string } };
   livenessProbe?: { httpGet?: { path: string; port: string; scheme?: string } };
   readinessProbe?: { httpGet?: { path: string; port: string; scheme?: string } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
