@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
   CENTRAL_RESOURCES, CONTAINER_SECURITY, DASHBOARD_LABEL, EXAMPLE_SERVERS, POD_SECURITY, RELEASE_LABEL,
-  deployment, exporterContainer, include, podMonitor, podSpec, scrapeEndpoint, service, serviceMonitor, values,
+  deployment, exporterContainer, podMonitor, podSpec, scrapeEndpoint, service, serviceMonitor,
 } from './resources.js';
 import { GENERATED, yamlDocument } from './yaml-out.js';
 
@@ -149,6 +149,14 @@ export function templateText(obj: unknown): string {
     .replace(/['"]?@@value ([\w.-]+)@@['"]?/g, (_m, path: string) => `{{ .Values.${path} | quote }}`);
 }
 
+/**
+ * Markers in the builders' output that templateText() turns into template text: blocks
+ * (`include(NAME)`: `{{ include NAME . | nindent }}`, `values(PATH)`: `{{ toYaml .Values.PATH |
+ * nindent }}`), scalars (`name(NAME)`: `{{ include NAME . }}`, `value(PATH)`: the value, quoted) and
+ * the labels of monitors and rules (`monitorLabels(KEY)`: ours plus `.Values.KEY.labels`).
+ */
+const include = (n: string): string => `@@include ${n}@@`;
+const values = (path: string): string => `@@values ${path}@@`;
 const name = (n: string): string => `@@name ${n}@@`;
 const value = (path: string): string => `@@value ${path}@@`;
 const monitorLabels = (key: string): string => `@@include-monitor ${key}@@`;

@@ -48,14 +48,8 @@ export const SIDECAR_NODE_OPTIONS = '--max-semi-space-size=1';
 export type Labels = Record<string, string>;
 export type Env = Array<{ name: string; value?: string; valueFrom?: unknown }>;
 
-/**
- * A value, or in the chart a piece of template that renders it. `include(NAME)` and `values(PATH)`
- * are markers that the chart renderer (chart.ts) turns into `{{ include ... | nindent }}` and
- * `{{ toYaml .Values.PATH | nindent }}` at the right indentation; k8s/ never sees them.
- */
+/** A value, or in the chart a marker that chart.ts turns into the template that renders it; k8s/ never sees them. */
 export type Templated<T> = T | string;
-export const include = (name: string): string => `@@include ${name}@@`;
-export const values = (path: string): string => `@@values ${path}@@`;
 
 export interface ExporterContainer {
   image: string;
