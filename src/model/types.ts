@@ -82,6 +82,8 @@ export interface Consumer {
   maxInflight: number;
   /** A durable consumer with no member online. */
   offline: boolean;
+  /** Unacked messages delivered more than once; undefined where the backend does not count them (STAN). */
+  redelivered?: number;
 }
 
 /** A channel's own figures, as the server reports them. */
@@ -95,6 +97,11 @@ export interface ChannelFacts {
 }
 
 export interface Channel extends ChannelFacts {
+  /**
+   * The account (JetStream) the channel belongs to when not the server's default one; queues of
+   * different accounts may share subject, group and durable.
+   */
+  account?: string;
   consumers: Consumer[];
   subscriptions: Subscription[];
 }
