@@ -1,23 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config-error.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';
-import { type MonitorTls, readMonitorTls, ServerPasswords } from './monitor-access.js';
+import { LOG_LEVELS, type LogLevel } from './log-level.js';
+import { readMonitorTls, ServerPasswords } from './monitor-access.js';
+import { Secret } from './secret.js';
 import { patternProblem } from './subjects.js';
+import type { NodeTarget, ServerTarget } from './targets.js';
 
 export { ConfigError };
-
-export interface ServerTarget {
-  /** The `server` label. */
-  name: string;
-  /** Monitoring base URL without credentials and without a trailing slash. */
-  url: string;
-  /** Value of the Authorization header when the URL names a user (password from the URL, a file or env). */
-  authorization?: string;
-  /** Set on https:// targets when a --server-ca/cert/key/insecure flag is given. */
-  tls?: MonitorTls;
-}
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
   servers: readonly ServerTarget[];
@@ -40,8 +30,6 @@ export interface Config {
 
 export type CliRequest = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
 
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 interface FlagSpec {
   flag: string;
   env: string;
@@ -55,8 +43,8 @@ interface FlagSpec {
 
 /** Every flag with its environment variable: the one list that --help and the README show. */
 export const FLAGS: readonly FlagSpec[] = [
-  { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME=URL', multiple: true, fallback: 'local=http://127.0.0.1:8222',
-    help: 'monitoring base URL of a NATS Streaming server, NAME becomes the server label; repeat the flag for more servers (env: comma-separated list). https:// and user:pass@ are allowed' },
+  { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME[/NODE]=URL', multiple: true, fallback: 'local=http://127.0.0.1:8222',
+    help: 'monitoring base URL of a NATS Streaming server, NAME becomes the server label; the same NAME with several URLs is one FT pair or Raft cluster, whose nodes get the node label NODE (default: the URL\'s host:port); repeat the flag for more servers or nodes (env: comma-separated list). https:// and user:pass@ are allowed' },
   { flag: 'listen', env: 'NQE_LISTEN', arg: 'HOST:PORT', fallback: '0.0.0.0:7778', help: 'address for /metrics, /, /healthz and /readyz' },
   { flag: 'timeout', env: 'NQE_TIMEOUT', arg: 'SECONDS', fallback: '5', help: 'deadline for all requests to one server in one scrape' },
   { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request; every page is read until total' },
@@ -94,37 +82,79 @@ export function helpText(): string {
 
 type Source = { text: string; from: string };
 
-function parseServer(raw: string, from: string, passwords: ServerPasswords): ServerTarget {
+/** One `--server` entry, before nodes are grouped into logical servers. */
+interface ServerEntry extends NodeTarget {
+  /** The entry as given, credentials hidden, for messages that name it. */
+  given: string;
+}
+
+const SERVER_EXAMPLE = 'write NAME=http://host:8222 (or NAME/NODE=http://host:8222), e.g. --server prod-a=http://nats-a:8222';
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+
+function parseServer(raw: string, from: string, passwords: ServerPasswords): ServerEntry {
   const eq = raw.indexOf('=');
-  const example = 'write NAME=http://host:8222, e.g. --server prod-a=http://nats-a:8222';
+  const example = SERVER_EXAMPLE;
   if (eq <= 0) throw new ConfigError(`${from} "${raw}": missing NAME=; ${example}`);
-  const name = raw.slice(0, eq).trim();
+  const label = raw.slice(0, eq).trim();
   const urlText = raw.slice(eq + 1).trim();
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/.test(name)) {
-    throw new ConfigError(`${from} "${raw}": NAME "${name}" may hold only letters, digits, ".", "_", ":" and "-"; ${example}`);
+  const slash = label.indexOf('/');
+  const name = slash < 0 ? label : label.slice(0, slash);
+  const nodeName = slash < 0 ? undefined : label.slice(slash + 1);
+  if (!NAME_PATTERN.test(name)) {
+    throw new ConfigError(`${from} "${redactUrlText(raw)}": NAME "${name}" may hold only letters, digits, ".", "_", ":" and "-"; ${example}`);
+  }
+  if (nodeName !== undefined && !NAME_PATTERN.test(nodeName)) {
+    throw new ConfigError(`${from} "${redactUrlText(raw)}": NODE "${nodeName}" may hold only letters, digits, ".", "_", ":" and "-"; ${example}`);
   }
   let url: URL;
   try {
     url = new URL(urlText);
   } catch {
-    throw new ConfigError(`${from} "${name}=...": "${redactUrlText(urlText)}" is not a URL; ${example}`);
+    throw new ConfigError(`${from} "${label}=...": "${redactUrlText(urlText)}" is not a URL; ${example}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${from} "${name}=...": the URL must start with http:// or https:// (the monitoring port, not nats://); ${example}`);
+    throw new ConfigError(`${from} "${label}=...": the URL must start with http:// or https:// (the monitoring port, not nats://); ${example}`);
   }
   if (url.search !== '' || url.hash !== '') {
-    throw new ConfigError(`${from} "${name}=...": the URL must be the monitoring base URL without ?query or #fragment; ${example}`);
+    throw new ConfigError(`${from} "${label}=...": the URL must be the monitoring base URL without ?query or #fragment; ${example}`);
   }
-  let authorization: string | undefined;
+  let authorization: Secret | undefined;
   if (url.username !== '' || url.password !== '') {
     const user = decodeURIComponent(url.username);
     const pass = passwords.forServer(name, url.password === '' ? undefined : decodeURIComponent(url.password), from);
-    authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    authorization = new Secret(`Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`);
     url.username = '';
     url.password = '';
   }
   const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-  return authorization === undefined ? { name, url: base } : { name, url: base, authorization };
+  const entry: ServerEntry = { server: name, node: nodeName ?? url.host, url: base, given: `${from} "${label}=${base}"` };
+  if (authorization !== undefined) entry.authorization = authorization;
+  return entry;
+}
+
+/**
+ * Entries with the same NAME become the nodes of one logical server, in the order given. A URL
+ * given twice, under one NAME or two, and a node name given twice in one server are refused.
+ */
+function groupServers(entries: readonly ServerEntry[]): ServerTarget[] {
+  const byUrl = new Map<string, ServerEntry>();
+  const byName = new Map<string, NodeTarget[]>();
+  for (const entry of entries) {
+    const sameUrl = byUrl.get(entry.url);
+    if (sameUrl) {
+      throw new ConfigError(`${sameUrl.given} and ${entry.given} name the same monitoring URL: give each node once, under the NAME of the server it belongs to`);
+    }
+    byUrl.set(entry.url, entry);
+    const nodes = byName.get(entry.server) ?? [];
+    const sameNode = nodes.find((n) => n.node === entry.node);
+    if (sameNode) {
+      throw new ConfigError(`${entry.given}: server "${entry.server}" has a node "${entry.node}" already (${sameNode.url}); name the nodes apart with NAME/NODE=URL`);
+    }
+    const { given: _given, ...node } = entry;
+    nodes.push(Object.freeze(node));
+    byName.set(entry.server, nodes);
+  }
+  return [...byName].map(([name, nodes]) => Object.freeze({ name, nodes: Object.freeze(nodes) }));
 }
 
 /** Hides user:pass@ in a URL-like text that did not parse. */
@@ -236,20 +266,15 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     : (optional('server-password-file')?.text.split(',') ?? []).filter((t) => t.trim() !== '').map((text) => ({ text, from: 'NQE_SERVER_PASSWORD_FILES' }));
   const passwords = new ServerPasswords(passwordFiles, env);
 
-  let servers: ServerTarget[];
+  let entries: ServerEntry[];
   if (repeated('server').length > 0) {
-    servers = repeated('server').map((s) => parseServer(s, '--server', passwords));
+    entries = repeated('server').map((s) => parseServer(s, '--server', passwords));
   } else {
     const src = pick('server');
-    servers = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, passwords));
-    if (servers.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
+    entries = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, passwords));
+    if (entries.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
   }
-  const names = new Set<string>();
-  for (const s of servers) {
-    if (names.has(s.name)) throw new ConfigError(`--server: the name "${s.name}" is given twice; give each server its own NAME`);
-    names.add(s.name);
-  }
-  passwords.checkAllUsed(servers);
+  passwords.checkAllUsed(entries);
 
   const monitorTls = readMonitorTls({
     ca: optional('server-ca-file'),
@@ -258,11 +283,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     insecure: switchedOn('server-insecure-skip-verify'),
   });
   if (monitorTls) {
-    if (!servers.some((s) => s.url.startsWith('https:'))) {
+    if (!entries.some((s) => s.url.startsWith('https:'))) {
       throw new ConfigError('--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server URL starts with https://');
     }
-    servers = servers.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
+    entries = entries.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
   }
+  const servers = groupServers(entries);
   const webConfigSrc = optional('web-config');
 
   const logLevel = pick('log-level');
@@ -284,7 +310,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   }
 
   const config: Config = {
-    servers: Object.freeze(servers.map((s) => Object.freeze(s))),
+    servers: Object.freeze(servers),
     listen: Object.freeze(parseListen(pick('listen'))),
     timeoutSeconds: parseNumber(pick('timeout'), { integer: false, min: 0.001, max: 300, example: '--timeout 5' }),
     pageSize: parseNumber(pick('page-size'), { integer: true, min: 1, max: 1_000_000, example: '--page-size 1024' }),

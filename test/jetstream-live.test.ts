@@ -15,7 +15,7 @@ class Nodes {
 
   constructor(servers: readonly NatsServer[], pageSize = 1024) {
     this.#nodes = servers.map((s) => ({
-      http: new MonitorHttpClient({ name: 'js', url: s.monitorUrl }, { timeoutMs: 5_000, connections: 2 }),
+      http: new MonitorHttpClient({ server: 'js', node: s.monitorUrl, url: s.monitorUrl }, { timeoutMs: 5_000, connections: 2 }),
       reader: new JszNodeReader(pageSize),
     }));
   }
@@ -82,16 +82,16 @@ describe('a standalone v2.12.15 server', () => {
     const read = () => nodes.channels();
     assert.deepEqual(queue(await read(), 'orders', '', 'billing'), {
       group: '', durable: 'billing', lastSent: 5, undelivered: 20, unacked: 5, pending: 25,
-      members: 1, stalledMembers: 0, maxInflight: 10, offline: false, redelivered: 0,
+      members: 1, stalledMembers: 0, maxInflight: 10, offline: false, evicted: 0, redelivered: 0,
     });
     // The bound push consumer gets jobs.a's 6 messages (stream sequences 1..6) and acks none.
     assert.deepEqual(await settledQueue(read, ['jobs', 'workers', 'ledger'], (q) => q?.unacked === 6), {
       group: 'workers', durable: 'ledger', lastSent: 6, undelivered: 0, unacked: 6, pending: 6,
-      members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, redelivered: 0,
+      members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, evicted: 0, redelivered: 0,
     });
     assert.deepEqual(queue(await read(), 'jobs', 'auditors', 'audit'), {
       group: 'auditors', durable: 'audit', lastSent: 0, undelivered: 4, unacked: 0, pending: 4,
-      members: 0, stalledMembers: 0, maxInflight: 1000, offline: true, redelivered: 0,
+      members: 0, stalledMembers: 0, maxInflight: 1000, offline: true, evicted: 0, redelivered: 0,
     });
     sub.unsubscribe();
     assert.deepEqual((await settledQueue(read, ['jobs', 'workers', 'ledger'], (q) => q?.members === 0))?.offline, true, 'offline once its subscriber left');
@@ -155,7 +155,7 @@ describe('a 3-node v2.12.15 cluster configured as one logical server', () => {
     await publish(client.js, 'cjobs', 12);
     await addConsumer(client.jsm, 'cjobs', { durable_name: 'cpull' });
     assert.equal(await fetchWithoutAck(client.js, 'cjobs', 'cpull', 4), 4);
-    const expected = { group: '', durable: 'cpull', lastSent: 4, undelivered: 8, unacked: 4, pending: 12, members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, redelivered: 0 };
+    const expected = { group: '', durable: 'cpull', lastSent: 4, undelivered: 8, unacked: 4, pending: 12, members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, evicted: 0, redelivered: 0 };
     const one = (channels: Channel[]) => channels.flatMap((c) => c.consumers);
     const settled = async (indexes?: number[]) => {
       const deadline = Date.now() + 10_000;

@@ -29,7 +29,7 @@ test('a standalone page: server figures, the default account, streams and their 
   const billing = consumer(page, 'orders', 'billing');
   assert.equal(billing.cluster, undefined, 'a standalone server\'s consumers have no cluster');
   assert.deepEqual({ ...billing, lastDeliveryMs: typeof billing.lastDeliveryMs, readAtMs: typeof billing.readAtMs }, {
-    name: 'billing', durableName: 'billing', deliverSubject: '', deliverGroup: '', maxAckPending: 100, cluster: undefined,
+    name: 'billing', durableName: 'billing', deliverSubject: '', deliverGroup: '', maxAckPending: 100, filtered: false, cluster: undefined,
     deliveredStreamSeq: 5, ackFloorStreamSeq: 0, lastDeliveryMs: 'number', lastAckMs: undefined,
     numPending: 20, numAckPending: 5, numRedelivered: 0, numWaiting: 0, pushBound: false, paused: false, readAtMs: 'number',
   });

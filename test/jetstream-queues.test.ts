@@ -33,29 +33,29 @@ test('standalone: each durable is a queue with the figures of the issue\'s mappi
   // 25 published, 5 fetched and not acked; no pull request waits, but it delivered a second ago.
   assert.deepEqual(orders.get('|billing'), {
     group: '', durable: 'billing', lastSent: 5, undelivered: 20, unacked: 5, pending: 25,
-    members: 1, stalledMembers: 0, maxInflight: 100, offline: false, redelivered: 0,
+    members: 1, stalledMembers: 0, maxInflight: 100, offline: false, evicted: 0, redelivered: 0,
   });
   // 3 fetched of max ack pending 3: the server sends nothing more although a pull request waits.
   assert.deepEqual(orders.get('|slow'), {
     group: '', durable: 'slow', lastSent: 3, undelivered: 22, unacked: 3, pending: 25,
-    members: 1, stalledMembers: 1, maxInflight: 3, offline: false, redelivered: 0,
+    members: 1, stalledMembers: 1, maxInflight: 3, offline: false, evicted: 0, redelivered: 0,
   });
 
   const jobs = queues(channels, 'jobs');
   // A push durable in deliver group "workers" with no subscriber: offline, only jobs.a counts.
   assert.deepEqual(jobs.get('workers|a-ledger'), {
     group: 'workers', durable: 'a-ledger', lastSent: 0, undelivered: 6, unacked: 0, pending: 6,
-    members: 0, stalledMembers: 0, maxInflight: 1000, offline: true, redelivered: 0,
+    members: 0, stalledMembers: 0, maxInflight: 1000, offline: true, evicted: 0, redelivered: 0,
   });
   // Bound to a queue subscriber that received jobs.b's 4 messages (stream sequences 7..10).
   assert.deepEqual(jobs.get('bworkers|b-bound'), {
     group: 'bworkers', durable: 'b-bound', lastSent: 10, undelivered: 0, unacked: 4, pending: 4,
-    members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, redelivered: 0,
+    members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, evicted: 0, redelivered: 0,
   });
   // Two ephemeral push consumers of group "eph" (jobs.a: 6, jobs.b: 4) are one queue, never offline.
   assert.deepEqual(jobs.get('eph|'), {
     group: 'eph', durable: '', lastSent: 0, undelivered: 10, unacked: 0, pending: 10,
-    members: 0, stalledMembers: 0, maxInflight: 2000, offline: false, redelivered: 0,
+    members: 0, stalledMembers: 0, maxInflight: 2000, offline: false, evicted: 0, redelivered: 0,
   });
   assert.equal(jobs.size, 3, 'the ephemeral pull consumer without a group has no queue of its own');
 });
@@ -66,7 +66,7 @@ test('a pull consumer without a waiting request counts as online only while it w
   assert.equal(onlineMembers(billing), 1);
   const idle = { ...billing, readAtMs: billing.lastDeliveryMs! + PULL_ACTIVITY_WINDOW_MS + 1 };
   assert.equal(onlineMembers(idle), 0);
-  assert.deepEqual(streamQueues([idle]).map((q) => [q.members, q.offline]), [[0, true]]);
+  assert.deepEqual(streamQueues([idle], 1).map((q) => [q.members, q.offline]), [[0, true]]);
   const ackedLately = { ...idle, lastAckMs: idle.readAtMs - 1_000 };
   assert.equal(onlineMembers(ackedLately), 1);
   const waiting = { ...idle, numWaiting: 2 };
@@ -86,7 +86,7 @@ test('leader filter: only the record whose cluster.leader is the node\'s own nam
   assert.equal(ledBy({ leader: '' }, 'n1'), false, 'no leader (an election): nobody counts');
 });
 
-const CPULL = { group: '', durable: 'cpull', lastSent: 4, undelivered: 8, unacked: 4, pending: 12, members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, redelivered: 0 };
+const CPULL = { group: '', durable: 'cpull', lastSent: 4, undelivered: 8, unacked: 4, pending: 12, members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, evicted: 0, redelivered: 0 };
 
 test('3-node cluster: the R3 consumer is counted once, from its leader, in any node order', async () => {
   const [n1, n2, n3] = await Promise.all(['n1', 'n2', 'n3'].map((n) => readNode(`cluster/${n}-`)));
@@ -125,4 +125,14 @@ test('accounts other than the default get their name as account; shared names fa
   const sameName = accounts.map((a) => (a.id === 'TEAM_B' ? { ...a, name: 'TEAM_A' } : a));
   const relabelled = logicalServerChannels([nodeStreams(sameName, serverName)]);
   assert.deepEqual(relabelled.map((c) => c.account).sort(), ['TEAM_A', 'TEAM_B', 'TEAM_C'], 'the two accounts named TEAM_A are told apart by id');
+});
+
+test('evicted: what the stream discarded between a whole-stream consumer\'s cursor and its first sequence', () => {
+  const billing = recordedConsumer('billing');
+  assert.equal(billing.deliveredStreamSeq, 5);
+  assert.deepEqual(streamQueues([billing], 1).map((q) => q.evicted), [0]);
+  assert.deepEqual(streamQueues([billing], 9).map((q) => q.evicted), [3], 'sequences 6, 7 and 8 went before it got them');
+  const filtered = recordedConsumer('a-ledger');
+  assert.equal(filtered.filtered, true);
+  assert.deepEqual(streamQueues([filtered], 9).map((q) => q.evicted), [0], 'a filtered consumer\'s gap holds other subjects too');
 });

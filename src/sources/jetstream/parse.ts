@@ -21,6 +21,8 @@ export interface JszConsumer {
   deliverGroup: string;
   /** config.max_ack_pending: 0 or -1 means no limit. */
   maxAckPending: number;
+  /** config.filter_subject(s) is set: the consumer sees only some of the stream's subjects. */
+  filtered: boolean;
   /** Absent on a standalone server, whose consumers are not replicated. */
   cluster?: JszCluster;
   /** delivered.stream_seq: the highest stream sequence sent, the consumer's cursor. */
@@ -169,6 +171,7 @@ function parseConsumer(value: unknown, where: string): JszConsumer {
     deliverSubject: str(config, 'deliver_subject', c, true),
     deliverGroup: str(config, 'deliver_group', c, true),
     maxAckPending: num(config, 'max_ack_pending', c, true),
+    filtered: str(config, 'filter_subject', c, true) !== '' || list(config, 'filter_subjects', c).length > 0,
     cluster: parseCluster(o, at),
     deliveredStreamSeq: num(delivered, 'stream_seq', `${at} delivered`),
     ackFloorStreamSeq: num(ackFloor, 'stream_seq', `${at} ack_floor`),

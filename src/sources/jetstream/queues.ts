@@ -40,8 +40,17 @@ export function onlineMembers(c: JszConsumer): number {
   return c.readAtMs - last <= PULL_ACTIVITY_WINDOW_MS ? 1 : 0;
 }
 
+/**
+ * Messages the stream discarded (limits) before this consumer got them: what lies between its
+ * cursor and the stream's first sequence. Only for a consumer of the whole stream: for a
+ * filtered one the gap also holds other subjects' messages, which were never its own.
+ */
+function evicted(c: JszConsumer, firstSeq: number): number {
+  return c.filtered ? 0 : Math.max(0, firstSeq - 1 - c.deliveredStreamSeq);
+}
+
 /** One consumer's queue figures; an ephemeral group's consumers are added up by addTo. */
-function figures(c: JszConsumer, group: string, durable: string): Consumer {
+function figures(c: JszConsumer, group: string, durable: string, firstSeq: number): Consumer {
   const members = onlineMembers(c);
   // max_ack_pending is one window for all members: at it, the server sends none of them more.
   const limited = c.maxAckPending > 0;
@@ -56,6 +65,7 @@ function figures(c: JszConsumer, group: string, durable: string): Consumer {
     stalledMembers: members > 0 && limited && c.numAckPending >= c.maxAckPending ? 1 : 0,
     maxInflight: limited ? c.maxAckPending : 0,
     offline: durable !== '' && members === 0,
+    evicted: evicted(c, firstSeq),
     redelivered: c.numRedelivered,
   };
 }
@@ -68,18 +78,19 @@ function addTo(sum: Consumer, more: Consumer): void {
   sum.members += more.members;
   sum.stalledMembers += more.stalledMembers;
   sum.maxInflight += more.maxInflight;
+  sum.evicted += more.evicted;
   sum.redelivered = (sum.redelivered ?? 0) + (more.redelivered ?? 0);
 }
 
-/** A stream's queues: one per durable, one per deliver group of ephemerals. */
-export function streamQueues(consumers: readonly JszConsumer[]): Consumer[] {
+/** A stream's queues (its first sequence is `firstSeq`): one per durable, one per deliver group of ephemerals. */
+export function streamQueues(consumers: readonly JszConsumer[], firstSeq: number): Consumer[] {
   const queues = new Map<string, Consumer>();
   for (const c of consumers) {
     const key = queueKey(c);
     if (!key) continue;
     const id = `${key.group}\u0000${key.durable}`;
     const found = queues.get(id);
-    const these = figures(c, key.group, key.durable);
+    const these = figures(c, key.group, key.durable, firstSeq);
     if (found) addTo(found, these);
     else queues.set(id, these);
   }
@@ -138,7 +149,7 @@ export function logicalServerChannels(nodes: ReadonlyArray<readonly NodeStream[]
       firstSeq,
       lastSeq,
       subscriptionCount: consumerCount,
-      consumers: streamQueues([...consumers.get(key)!.values()]),
+      consumers: streamQueues([...consumers.get(key)!.values()], firstSeq),
       subscriptions: [],
     });
   }
