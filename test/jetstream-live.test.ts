@@ -5,7 +5,7 @@ import type { NodeStream } from '../src/sources/jetstream/leaders.js';
 import { JszNodeReader } from '../src/sources/jetstream/node-reader.js';
 import { logicalServerChannels } from '../src/sources/jetstream/queues.js';
 import { ScrapeError } from '../src/sources/scrape-error.js';
-import { MonitorHttpClient } from '../src/sources/stan/http-client.js';
+import { MonitorHttpClient } from '../src/sources/http-client.js';
 import { addConsumer, addStream, bindPush, connectJs, fetchWithoutAck, type JsClient, moveLeader, publish, stepDownConsumer } from './helpers/jetstream-client.js';
 import { jetstreamAccountsConfig, type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } from './helpers/nats-server.js';
 

@@ -1,3 +1,5 @@
+import type { Backend } from '../targets.js';
+
 /**
  * The backend-neutral picture of one scrape. Sources build it, metrics render it.
  * Nothing in here knows a metric name or a monitoring endpoint.
@@ -29,6 +31,36 @@ export interface ServerInfo {
   receivedBytes: number;
   sentMessages: number;
   sentBytes: number;
+}
+
+/** A nats-server node's JetStream figures, as one /jsz answer gives them. */
+export interface JetStreamTotals {
+  memoryBytes: number;
+  storageBytes: number;
+  /** JetStream's configured limits on this node; 0 = none. */
+  maxMemoryBytes: number;
+  maxStorageBytes: number;
+  accounts: number;
+  /** Streams and consumers on this node, replicas included. */
+  streams: number;
+  consumers: number;
+  messages: number;
+  bytes: number;
+  apiRequests: number;
+  apiErrors: number;
+}
+
+/** A nats-server node as /varz and /jsz describe it (JetStream). */
+export interface JetStreamNodeInfo extends JetStreamTotals {
+  serverId: string;
+  /** The name replicas name their leader by. */
+  serverName: string;
+  version: string;
+  /** Cluster name; "" for a standalone server. */
+  cluster: string;
+  startTimeSeconds: number;
+  /** This node leads the JetStream meta group (always false standalone). */
+  metaLeader: boolean;
 }
 
 /** Per-channel limits of the store; 0 means unlimited. */
@@ -129,10 +161,13 @@ export interface NodeSnapshot {
   /** Monitoring base URL, without credentials. */
   url: string;
   durationSeconds: number;
-  /** Set when this node's scrape failed; then info and limits are absent. */
+  /** Set when this node's scrape failed; then info, limits and jetstream are absent. */
   failure?: ScrapeFailure;
+  /** A NATS Streaming node's serverz and storez. */
   info?: ServerInfo;
   limits?: StoreLimits;
+  /** A JetStream node's varz and jsz. */
+  jetstream?: JetStreamNodeInfo;
   /** channelsz pages of this scrape that the fast reader left to the checked parser. */
   checkedPages: number;
 }
@@ -144,6 +179,8 @@ export interface NodeSnapshot {
 export interface ServerSnapshot {
   /** The configured NAME: the `server` label of every queue, channel and subscription. */
   name: string;
+  /** Whose channels these are: NATS Streaming channels or JetStream streams. */
+  backend: Backend;
   nodes: NodeSnapshot[];
   /**
    * The node whose channels were read this scrape: the STANDALONE server, the FT_ACTIVE node of a

@@ -1,3 +1,4 @@
+import type { JetStreamTotals } from '../../model/types.js';
 import { bool, invalid, type Json, list, num, object, objectField, str, time } from '../json-fields.js';
 
 /**
@@ -64,21 +65,6 @@ export interface JszAccount {
   streams: JszStream[];
 }
 
-/** The server-wide JetStream figures of one /jsz answer. */
-export interface JszTotals {
-  memoryBytes: number;
-  storageBytes: number;
-  maxMemoryBytes: number;
-  maxStorageBytes: number;
-  accounts: number;
-  streams: number;
-  consumers: number;
-  messages: number;
-  bytes: number;
-  apiRequests: number;
-  apiErrors: number;
-}
-
 export interface JszPage {
   serverId: string;
   /** `{"disabled": true}`: JetStream is off on this server. */
@@ -88,7 +74,7 @@ export interface JszPage {
    * before 2.10.28 / 2.11.2, which send no `total`.
    */
   total: number | undefined;
-  totals: JszTotals;
+  totals: JetStreamTotals;
   /** Server name of the meta leader; undefined on a standalone server. */
   metaLeader: string | undefined;
   accounts: JszAccount[];

@@ -2,8 +2,8 @@ import { buildChannel } from '../../model/consumers.js';
 import type { Channel, NodeSnapshot, ScrapeFailure, ServerInfo, ServerSnapshot, StoreLimits } from '../../model/types.js';
 import type { NodeTarget, ServerTarget } from '../../targets.js';
 import type { SubjectMatcher } from '../../subjects.js';
-import { ScrapeError } from '../scrape-error.js';
-import { MonitorHttpClient } from './http-client.js';
+import { failureOf } from '../scrape-error.js';
+import { MonitorHttpClient } from '../http-client.js';
 import { NameTable, type ReadPage, readChannelsPage } from './channelsz-reader.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from './parse.js';
 
@@ -79,6 +79,7 @@ export class StanSource {
     const ownerAnswered = owner !== undefined && owner.failure === undefined;
     const snapshot: ServerSnapshot = {
       name: this.target.name,
+      backend: 'stan',
       nodes: states.map((s) => nodeSnapshot(s, s === owner)),
       ownerConflict: claimers.length > 1,
       channels: ownerAnswered ? [...channels.values()] : [],
@@ -216,13 +217,6 @@ class StanNode {
  */
 export function ownsQueueState(info: ServerInfo): boolean {
   return info.state === 'STANDALONE' || info.state === 'FT_ACTIVE' || (info.state === 'CLUSTERED' && info.role === 'Leader');
-}
-
-/** A failure as the model holds it; an error that is not a ScrapeError is the exporter's own fault. */
-function failureOf(err: unknown, url: string): ScrapeFailure {
-  if (err instanceof ScrapeError) return { reason: err.reason, message: err.message };
-  const e = err instanceof Error ? err : new Error(String(err));
-  return { reason: 'exporter_error', message: `exporter fault while reading ${url}: ${e.message}`, cause: e };
 }
 
 function nodeSnapshot(state: NodeState, owner: boolean): NodeSnapshot {
