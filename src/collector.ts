@@ -89,6 +89,11 @@ export class Collector {
     } else if (!s.ownerConflict && previous?.ownerConflict) {
       this.#log.info({ server: s.name, owner: s.owner }, 'one node claims the queue state again');
     }
+    if (s.clientError !== previous?.clientError) {
+      if (s.clientError) this.#log.warn({ server: s.name, err: s.clientError }, 'the --nats-url connection for exact message ages failed; ages are estimated');
+      else if (previous?.clientError) this.#log.info({ server: s.name }, 'the --nats-url connection works again');
+    }
+    if (s.ageLookups > 0) this.#selfMetrics.countAgeLookups(s.name, s.ageLookups);
     this.#last.set(s.name, { ...s, channels: [], at });
   }
 

@@ -2,10 +2,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from './config-error.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';
 import { LOG_LEVELS, type LogLevel } from './log-level.js';
-import { readMonitorTls, ServerPasswords } from './monitor-access.js';
+import { type MonitorTls, readInputFile, readMonitorTls, ServerPasswords } from './monitor-access.js';
 import { Secret } from './secret.js';
 import { patternProblem } from './subjects.js';
-import type { Backend, NodeTarget, ServerTarget } from './targets.js';
+import type { Backend, NatsClientTarget, NodeTarget, ServerTarget } from './targets.js';
 
 export { ConfigError };
 
@@ -19,6 +19,8 @@ export interface Config {
   subjectsAuto: boolean;
   excludeSubjects: readonly string[];
   subscriptionMetrics: boolean;
+  /** --nss-compat: also the nss_* families of prometheus-nats-exporter v0.16.0. */
+  nssCompat: boolean;
   logLevel: LogLevel;
   /** Where workers POST their client-side pending reports; undefined when turned off. */
   probeListen: { host: string; port: number } | undefined;
@@ -26,6 +28,8 @@ export interface Config {
   probeMaxSeries: number;
   /** --web-config: TLS and basic auth for the metrics listener; undefined serves plain http to anyone. */
   webConfig: WebConfig | undefined;
+  /** --age-lookups: most publish times read per server and scrape over --nats-url. */
+  ageLookups: number;
 }
 
 export type CliRequest = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
@@ -53,6 +57,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'subjects', env: 'NQE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'export only channels matching these NATS subject patterns (* and >), or "auto": only the channels the probes of this pod report (sidecar); default all' },
   { flag: 'exclude-subjects', env: 'NQE_EXCLUDE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'leave out channels matching these patterns' },
   { flag: 'no-subscription-metrics', env: 'NQE_NO_SUBSCRIPTION_METRICS', fallback: 'false', help: 'leave out the per-subscription stan_subscription_* series (env: true or false)' },
+  { flag: 'nss-compat', env: 'NQE_NSS_COMPAT', fallback: 'false', help: 'also export the nss_* families of prometheus-nats-exporter v0.16.0 (-channelz -serverz), same names, types, help and labels, for every channel; reads every subscription\'s inbox and the channels of Raft followers too (env: true or false)' },
   { flag: 'probe-listen', env: 'NQE_PROBE_LISTEN', arg: 'HOST:PORT', fallback: '127.0.0.1:7779', help: 'address for workers to POST /v1/pending (client-side pending reports), or "off"' },
   { flag: 'probe-ttl', env: 'NQE_PROBE_TTL', arg: 'SECONDS', fallback: '30', help: 'a client\'s report counts for this long unless it reports again, so a dead worker\'s figures vanish' },
   { flag: 'probe-max-series', env: 'NQE_PROBE_MAX_SERIES', arg: 'N', fallback: '1000', help: 'most subscription reports held at once over all clients; a report beyond it is refused with 429' },
@@ -62,6 +67,14 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'server-key-file', env: 'NQE_SERVER_KEY_FILE', arg: 'FILE', fallback: '', help: 'PEM private key of --server-cert-file' },
   { flag: 'server-insecure-skip-verify', env: 'NQE_SERVER_INSECURE_SKIP_VERIFY', fallback: 'false', help: 'accept any certificate from https:// monitoring URLs (for tests; env: true or false)' },
   { flag: 'server-password-file', env: 'NQE_SERVER_PASSWORD_FILES', arg: '[NAME=]FILE', multiple: true, fallback: '', help: 'password for a monitoring URL that names a user (https://USER@host:8222): NAME=FILE for server NAME, FILE alone for every such server; repeat the flag for more (env: comma-separated). NQE_SERVER_PASSWORD_<NAME> (NAME in capitals, other characters as _) holds one server\'s password itself' },
+  { flag: 'nats-url', env: 'NQE_NATS_URLS', arg: 'NAME=URL', multiple: true, fallback: '',
+    help: 'a NATS client URL (nats://host:4222, tls://..., nats://USER@host:4222) of server NAME: the exporter reads the publish time of the oldest waiting message of each queue over it, for an exact queue_oldest_undelivered_age_seconds (without it the age is estimated); repeat for more servers (env: comma-separated)' },
+  { flag: 'nats-password-file', env: 'NQE_NATS_PASSWORD_FILES', arg: 'NAME=FILE', multiple: true, fallback: '', help: 'the password for the user a --nats-url of server NAME names, read from FILE; repeat for more servers (env: comma-separated)' },
+  { flag: 'nats-token-file', env: 'NQE_NATS_TOKEN_FILES', arg: 'NAME=FILE', multiple: true, fallback: '', help: 'an authentication token for the --nats-url of server NAME, read from FILE; repeat for more servers (env: comma-separated)' },
+  { flag: 'nats-ca-file', env: 'NQE_NATS_CA_FILE', arg: 'FILE', fallback: '', help: 'PEM CA certificates that tls:// --nats-url servers are checked against (all servers)' },
+  { flag: 'nats-cert-file', env: 'NQE_NATS_CERT_FILE', arg: 'FILE', fallback: '', help: 'PEM client certificate shown to --nats-url servers, with --nats-key-file (all servers)' },
+  { flag: 'nats-key-file', env: 'NQE_NATS_KEY_FILE', arg: 'FILE', fallback: '', help: 'PEM private key of --nats-cert-file' },
+  { flag: 'age-lookups', env: 'NQE_AGE_LOOKUPS', arg: 'N', fallback: '20', help: 'most publish times read over --nats-url per server and scrape; queues whose cursor moved beyond that are estimated until a later scrape reads theirs' },
   { flag: 'log-level', env: 'NQE_LOG_LEVEL', arg: 'LEVEL', fallback: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 
@@ -168,6 +181,61 @@ function groupServers(entries: readonly ServerEntry[]): ServerTarget[] {
   return [...byName].map(([name, nodes]) => Object.freeze({ name, backend: firstOf.get(name)!.backend, nodes: Object.freeze(nodes) }));
 }
 
+/** `NAME=FILE` entries of a per-server file flag, read into secrets by server NAME. */
+function secretsByServer(entries: readonly Source[], names: ReadonlySet<string>, what: string): Map<string, { secret: Secret; from: string }> {
+  const found = new Map<string, { secret: Secret; from: string }>();
+  for (const src of entries) {
+    const eq = src.text.indexOf('=');
+    const name = eq > 0 ? src.text.slice(0, eq).trim() : '';
+    const file = src.text.slice(eq + 1).trim();
+    if (eq <= 0 || file === '') throw new ConfigError(`${src.from} "${src.text}": write NAME=FILE, e.g. ${src.from.startsWith('--') ? src.from : '--nats-password-file'} prod=/run/secrets/nats`);
+    if (!names.has(name)) throw new ConfigError(`${src.from} ${name}=...: there is no --nats-url for a server named "${name}"; give --nats-url ${name}=nats://host:4222 first`);
+    if (found.has(name)) throw new ConfigError(`${src.from}: server "${name}" is given two ${what} files; give one`);
+    const text = readInputFile({ text: file, from: src.from }, `file holding the ${what}`).toString('utf8').replace(/\r?\n$/, '');
+    if (text === '') throw new ConfigError(`${src.from} ${file}: the file is empty; write the ${what} into it`);
+    found.set(name, { secret: new Secret(text), from: src.from });
+  }
+  return found;
+}
+
+/** Adds each `--nats-url NAME=URL` (with its password, token and TLS) to the server of that NAME. */
+function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passwordFiles: Source[]; tokenFiles: Source[]; tls: MonitorTls | undefined }): ServerTarget[] {
+  const example = 'write NAME=nats://host:4222 with the NAME of a --server, e.g. --nats-url prod=nats://nats-a:4222';
+  const clients = new Map<string, NatsClientTarget>();
+  for (const src of input.urls) {
+    const eq = src.text.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`${src.from} "${redactUrlText(src.text)}": missing NAME=; ${example}`);
+    const name = src.text.slice(0, eq).trim();
+    if (!servers.some((s) => s.name === name && s.backend === 'stan')) throw new ConfigError(`${src.from} "${name}=...": there is no --server named "${name}" (--nats-url reads NATS Streaming messages; a --jetstream server needs none); ${example}`);
+    if (clients.has(name)) throw new ConfigError(`${src.from} "${name}=...": server "${name}" has a --nats-url already; give one per server (a NATS client reaches the whole cluster from one URL)`);
+    let url: URL;
+    try {
+      url = new URL(src.text.slice(eq + 1).trim());
+    } catch {
+      throw new ConfigError(`${src.from} "${name}=...": "${redactUrlText(src.text.slice(eq + 1).trim())}" is not a URL; ${example}`);
+    }
+    if (!['nats:', 'tls:'].includes(url.protocol)) throw new ConfigError(`${src.from} "${name}=...": the URL must start with nats:// or tls:// (the client port, not the monitoring port); ${example}`);
+    const client: NatsClientTarget = { server: name, url: `${url.protocol}//${url.host}` };
+    if (url.username !== '') client.user = decodeURIComponent(url.username);
+    if (url.password !== '') client.password = new Secret(decodeURIComponent(url.password));
+    if (input.tls) client.tls = input.tls;
+    clients.set(name, client);
+  }
+  const named = new Set(clients.keys());
+  for (const [name, { secret, from }] of secretsByServer(input.passwordFiles, named, 'password')) {
+    const client = clients.get(name)!;
+    if (client.user === undefined) throw new ConfigError(`${from} ${name}=...: the --nats-url of server "${name}" names no user; write it as nats://USER@host:4222`);
+    if (client.password !== undefined) throw new ConfigError(`${from} ${name}=...: the --nats-url of server "${name}" holds a password already; keep one (the file is safer)`);
+    client.password = secret;
+  }
+  for (const [name, { secret }] of secretsByServer(input.tokenFiles, named, 'token')) clients.get(name)!.token = secret;
+  if (input.tls && clients.size === 0) throw new ConfigError('--nats-ca-file, --nats-cert-file and --nats-key-file apply to --nats-url connections, and no --nats-url is given');
+  return servers.map((s) => {
+    const client = clients.get(s.name);
+    return client ? Object.freeze({ ...s, natsClient: Object.freeze(client) }) : s;
+  });
+}
+
 /** Hides user:pass@ in a URL-like text that did not parse. */
 function redactUrlText(text: string): string {
   return text.replace(/\/\/[^/@]*@/, '//***@');
@@ -272,10 +340,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     const src = pick(flag);
     return src.text.trim() === '' ? undefined : src;
   };
-  const passwordFiles = repeated('server-password-file').length > 0
-    ? repeated('server-password-file').map((text) => ({ text, from: '--server-password-file' }))
-    : (optional('server-password-file')?.text.split(',') ?? []).filter((t) => t.trim() !== '').map((text) => ({ text, from: 'NQE_SERVER_PASSWORD_FILES' }));
-  const passwords = new ServerPasswords(passwordFiles, env);
+  /** Every value of a repeatable flag, else the comma-separated items of its variable. */
+  const listOf = (flag: string): Source[] => {
+    if (repeated(flag).length > 0) return repeated(flag).map((text) => ({ text, from: `--${flag}` }));
+    const src = optional(flag);
+    return (src?.text.split(',') ?? []).filter((t) => t.trim() !== '').map((text) => ({ text: text.trim(), from: src!.from }));
+  };
+  const passwords = new ServerPasswords(listOf('server-password-file'), env);
 
   /** The entries of --server or --jetstream: the repeated flag, else its comma-separated variable. */
   const entriesOf = (flag: string, backend: Backend): ServerEntry[] => {
@@ -309,7 +380,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     }
     entries = entries.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
   }
-  const servers = groupServers(entries);
+  const servers = withNatsClients(groupServers(entries), {
+    urls: listOf('nats-url'),
+    passwordFiles: listOf('nats-password-file'),
+    tokenFiles: listOf('nats-token-file'),
+    tls: readMonitorTls({ ca: optional('nats-ca-file'), cert: optional('nats-cert-file'), key: optional('nats-key-file') }, { cert: '--nats-cert-file', key: '--nats-key-file' }),
+  });
   const webConfigSrc = optional('web-config');
 
   const logLevel = pick('log-level');
@@ -326,6 +402,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   const probeListen = probeListenSrc.text.trim() === 'off'
     ? undefined
     : Object.freeze(parseListen(probeListenSrc, 'e.g. 127.0.0.1:7779 (reachable from the pod only), or off'));
+  const nssCompat = switchedOn('nss-compat');
+  if (subjectsAuto && nssCompat) {
+    throw new ConfigError(`${nssCompat.from} and ${subjects.from} auto cannot go together: the nss_* families are a central exporter's view of every channel, a sidecar reads only its pod's; run --nss-compat in a central exporter without --subjects auto`);
+  }
   if (subjectsAuto && probeListen === undefined) {
     throw new ConfigError(`${subjects.from} auto takes its channels from probe reports, but ${probeListenSrc.from} is off: give --probe-listen HOST:PORT, or name the subjects`);
   }
@@ -339,11 +419,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     subjectsAuto,
     excludeSubjects: Object.freeze(parsePatterns(pick('exclude-subjects'))),
     subscriptionMetrics: switchedOn('no-subscription-metrics') === undefined,
+    nssCompat: nssCompat !== undefined,
     logLevel: logLevel.text as LogLevel,
     probeListen,
     probeTtlSeconds: parseNumber(pick('probe-ttl'), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
     probeMaxSeries: parseNumber(pick('probe-max-series'), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
     webConfig: webConfigSrc && loadWebConfig(webConfigSrc.text, webConfigSrc.from),
+    ageLookups: parseNumber(pick('age-lookups'), { integer: true, min: 0, max: 10_000, example: '--age-lookups 20' }),
   };
   return { kind: 'run', config: Object.freeze(config) };
 }

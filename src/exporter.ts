@@ -25,8 +25,8 @@ export interface RunningExporter {
 /** Wires config -> sources -> collector -> http and starts listening. */
 export async function startExporter(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningExporter> {
   const selectSubject = subjectFilter(config.subjects, config.excludeSubjects);
-  const sourceOptions = { timeoutMs: config.timeoutSeconds * 1000, pageSize: config.pageSize, selectSubject };
-  const sources = config.servers.map((target) => (target.backend === 'jetstream' ? new JetStreamSource(target, sourceOptions) : new StanSource(target, sourceOptions)));
+  const stanOptions = { timeoutMs: config.timeoutSeconds * 1000, pageSize: config.pageSize, selectSubject, ageLookups: config.ageLookups, nssCompat: config.nssCompat };
+  const sources = config.servers.map((target) => (target.backend === 'jetstream' ? new JetStreamSource(target, stanOptions) : new StanSource(target, stanOptions)));
   const selfMetrics = new SelfMetrics(VERSION, config.servers.flatMap((s) => s.nodes));
   const probeStore = config.probeListen
     ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries })
@@ -39,6 +39,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     log,
     version: VERSION,
     subscriptionMetrics: config.subscriptionMetrics,
+    nssCompat: config.nssCompat,
     isReady: () => ready,
   });
 

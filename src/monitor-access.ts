@@ -19,7 +19,7 @@ export interface InputText {
   from: string;
 }
 
-function readInputFile(src: InputText, what: string): Buffer {
+export function readInputFile(src: InputText, what: string): Buffer {
   try {
     return readFileSync(src.text);
   } catch (err) {
@@ -31,11 +31,11 @@ function readInputFile(src: InputText, what: string): Buffer {
  * Reads --server-ca-file, --server-cert-file, --server-key-file and
  * --server-insecure-skip-verify; undefined when none is set. Files are read once, at start.
  */
-export function readMonitorTls(input: { ca?: InputText; cert?: InputText; key?: InputText; insecure?: InputText }): MonitorTls | undefined {
+export function readMonitorTls(input: { ca?: InputText; cert?: InputText; key?: InputText; insecure?: InputText }, flags = { cert: '--server-cert-file', key: '--server-key-file' }): MonitorTls | undefined {
   if (!input.ca && !input.cert && !input.key && !input.insecure) return undefined;
   if (Boolean(input.cert) !== Boolean(input.key)) {
     const given = (input.cert ?? input.key)!;
-    throw new ConfigError(`${given.from} is given alone: a client certificate needs both --server-cert-file and --server-key-file`);
+    throw new ConfigError(`${given.from} is given alone: a client certificate needs both ${flags.cert} and ${flags.key}`);
   }
   const tls: MonitorTls = { rejectUnauthorized: !input.insecure };
   if (input.ca) {

@@ -26,4 +26,17 @@ export interface ServerTarget {
   name: string;
   backend: Backend;
   nodes: readonly NodeTarget[];
+  /** `--nats-url NAME=...`: a client connection to read the publish times of single messages. */
+  natsClient?: NatsClientTarget;
+}
+
+/** A NATS client connection to one logical server's client port (`--nats-url`). */
+export interface NatsClientTarget {
+  server: string;
+  /** nats:// or tls:// URL without credentials. */
+  url: string;
+  user?: string;
+  password?: Secret;
+  token?: Secret;
+  tls?: MonitorTls;
 }

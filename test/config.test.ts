@@ -116,3 +116,19 @@ test('--help and --version', () => {
   assert.deepEqual(parseCli(['--help'], {}), { kind: 'help' });
   assert.deepEqual(parseCli(['--version'], {}), { kind: 'version' });
 });
+
+test('--nats-url adds a client connection to the server of that NAME, credentials held as secrets', () => {
+  const c = run(['--server', 'a=http://x:8222', '--server', 'b=http://y:8222', '--nats-url', 'a=nats://worker:pw@x:4222', '--age-lookups', '5'], {});
+  assert.deepEqual(c.servers.map((s) => s.natsClient?.url), ['nats://x:4222', undefined]);
+  assert.equal(c.servers[0]!.natsClient?.user, 'worker');
+  assert.equal(c.servers[0]!.natsClient?.password?.reveal(), 'pw');
+  assert.doesNotMatch(JSON.stringify(c), /"pw"/);
+  assert.equal(c.ageLookups, 5);
+  assert.deepEqual(run([], { NQE_SERVERS: 'a=http://x:8222', NQE_NATS_URLS: 'a=tls://x:4222' }).servers[0]!.natsClient?.url, 'tls://x:4222');
+  refused(['--server', 'a=http://x:8222', '--nats-url', 'b=nats://x:4222'], /--nats-url "b=\.\.\.": there is no --server named "b"/);
+  refused(['--server', 'a=http://x:8222', '--nats-url', 'a=http://x:8222'], /must start with nats:\/\/ or tls:\/\/ \(the client port, not the monitoring port\)/);
+  refused(['--server', 'a=http://x:8222', '--nats-url', 'a=nats://x:1', '--nats-url', 'a=nats://y:1'], /server "a" has a --nats-url already/);
+  refused(['--server', 'a=http://x:8222', '--nats-url', 'a=nats://x:1', '--nats-password-file', 'a=/nonexistent/pw'], /--nats-password-file \/nonexistent\/pw: cannot read it/);
+  refused(['--server', 'a=http://x:8222', '--nats-password-file', 'a=/x'], /there is no --nats-url for a server named "a"/);
+  refused(['--server', 'a=http://x:8222', '--nats-ca-file', '/x'], /cannot read it|no --nats-url is given/);
+});

@@ -28,3 +28,7 @@ test('a bad --jetstream value names the flag and shows a --jetstream example', (
   refused(['--jetstream', 'http://nats:8222'], /--jetstream "http:\/\/nats:8222": missing NAME=; .*e\.g\. --jetstream prod-a=/);
   refused(['--jetstream', 'js=nats://nats:4222'], /--jetstream "js=\.\.\.": the URL must start with http:\/\/ or https:\/\/ \(the monitoring port, not nats:\/\/\)/);
 });
+
+test('--nats-url names a NATS Streaming server, not a JetStream one', () => {
+  refused(['--jetstream', 'js=http://n1:8222', '--nats-url', 'js=nats://n1:4222'], /--nats-url "js=\.\.\.": there is no --server named "js" \(--nats-url reads NATS Streaming messages; a --jetstream server needs none\)/);
+});

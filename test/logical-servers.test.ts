@@ -97,7 +97,7 @@ describe('faults that are not the server\'s', () => {
     const bug = () => {
       throw new TypeError('cannot read properties of undefined (reading \'name\')');
     };
-    const opts = { timeoutMs: 5000, pageSize: 1024, selectSubject: bug };
+    const opts = { timeoutMs: 5000, pageSize: 1024, selectSubject: bug, ageLookups: 0 };
     const sc = await connectStan(server.natsUrl, server.clusterId, 'bug-pub');
     await publishMany(sc, 'any.channel', 1);
     await closeStan(sc);
@@ -120,7 +120,7 @@ describe('faults that are not the server\'s', () => {
   test('pages the fast reader leaves to the checked parser are counted per node, and still read', async () => {
     const { log } = memoryLog();
     const metrics = new SelfMetrics('test', [{ server: 'odd', node: 'proxy' }]);
-    const source = new StanSource(target('odd', ['proxy', fixturesUrl]), { timeoutMs: 5000, pageSize: 1024, selectSubject: () => true });
+    const source = new StanSource(target('odd', ['proxy', fixturesUrl]), { timeoutMs: 5000, pageSize: 1024, selectSubject: () => true, ageLookups: 0 });
     const collector = new Collector([source], log, metrics);
     const { servers: [snapshot] } = await collector.collect();
     await collector.collect();

@@ -16,6 +16,7 @@ export class SelfMetrics {
   readonly #openMetrics = new Registry<OpenMetricsContentType>();
   readonly #errors: Counter<'server' | 'node' | 'reason'>;
   readonly #checkedPages: Counter<'server' | 'node'>;
+  readonly #ageLookups: Counter<'server'>;
   readonly #probeReports: Counter<'result'>;
 
   /** `nodes`: every configured node, so that each counter starts at 0. */
@@ -38,6 +39,12 @@ export class SelfMetrics {
       registers: [this.#text],
     });
     for (const { server, node } of nodes) this.#checkedPages.inc({ server, node }, 0);
+    this.#ageLookups = new Counter({
+      name: 'nats_queue_exporter_age_lookups_total',
+      help: 'Publish times of single messages read over --nats-url for queue_oldest_undelivered_age_seconds (the load this puts on NATS).',
+      labelNames: ['server'],
+      registers: [this.#text],
+    });
     this.#probeReports = new Counter({
       name: 'nats_queue_exporter_probe_reports_total',
       help: `Client-side pending reports POSTed to the probe listener, by result: ${PROBE_RESULTS.join(', ')}.`,
@@ -61,6 +68,10 @@ export class SelfMetrics {
 
   countCheckedPages(server: string, node: string, pages: number): void {
     this.#checkedPages.inc({ server, node }, pages);
+  }
+
+  countAgeLookups(server: string, lookups: number): void {
+    this.#ageLookups.inc({ server }, lookups);
   }
 
   countProbeReport(result: ProbeResult): void {

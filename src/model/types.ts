@@ -15,11 +15,15 @@ export interface ServerInfo {
   clusterId: string;
   serverId: string;
   version: string;
+  /** The Go version the server was built with. */
+  goVersion: string;
   /** STANDALONE, FT_ACTIVE, FT_STANDBY, FAILED, SHUTDOWN, CLUSTERED */
   state: string;
   /** Leader, Follower, Candidate, Shutdown in a Raft cluster; "" otherwise */
   role: string;
   startTimeSeconds: number;
+  /** The start time as the server wrote it (RFC 3339 with nanoseconds). */
+  startTime: string;
   clients: number;
   subscriptions: number;
   channels: number;
@@ -75,6 +79,11 @@ export interface StoreLimits {
 /** One subscription as the server reports it. */
 export interface SubscriptionFacts {
   clientId: string;
+  /**
+   * The subscription's inbox, read only when asked for ("" otherwise): random and new on every
+   * reconnect, so no series of this exporter's own carries it.
+   */
+  inbox: string;
   /** Queue group name without the durable prefix, or "". */
   group: string;
   /** Durable name, or "". */
@@ -125,6 +134,18 @@ export interface Consumer {
   evicted: number;
   /** Unacked messages delivered more than once; undefined where the backend does not count them (STAN). */
   redelivered?: number;
+  /** How long the first message after the cursor has waited; undefined while nothing can be said. 0 exact when nothing waits. */
+  oldestUndeliveredAge?: MessageAge;
+}
+
+/**
+ * How long a message has waited since it was published. `exact`: from the message's own
+ * timestamp. `estimated`: from the exporter's publish history (within a scrape interval or so).
+ * `at_least`: the message is older than anything the exporter has seen; `seconds` is a lower bound.
+ */
+export interface MessageAge {
+  seconds: number;
+  kind: 'exact' | 'estimated' | 'at_least';
 }
 
 /** A channel's own figures, as the server reports them. */
@@ -170,6 +191,12 @@ export interface NodeSnapshot {
   jetstream?: JetStreamNodeInfo;
   /** channelsz pages of this scrape that the fast reader left to the checked parser. */
   checkedPages: number;
+  /**
+   * The channels this node lists itself when it is not the owner, read only when asked for
+   * (--nss-compat): a Raft follower's copy, or a second claimer's. Never queue figures: counting
+   * them too would count every queue once per node.
+   */
+  listedChannels?: Channel[];
 }
 
 /**
@@ -192,6 +219,10 @@ export interface ServerSnapshot {
   ownerConflict: boolean;
   /** The owner's channels; empty without an owner. */
   channels: Channel[];
+  /** Publish times read over `--nats-url` this scrape. */
+  ageLookups: number;
+  /** Why the `--nats-url` connection failed, while it does. */
+  clientError?: string;
 }
 
 /** Names one consumer across servers: the labels its queue series carry. */

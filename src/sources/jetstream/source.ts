@@ -49,6 +49,8 @@ export class JetStreamSource {
       nodes: reads.map((r) => r.snapshot),
       ownerConflict: claimers.length > 1,
       channels,
+      // No message timestamps are looked up for JetStream queues.
+      ageLookups: 0,
     };
     if (owner) snapshot.owner = owner.snapshot.node;
     return snapshot;
