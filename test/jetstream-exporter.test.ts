@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { RunningExporter } from '../src/exporter.js';
 import { eventually, find, scrape, startTestExporter, valueOf } from './helpers/exporter.js';
 import { addConsumer, addStream, connectJs, fetchWithoutAck, type JsClient, moveLeader, publish, stepDownConsumer } from './helpers/jetstream-client.js';
-import { type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } from './helpers/nats-server.js';
+import { jetstreamAccountsConfig, type NatsCluster, type NatsServer, startNatsCluster, startNatsServer } from './helpers/nats-server.js';
 import { type Stan, closeStan, connectStan, publishMany, ready } from './helpers/stan-client.js';
 import { type StanServer, startStan } from './helpers/stan-server.js';
 
@@ -113,4 +113,23 @@ describe('a 3-node JetStream cluster configured as one NAME', () => {
     await moveLeader(leader, () => stepDownConsumer(js.nc, 'cjobs', 'cpull'), (n) => n !== first);
     await countedOnce();
   });
+});
+
+test('streams of an account other than the default carry account on queue and stream series', async () => {
+  const server = await startNatsServer({ config: jetstreamAccountsConfig(['TEAM_A']) });
+  const c = await connectJs(server.natsUrl, { user: 'team_a', pass: 'team_a' });
+  const exporter = await startTestExporter(['--jetstream', `acc=${server.monitorUrl}`]);
+  try {
+    await addStream(c.jsm, { name: 'orders', subjects: ['orders'] });
+    await publish(c.js, 'orders', 2);
+    await addConsumer(c.jsm, 'orders', { durable_name: 'billing' });
+    const samples = await scrape(exporter);
+    assert.deepEqual(find(samples, 'queue_msgs_undelivered', { server: 'acc' }).map((s) => [s.labels, s.value]),
+      [[{ server: 'acc', account: 'TEAM_A', subject: 'orders', group: '', durable: 'billing' }, 2]]);
+    assert.equal(valueOf(samples, 'jetstream_stream_messages', { server: 'acc', account: 'TEAM_A', subject: 'orders' }), 2);
+  } finally {
+    await exporter.close();
+    await c.close();
+    await server.stop();
+  }
 });
