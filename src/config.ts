@@ -376,7 +376,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   });
   if (monitorTls) {
     if (!entries.some((s) => s.url.startsWith('https:'))) {
-      throw new ConfigError('--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server or --jetstream URL starts with https://');
+      throw new ConfigError('--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server URL starts with https:// (nor any --jetstream URL)');
     }
     entries = entries.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
   }
