@@ -136,3 +136,20 @@ test('evicted: what the stream discarded between a whole-stream consumer\'s curs
   assert.equal(filtered.filtered, true);
   assert.deepEqual(streamQueues([filtered], 9).map((q) => q.evicted), [0], 'a filtered consumer\'s gap holds other subjects too');
 });
+
+test('a URL whose /varz and /jsz come from different servers (a load balancer) is refused', async () => {
+  const varzOf = recordedServer('cluster/n1-');
+  const jszOf = recordedServer('cluster/n2-');
+  const mixed = new JszNodeReader(1024);
+  await assert.rejects(mixed.read((path) => (path === '/varz' ? varzOf.get(path) : jszOf.get(path))),
+    /\/varz and \/jsz came from different servers .*: give each node's own monitoring URL, not one behind a load balancer/);
+  assert.deepEqual(varzOf.asked, ['/varz', '/varz'], '/varz is asked again before giving up: the server may just have restarted');
+});
+
+test('the server name is asked once per server process', async () => {
+  const n1 = recordedServer('cluster/n1-');
+  const reader = new JszNodeReader(1024);
+  await reader.read(n1.get);
+  await reader.read(n1.get);
+  assert.deepEqual(n1.asked.filter((p) => p === '/varz'), ['/varz']);
+});
