@@ -1,9 +1,9 @@
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { NodeTarget } from '../../targets.js';
-import { tlsConnectOptions, tlsFailureHint } from '../../monitor-access.js';
-import { http } from '../../node-http.js';
-import { ScrapeError } from '../scrape-error.js';
+import type { NodeTarget } from '../targets.js';
+import { tlsConnectOptions, tlsFailureHint } from '../monitor-access.js';
+import { http } from '../node-http.js';
+import { ScrapeError } from './scrape-error.js';
 
 /** Bodies larger than this are refused instead of being read into memory (well below V8's longest string). */
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
