@@ -1,10 +1,19 @@
 import { PublishHistory } from './publish-history.js';
-import type { Channel, Consumer, MessageAge } from './types.js';
+import type { Channel, Consumer, MessageAge, SeqRange } from './types.js';
+
+/** Where a lookup is made: the channel's account, and how to find the message (SeqRange.firstOn). */
+export interface LookupPlace {
+  account?: string;
+  firstOn?: readonly string[];
+}
 
 /** Reads the publish time of one message from the server: a client connection (`--nats-url`). */
 export interface MessageTimes {
-  /** Unix ms when message `seq` of `channel` was published; undefined when the server no longer has it. */
-  lookup(channel: string, seq: number, signal: AbortSignal): Promise<number | undefined>;
+  /**
+   * Unix ms when message `seq` of `channel` was published, or with `where.firstOn` the first
+   * message at or after `seq` on one of those subjects; undefined when the server has no such message.
+   */
+  lookup(channel: string, seq: number, signal: AbortSignal, where?: LookupPlace): Promise<number | undefined>;
 }
 
 export interface OldestAgeOptions {
@@ -17,18 +26,24 @@ export interface OldestAgeOptions {
 /** Exact publish times remembered per server, by channel and sequence, and last exact times by consumer. */
 const MAX_CACHED_TIMES = 20_000;
 
+interface Wanted {
+  channel: Channel;
+  range: SeqRange;
+}
+
 /**
- * Says, for each consumer of a server, how long the first message after its cursor has waited:
- * exact from a cached or looked-up timestamp, else estimated from the publish history this
- * exporter keeps from its own scrapes, else the last exact figure of that consumer plus the time
- * since (an older message, so never younger than the truth), else a lower bound.
+ * Says, for each consumer of a server, how long the first message after its cursor (and, where
+ * the backend knows it, its oldest unacked message) has waited: exact from a cached or looked-up
+ * timestamp or one the server reported, else estimated from the publish history this exporter
+ * keeps from its own scrapes, else the last exact figure of that consumer plus the time since
+ * (an older message, so never younger than the truth), else a lower bound.
  */
 export class OldestAges {
   readonly #history = new PublishHistory();
   readonly #opts: OldestAgeOptions;
-  /** `channel NUL seq` -> publish time (ms). */
+  /** `channel NUL seq` (NUL subjects for a search) -> publish time (ms). */
   readonly #exact = new Map<string, number>();
-  /** `channel NUL group NUL durable` -> the publish time of the last message looked up for it. */
+  /** `channel NUL group NUL durable NUL which` -> the publish time of the last message looked up for it. */
   readonly #lastExact = new Map<string, number>();
 
   constructor(opts: OldestAgeOptions) {
@@ -40,39 +55,46 @@ export class OldestAges {
   }
 
   /**
-   * Records the channels' last sequences and sets each consumer's oldestUndeliveredAge. With
-   * `times`, looks up at most lookupsPerScrape publish times not known yet, until `signal`.
-   * Returns how many were looked up.
+   * Records the channels' last sequences (and the publish times the server reports) and sets each
+   * consumer's oldestUndeliveredAge, and oldestUnackedAge where the backend gave oldestUnacked.
+   * With `times`, looks up at most lookupsPerScrape publish times not known yet, first for the
+   * undelivered messages, until `signal`. Returns how many were looked up.
    */
   async annotate(server: string, channels: readonly Channel[], nowMs: number, times: MessageTimes | undefined, signal: AbortSignal): Promise<number> {
-    const wanted = new Map<string, { channel: string; seq: number }>();
+    const wanted = new Map<string, Wanted>();
+    const want = (channel: Channel, range: SeqRange | null | undefined): void => {
+      if (!range || wanted.size >= this.#opts.lookupsPerScrape) return;
+      const key = lookupKey(channel, range);
+      if (key !== undefined && !this.#exact.has(key)) wanted.set(key, { channel, range });
+    };
     for (const channel of channels) {
-      this.#history.record(server, channel.name, channel.lastSeq, nowMs);
-      for (const consumer of channel.consumers) {
-        const seq = firstUndelivered(channel, consumer);
-        if (seq === undefined) continue;
-        const key = `${channel.name}\u0000${seq}`;
-        if (times && !this.#exact.has(key) && wanted.size < this.#opts.lookupsPerScrape) wanted.set(key, { channel: channel.name, seq });
-      }
+      const key = channelKey(channel);
+      this.#history.record(server, key, channel.lastSeq, nowMs, channel.lastPublishedMs);
+      if (channel.firstPublishedMs !== undefined) this.#history.anchorFirst(server, key, channel.firstSeq, channel.firstPublishedMs);
+      if (times) for (const consumer of channel.consumers) want(channel, undeliveredRange(channel, consumer));
     }
+    if (times) for (const channel of channels) for (const consumer of channel.consumers) want(channel, consumer.oldestUnacked);
     if (times && wanted.size > 0) await this.#lookUp(times, [...wanted], signal);
     for (const channel of channels) {
       for (const consumer of channel.consumers) {
-        const age = this.#ageOf(server, channel, consumer, nowMs);
+        const age = this.#ageOf(server, channel, consumer, undeliveredRange(channel, consumer), 'undelivered', nowMs);
         if (age) consumer.oldestUndeliveredAge = age;
+        if (consumer.oldestUnacked === undefined) continue;
+        const unacked = this.#ageOf(server, channel, consumer, consumer.oldestUnacked ?? undefined, 'unacked', nowMs);
+        if (unacked) consumer.oldestUnackedAge = unacked;
       }
     }
     return wanted.size;
   }
 
-  async #lookUp(times: MessageTimes, wanted: Array<[string, { channel: string; seq: number }]>, signal: AbortSignal): Promise<void> {
+  async #lookUp(times: MessageTimes, wanted: Array<[string, Wanted]>, signal: AbortSignal): Promise<void> {
     let next = 0;
     // A lookup still under way when the budget ends is not waited for; it lands in the cache if it comes.
     const givenUp = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
     const work = async (): Promise<void> => {
       while (next < wanted.length && !signal.aborted) {
-        const [key, { channel, seq }] = wanted[next++]!;
-        const lookup = times.lookup(channel, seq, signal).then((atMs) => {
+        const [key, { channel, range }] = wanted[next++]!;
+        const lookup = times.lookup(channel.name, range.from, signal, lookupPlace(channel, range)).then((atMs) => {
           if (atMs !== undefined) this.#remember(key, atMs);
         }, () => undefined);
         await Promise.race([lookup, givenUp]);
@@ -85,17 +107,19 @@ export class OldestAges {
     setBounded(this.#exact, key, atMs);
   }
 
-  #ageOf(server: string, channel: Channel, consumer: Consumer, nowMs: number): MessageAge | undefined {
-    const seq = firstUndelivered(channel, consumer);
-    if (seq === undefined) return { seconds: 0, kind: 'exact' };
-    const consumerKey = `${channel.name}\u0000${consumer.group}\u0000${consumer.durable}`;
-    const exact = this.#exact.get(`${channel.name}\u0000${seq}`);
+  /** The age of the message `range` names; undefined range: nothing waits. */
+  #ageOf(server: string, channel: Channel, consumer: Consumer, range: SeqRange | undefined, which: string, nowMs: number): MessageAge | undefined {
+    if (range === undefined) return { seconds: 0, kind: 'exact' };
+    const consumerKey = `${channelKey(channel)}\u0000${consumer.group}\u0000${consumer.durable}\u0000${which}`;
+    const key = lookupKey(channel, range);
+    const exact = key === undefined ? undefined : this.#exact.get(key);
     if (exact !== undefined) {
       setBounded(this.#lastExact, consumerKey, exact);
       return { seconds: secondsSince(exact, nowMs), kind: 'exact' };
     }
-    const estimate = this.#history.publishTime(server, channel.name, seq);
-    if (estimate?.kind === 'estimated') return { seconds: secondsSince(estimate.atMs, nowMs), kind: 'estimated' };
+    const estimate = this.#history.publishTimeBetween(server, channelKey(channel), range.from, range.to);
+    if (estimate?.kind === 'exact') setBounded(this.#lastExact, consumerKey, estimate.atMs);
+    if (estimate && estimate.kind !== 'at_least') return { seconds: secondsSince(estimate.atMs, nowMs), kind: estimate.kind };
     const lastExact = this.#lastExact.get(consumerKey);
     if (lastExact !== undefined) return { seconds: secondsSince(lastExact, nowMs), kind: 'estimated' };
     return estimate && { seconds: secondsSince(estimate.atMs, nowMs), kind: 'at_least' };
@@ -106,6 +130,31 @@ export class OldestAges {
 export function firstUndelivered(channel: Channel, consumer: Consumer): number | undefined {
   if (consumer.undelivered === 0) return undefined;
   return Math.max(consumer.lastSent, channel.firstSeq - 1) + 1;
+}
+
+/** Where the consumer's first undelivered message lies; undefined when nothing waits. */
+export function undeliveredRange(channel: Channel, consumer: Consumer): SeqRange | undefined {
+  const seq = firstUndelivered(channel, consumer);
+  if (seq === undefined) return undefined;
+  return consumer.undeliveredRange ?? { from: seq, to: seq };
+}
+
+/** Channels of different accounts may share a name. */
+function channelKey(channel: Channel): string {
+  return channel.account === undefined ? channel.name : `${channel.account}\u0000${channel.name}`;
+}
+
+/** The cache key of the message a range names, or of its search; undefined when no lookup finds it. */
+function lookupKey(channel: Channel, range: SeqRange): string | undefined {
+  if (range.from === range.to) return `${channelKey(channel)}\u0000${range.from}`;
+  if (range.firstOn === undefined) return undefined;
+  return `${channelKey(channel)}\u0000${range.from}\u0000${range.firstOn.join(' ')}`;
+}
+
+function lookupPlace(channel: Channel, range: SeqRange): LookupPlace | undefined {
+  const firstOn = range.from === range.to ? undefined : range.firstOn;
+  if (channel.account === undefined && firstOn === undefined) return undefined;
+  return { ...(channel.account === undefined ? {} : { account: channel.account }), ...(firstOn === undefined ? {} : { firstOn }) };
 }
 
 /** Sets `key`, first forgetting the oldest entry when the map is full. */

@@ -1,9 +1,11 @@
+import { OldestAges } from '../../model/oldest-age.js';
 import type { JetStreamNodeInfo, NodeSnapshot, ServerSnapshot } from '../../model/types.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import type { NodeTarget, ServerTarget } from '../../targets.js';
 import { MonitorHttpClient } from '../http-client.js';
 import { failureOf } from '../scrape-error.js';
 import type { NodeStream } from './leaders.js';
+import { JetStreamMessageTimes } from './message-times.js';
 import { type JetStreamNodeRead, JszNodeReader } from './node-reader.js';
 import { logicalServerChannels } from './queues.js';
 
@@ -12,10 +14,16 @@ export interface JetStreamSourceOptions {
   /** Accounts per /jsz request. */
   pageSize: number;
   selectSubject: SubjectMatcher;
+  /** Most publish times read over --nats-url per scrape. */
+  ageLookups: number;
 }
 
 /** Requests to one node at once: /varz beside the first /jsz page, then two pages. */
 const CONNECTIONS = 2;
+
+/** Publish-time lookups at once, and the longest they may add to a scrape. */
+const AGE_LOOKUP_CONCURRENCY = 4;
+const AGE_LOOKUP_BUDGET_MS = 1000;
 
 /**
  * Reads one logical JetStream server (a standalone nats-server or the nodes of a cluster) into a
@@ -29,11 +37,15 @@ export class JetStreamSource {
   readonly target: ServerTarget;
   readonly #opts: JetStreamSourceOptions;
   readonly #nodes: readonly JetStreamNode[];
+  readonly #ages: OldestAges;
+  readonly #messageTimes: JetStreamMessageTimes | undefined;
 
   constructor(target: ServerTarget, opts: JetStreamSourceOptions) {
     this.target = target;
     this.#opts = opts;
     this.#nodes = target.nodes.map((node) => new JetStreamNode(node, opts));
+    this.#ages = new OldestAges({ lookupsPerScrape: opts.ageLookups, concurrency: AGE_LOOKUP_CONCURRENCY });
+    this.#messageTimes = target.natsClient && new JetStreamMessageTimes(target.natsClient);
   }
 
   async scrape(): Promise<ServerSnapshot> {
@@ -49,10 +61,15 @@ export class JetStreamSource {
       nodes: reads.map((r) => r.snapshot),
       ownerConflict: claimers.length > 1,
       channels,
-      // No message timestamps are looked up for JetStream queues.
       ageLookups: 0,
     };
-    if (owner) snapshot.owner = owner.snapshot.node;
+    if (owner) {
+      snapshot.owner = owner.snapshot.node;
+      const budget = AbortSignal.any([deadline, AbortSignal.timeout(AGE_LOOKUP_BUDGET_MS)]);
+      snapshot.ageLookups = await this.#ages.annotate(this.target.name, channels, Date.now(), this.#messageTimes, budget);
+    }
+    const clientError = this.#messageTimes?.error;
+    if (clientError !== undefined) snapshot.clientError = clientError;
     return snapshot;
   }
 
@@ -64,7 +81,7 @@ export class JetStreamSource {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#nodes.map((n) => n.close()));
+    await Promise.all([...this.#nodes.map((n) => n.close()), this.#messageTimes?.close()]);
   }
 }
 
