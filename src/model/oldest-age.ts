@@ -23,7 +23,7 @@ export interface OldestAgeOptions {
   concurrency: number;
 }
 
-/** Exact publish times remembered per server, by channel and sequence, and last exact times by consumer. */
+/** Exact publish times remembered per server, by channel and sequence, and last exact times and quiet cursors by consumer. */
 const MAX_CACHED_TIMES = 20_000;
 
 interface Wanted {
@@ -45,6 +45,8 @@ export class OldestAges {
   readonly #exact = new Map<string, number>();
   /** `channel NUL group NUL durable NUL which` -> the publish time of the last message looked up for it. */
   readonly #lastExact = new Map<string, number>();
+  /** `channel NUL group NUL durable` -> its cursor and the channel's last sequence when nothing waited for it. */
+  readonly #quiet = new Map<string, { cursor: number; lastSeq: number }>();
 
   constructor(opts: OldestAgeOptions) {
     this.#opts = opts;
@@ -61,6 +63,8 @@ export class OldestAges {
    * undelivered messages, until `signal`. Returns how many were looked up.
    */
   async annotate(server: string, channels: readonly Channel[], nowMs: number, times: MessageTimes | undefined, signal: AbortSignal): Promise<number> {
+    const ranges = new Map<Consumer, SeqRange | undefined>();
+    for (const channel of channels) for (const consumer of channel.consumers) ranges.set(consumer, this.#undeliveredRange(channel, consumer));
     const wanted = new Map<string, Wanted>();
     const want = (channel: Channel, range: SeqRange | null | undefined): void => {
       if (!range || wanted.size >= this.#opts.lookupsPerScrape) return;
@@ -71,13 +75,13 @@ export class OldestAges {
       const key = channelKey(channel);
       this.#history.record(server, key, channel.lastSeq, nowMs, channel.lastPublishedMs);
       if (channel.firstPublishedMs !== undefined) this.#history.anchorFirst(server, key, channel.firstSeq, channel.firstPublishedMs);
-      if (times) for (const consumer of channel.consumers) want(channel, undeliveredRange(channel, consumer));
+      if (times) for (const consumer of channel.consumers) want(channel, ranges.get(consumer));
     }
     if (times) for (const channel of channels) for (const consumer of channel.consumers) want(channel, consumer.oldestUnacked);
     if (times && wanted.size > 0) await this.#lookUp(times, [...wanted], signal);
     for (const channel of channels) {
       for (const consumer of channel.consumers) {
-        const age = this.#ageOf(server, channel, consumer, undeliveredRange(channel, consumer), 'undelivered', nowMs);
+        const age = this.#ageOf(server, channel, consumer, ranges.get(consumer), 'undelivered', nowMs);
         if (age) consumer.oldestUndeliveredAge = age;
         if (consumer.oldestUnacked === undefined) continue;
         const unacked = this.#ageOf(server, channel, consumer, consumer.oldestUnacked ?? undefined, 'unacked', nowMs);
@@ -101,6 +105,30 @@ export class OldestAges {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#opts.concurrency, wanted.length) }, work));
+  }
+
+  /**
+   * undeliveredRange, narrowed by what earlier scrapes saw: when nothing waited for the consumer
+   * at last sequence L and its cursor has not moved since, everything waiting now came after L.
+   * This is what places the messages of a filtered consumer, whose cursor stays behind the other
+   * subjects' messages.
+   */
+  #undeliveredRange(channel: Channel, consumer: Consumer): SeqRange | undefined {
+    const key = `${channelKey(channel)}\u0000${consumer.group}\u0000${consumer.durable}`;
+    const range = undeliveredRange(channel, consumer);
+    const quiet = this.#quiet.get(key);
+    if (range === undefined) {
+      if (quiet?.cursor !== consumer.lastSent || quiet.lastSeq !== channel.lastSeq) {
+        setBounded(this.#quiet, key, { cursor: consumer.lastSent, lastSeq: channel.lastSeq });
+      }
+      return undefined;
+    }
+    if (quiet === undefined) return range;
+    if (quiet.cursor !== consumer.lastSent || quiet.lastSeq >= range.to) {
+      this.#quiet.delete(key);
+      return range;
+    }
+    return quiet.lastSeq < range.from ? range : { ...range, from: quiet.lastSeq + 1 };
   }
 
   #remember(key: string, atMs: number): void {
@@ -158,7 +186,7 @@ function lookupPlace(channel: Channel, range: SeqRange): LookupPlace | undefined
 }
 
 /** Sets `key`, first forgetting the oldest entry when the map is full. */
-function setBounded(map: Map<string, number>, key: string, value: number): void {
+function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
   if (!map.has(key) && map.size >= MAX_CACHED_TIMES) map.delete(map.keys().next().value!);
   map.set(key, value);
 }

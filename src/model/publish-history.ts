@@ -117,16 +117,14 @@ class ChannelPoints {
 
   /**
    * When the first of some messages between `from` and `to` was published, not knowing which:
-   * estimated when both lie in the same span between two points (any place in it is within that
-   * span of the truth), else only "no later than `to` was".
+   * estimated when both lie in the same span between two points (any place in the span is as
+   * good as an estimate there), else only "no later than `to` was".
    */
   publishTimeBetween(from: number, to: number): PublishTime | undefined {
     if (from === to) return this.publishTime(from);
     const i = this.#pointAtOrAbove(to);
     if (i < 0) return undefined;
-    if (i > 0 && this.#pointAtOrAbove(from) === i) {
-      return { kind: 'estimated', atMs: this.#interpolate(i, to) };
-    }
+    if (i > 0 && this.#pointAtOrAbove(from) === i) return { kind: 'estimated', atMs: this.#interpolate(i, to) };
     return { kind: 'at_least', atMs: this.points[i * FIELDS + FIRST_SEEN]! };
   }
 
