@@ -3,6 +3,7 @@ import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { createMetricsServer } from './http/metrics-server.js';
+import { StatusHistory } from './http/status/history.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
@@ -33,10 +34,16 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   const probeStore = config.probeListen
     ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries })
     : undefined;
-  const collector = new Collector(sources, log, selfMetrics, { clientReports: probeStore, subjectsAuto: config.subjectsAuto });
+  const history = new StatusHistory();
+  const collector = new Collector(sources, log, selfMetrics, {
+    clientReports: probeStore,
+    subjectsAuto: config.subjectsAuto,
+    onCollection: (snapshot) => history.record(snapshot),
+  });
   let ready = false;
   const app = createApp({
     collector,
+    history,
     selfMetrics,
     log,
     version: VERSION,

@@ -1,0 +1,58 @@
+import { gzipSync } from 'node:zlib';
+import type { Express, Response } from 'express';
+import type { Collector, ScrapeCadence } from '../../collector.js';
+import { acceptsGzip } from '../negotiation.js';
+import type { StatusHistory } from './history.js';
+import { STATUS_PAGE_CSS, STATUS_PAGE_SCRIPT, statusPageHtml } from './page.js';
+import { STATUS_RULES } from './rules.js';
+import { statusDocument } from './view.js';
+
+/** Same-origin script and style only: no inline code, nothing from elsewhere, no framing. */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+export interface StatusDeps {
+  collector: Collector;
+  history: StatusHistory;
+  version: string;
+}
+
+/**
+ * How old a collection the page may show. While /metrics is scraped, anything up to 1.5 of its
+ * intervals (so the page never adds a sweep of NATS); otherwise STATUS_RULES.freshSeconds.
+ */
+export function maxCollectionAgeMs(cadence: ScrapeCadence | undefined): number {
+  const fresh = STATUS_RULES.freshSeconds * 1000;
+  if (cadence?.intervalMs === undefined) return fresh;
+  const reuse = Math.min(1.5 * cadence.intervalMs, STATUS_RULES.maxReuseSeconds * 1000);
+  return cadence.sinceLastMs < reuse ? Math.max(fresh, reuse) : fresh;
+}
+
+function secure(res: Response, type: string): Response {
+  return res
+    .set('Content-Security-Policy', CSP)
+    .set('X-Content-Type-Options', 'nosniff')
+    .set('Referrer-Policy', 'no-referrer')
+    .set('Cache-Control', 'no-store')
+    .type(type);
+}
+
+/** `/`, its script and style, and `/api/v1/queues`. */
+export function addStatusRoutes(app: Express, deps: StatusDeps): void {
+  const html = statusPageHtml(deps.version);
+  app.get('/', (_req, res) => {
+    secure(res, 'html').send(html);
+  });
+  app.get('/status.js', (_req, res) => {
+    secure(res, 'text/javascript').send(STATUS_PAGE_SCRIPT);
+  });
+  app.get('/status.css', (_req, res) => {
+    secure(res, 'text/css').send(STATUS_PAGE_CSS);
+  });
+  app.get('/api/v1/queues', async (req, res) => {
+    await deps.collector.refresh(maxCollectionAgeMs(deps.collector.scrapeCadence()));
+    const body = Buffer.from(JSON.stringify(statusDocument(deps.version, deps.collector.lastResults(), deps.history)));
+    secure(res, 'application/json').vary('Accept-Encoding');
+    if (acceptsGzip(req.get('accept-encoding'))) res.set('Content-Encoding', 'gzip').send(gzipSync(body, { level: 1 }));
+    else res.send(body);
+  });
+}

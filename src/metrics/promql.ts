@@ -1,0 +1,23 @@
+/**
+ * PromQL for each figure the status page shows, so its numbers can link to their series. Every
+ * `{}` is where the page puts the label matchers of one queue (server, subject, group, durable)
+ * or one server (server).
+ */
+export const QUEUE_PROMQL = {
+  pending: 'queue_msgs_pending{}',
+  undelivered: 'queue_msgs_undelivered{}',
+  unacked: 'queue_msgs_unacked{}',
+  members: 'queue_consumers{}',
+  stalledMembers: 'queue_consumers_stalled{}',
+  offline: 'queue_offline{}',
+  clientPending: 'sum by (server, subject, group, durable) (queue_client_msgs_pending{})',
+  delivery: 'rate(queue_last_sent_sequence{}[5m])',
+} as const;
+
+export const SERVER_PROMQL = {
+  up: 'stan_up{}',
+  info: 'stan_server_info{}',
+  channels: 'stan_server_channels{}',
+  durationSeconds: 'nats_queue_exporter_scrape_duration_seconds{}',
+  errors: 'increase(nats_queue_exporter_scrape_errors_total{}[1h])',
+} as const;
