@@ -133,7 +133,7 @@ export class StatusHistory {
     track.ring[r] = sample.pending;
     track.ring[r + 1] = sample.lastSent;
     track.ring[r + 2] = sample.channelLastSeq;
-    const { verdict, why } = judge(sample, this.#base(track, sample.at));
+    const { verdict, why } = judge(sample, this.#earlier(track, 1), this.#windowStart(track, sample.at));
     if (verdict !== track.verdict) track.since = sample.at;
     track.latest = sample;
     track.unacked = unacked;
@@ -143,21 +143,22 @@ export class StatusHistory {
     track.seenIn = collection;
   }
 
-  /** The oldest earlier collection of this queue inside the window, else the one just before it. */
-  #base(track: Track, now: number): EarlierSample | undefined {
-    let base: number | undefined;
-    for (let i = 1; i < this.#size; i++) {
-      const slot = (this.#slot - i + this.#size) % this.#size;
-      const at = this.#times[slot]!;
-      if (Number.isNaN(at) || Number.isNaN(track.ring[slot * FIGURES]!)) break;
-      if (now - at > STATUS_RULES.windowSeconds * 1000) {
-        base ??= slot;
-        break;
-      }
-      base = slot;
+  /** This queue's figures `back` collections ago, if it was there. */
+  #earlier(track: Track, back: number): EarlierSample | undefined {
+    const slot = (this.#slot - back + this.#size) % this.#size;
+    const at = this.#times[slot]!;
+    const r = slot * FIGURES;
+    if (back >= this.#size || Number.isNaN(at) || Number.isNaN(track.ring[r]!)) return undefined;
+    return { at, pending: track.ring[r]!, lastSent: track.ring[r + 1]!, channelLastSeq: track.ring[r + 2]! };
+  }
+
+  /** The oldest earlier collection of this queue inside the window, else the one just before this one. */
+  #windowStart(track: Track, now: number): EarlierSample | undefined {
+    let start = this.#earlier(track, 1);
+    for (let back = 2; ; back++) {
+      const earlier = this.#earlier(track, back);
+      if (!earlier || now - earlier.at > STATUS_RULES.windowSeconds * 1000) return start;
+      start = earlier;
     }
-    if (base === undefined) return undefined;
-    const r = base * FIGURES;
-    return { at: this.#times[base]!, pending: track.ring[r]!, lastSent: track.ring[r + 1]!, channelLastSeq: track.ring[r + 2]! };
   }
 }

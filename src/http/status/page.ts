@@ -22,14 +22,14 @@ export function statusPageHtml(version: string): string {
 <noscript><p>This page needs JavaScript; the same data is at <a href="api/v1/queues">/api/v1/queues</a>.</p></noscript>
 <div id="summary"></div>
 <h2>Servers</h2>
-<table id="servers"><thead><tr><th>server</th><th>monitoring URL</th><th>last scrape</th><th>state</th><th>role</th><th>channels</th><th>when</th><th>took</th></tr></thead><tbody></tbody></table>
+<table id="servers"><thead><tr><th>server</th><th>monitoring URL</th><th>last scrape</th><th>state</th><th>role</th><th class="n">channels</th><th>when</th><th class="n">took</th></tr></thead><tbody></tbody></table>
 <h2>Queues</h2>
 <div class="controls">
 <input id="filter" type="search" placeholder="filter: server, subject, group, durable, verdict" aria-label="filter queues">
 <button id="prev" type="button">&#8249; prev</button> <span id="count"></span> <button id="next" type="button">next &#8250;</button>
 <label>Prometheus URL for the links <input id="prometheus" type="url" placeholder="http://prometheus:9090"></label>
 </div>
-<table id="queues"><thead><tr><th>verdict</th><th>since</th><th>server</th><th>subject</th><th>group</th><th>durable</th><th>pending</th><th>history</th><th>undelivered</th><th>unacked</th><th>members</th><th>stalled</th><th>offline</th><th>client pending</th><th>why</th></tr></thead><tbody></tbody></table>
+<table id="queues"><thead><tr><th>verdict</th><th>since</th><th>server</th><th>subject</th><th>group</th><th>durable</th><th class="n">pending</th><th>history</th><th class="n">undelivered</th><th class="n">unacked</th><th class="n">members</th><th class="n">stalled</th><th class="n">offline</th><th class="n">client pending</th><th>why</th></tr></thead><tbody></tbody></table>
 </main>
 <footer id="promql" hidden><span>PromQL</span> <input id="promql-text" readonly aria-label="PromQL"> <button id="copy" type="button">copy</button> <a id="promql-open" target="_blank" rel="noopener noreferrer">open in Prometheus</a> <button id="promql-close" type="button">close</button></footer>
 </body></html>
@@ -49,6 +49,7 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 td.name { max-width: 28rem; overflow-wrap: anywhere; }
 td.why { color: var(--dim); min-width: 18rem; }
 a.num { color: inherit; text-decoration: underline dotted; }
+a.num .verdict { display: inline-block; }
 .verdict { font-weight: bold; text-transform: uppercase; font-size: .8rem; padding: .05rem .35rem; border-radius: .2rem; color: #fff; }
 .v-stuck, .v-down { background: var(--bad); } .v-offline { background: var(--warn); } .v-growing { background: #ef6c00; }
 .v-slow { background: var(--slow); } .v-healthy, .v-up { background: var(--ok); } .v-idle, .v-unknown { background: var(--dim); }
@@ -110,9 +111,9 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     $('promql-text').select();
   }
 
-  /** A figure that links to its series. */
-  function figure(text, query) {
-    const a = el('a', 'num', String(text));
+  /** A figure (text or an element) that links to its series. */
+  function figure(content, query) {
+    const a = el('a', 'num', typeof content === 'object' ? content : String(content));
     a.href = prometheusHref(query);
     a.title = query;
     if (state.base) { a.target = '_blank'; a.rel = 'noopener noreferrer'; }
@@ -165,12 +166,12 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     const q = doc.promql.server;
     const rows = doc.servers.map((s) => {
       const labels = { server: s.name };
-      const status = s.up === null ? badge('unknown') : s.up ? figure('up', promql(q.up, labels)) : figure('down', promql(q.up, labels));
+      const status = s.up === null ? badge('unknown') : figure(badge(s.up ? 'up' : 'down'), promql(q.up, labels));
       const result = el('span', '', status);
       if (s.error) result.append(' ' + s.error.reason + ': ' + s.error.message);
       return el('tr', s.up === false ? 'down' : '',
         cell(s.name, 'name'), cell(s.url, 'name'), cell(result),
-        cell(s.state ? figure(s.state, promql(q.info, labels)) : null), cell(s.role || null),
+        cell(s.state ? figure(s.state, promql(q.info, labels)) : null), cell(s.role ? figure(s.role, promql(q.info, labels)) : null),
         cell(s.channels === null ? null : figure(s.channels, promql(q.channels, labels)), 'n'),
         cell(s.lastScrape ? clock(s.lastScrape) + ' (' + ago(s.lastScrape) + ' ago)' : 'not scraped yet'),
         cell(s.durationSeconds === null ? null : figure(s.durationSeconds.toFixed(3) + ' s', promql(q.durationSeconds, labels)), 'n'));
@@ -206,7 +207,7 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     const since = el('span', '', clock(r.since) + ' (' + ago(r.since) + ')');
     since.title = r.since;
     return el('tr', 'q-' + r.verdict,
-      cell(figure(r.verdict, promql(q.delivery, labels))), cell(since),
+      cell(figure(badge(r.verdict), promql(q.delivery, labels))), cell(since),
       cell(r.server, 'name'), cell(r.subject, 'name'), cell(r.group, 'name'), cell(r.durable, 'name'),
       f(r.pending, 'pending'), cell(sparkline(r.pendingHistory)), f(r.undelivered, 'undelivered'), f(r.unacked, 'unacked'),
       f(r.members, 'members'), f(r.stalledMembers, 'stalledMembers'), f(r.offline ? 1 : 0, 'offline'),

@@ -48,6 +48,10 @@ export function addStatusRoutes(app: Express, deps: StatusDeps): void {
   app.get('/status.css', (_req, res) => {
     secure(res, 'text/css').send(STATUS_PAGE_CSS);
   });
+  // Browsers ask for it; an answer keeps their consoles clean.
+  app.get('/favicon.ico', (_req, res) => {
+    res.status(204).end();
+  });
   app.get('/api/v1/queues', async (req, res) => {
     await deps.collector.refresh(maxCollectionAgeMs(deps.collector.scrapeCadence()));
     const body = Buffer.from(JSON.stringify(statusDocument(deps.version, deps.collector.lastResults(), deps.history)));

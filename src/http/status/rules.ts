@@ -6,7 +6,7 @@
 export const STATUS_RULES = {
   /** Collections the history keeps per queue (the sparkline's points; bounds its memory). */
   historyCollections: 20,
-  /** How far back a queue's motion is judged: README's rate(...[5m]). */
+  /** How far back growth and slowness are judged: README's rate(...[5m]). Stuck is judged against the previous collection. */
   windowSeconds: 300,
   /** Growing: smallest backlog worth a ticket when it keeps growing (the alerts' backlog_growing_messages). */
   growingMinPending: 100,
@@ -44,27 +44,33 @@ export interface Judgement {
 }
 
 /**
- * `base` is the queue's oldest collection inside the window (or the previous one when that is
- * older): motion is judged from it to `now`. Without one, only what a single look shows.
+ * `previous` is the queue's collection before this one, `windowStart` its oldest inside the window
+ * (or `previous` when that is older). Stuck needs nothing to move since `previous`, so a queue
+ * whose members stop acking is stuck by its second collection after; growing and slow look at the
+ * whole window. Without an earlier collection, only what one look shows.
  */
-export function judge(now: QueueSample, base: EarlierSample | undefined): Judgement {
+export function judge(now: QueueSample, previous: EarlierSample | undefined, windowStart: EarlierSample | undefined): Judgement {
   if (now.offline) return { verdict: 'offline', why: `durable with no member online; ${now.pending} pending and growing with every publish` };
   if (now.pending === 0) return { verdict: 'idle', why: 'nothing pending' };
-  if (!base) return { verdict: 'healthy', why: 'first collection of this queue: its motion shows from the next one' };
-  const seconds = Math.round((now.at - base.at) / 1000);
-  const delivered = now.lastSent - base.lastSent;
-  const published = now.channelLastSeq - base.channelLastSeq;
-  if (delivered === 0 && now.pending >= base.pending) {
+  if (!previous || !windowStart) return { verdict: 'healthy', why: 'first collection of this queue: its motion shows from the next one' };
+  if (now.lastSent === previous.lastSent && now.pending >= previous.pending) {
     const stalled = now.stalledMembers === now.members
       ? `all ${now.members} member(s) stalled at their in-flight limit: they receive but do not ack`
       : `${now.stalledMembers} of ${now.members} member(s) stalled`;
-    return { verdict: 'stuck', why: `${now.pending} pending, cursor at ${now.lastSent} unmoved and nothing acked for ${seconds} s; ${stalled}` };
+    return { verdict: 'stuck', why: `${now.pending} pending, cursor unmoved at ${now.lastSent} and nothing acked for ${secondsBetween(previous, now)} s; ${stalled}` };
   }
-  if (now.members > 0 && now.pending > STATUS_RULES.growingMinPending && now.pending > base.pending) {
-    return { verdict: 'growing', why: `pending rose from ${base.pending} to ${now.pending} in ${seconds} s with ${now.members} member(s) online` };
+  const seconds = secondsBetween(windowStart, now);
+  const delivered = now.lastSent - windowStart.lastSent;
+  const published = now.channelLastSeq - windowStart.channelLastSeq;
+  if (now.members > 0 && now.pending > STATUS_RULES.growingMinPending && now.pending > windowStart.pending) {
+    return { verdict: 'growing', why: `pending rose from ${windowStart.pending} to ${now.pending} in ${seconds} s with ${now.members} member(s) online` };
   }
   if (delivered > 0 && published > delivered && now.undelivered > 0) {
     return { verdict: 'slow', why: `${published} published and ${delivered} delivered in ${seconds} s: publishing outpaces delivery` };
   }
   return { verdict: 'healthy', why: `${delivered} delivered in ${seconds} s` };
+}
+
+function secondsBetween(a: EarlierSample, b: EarlierSample): number {
+  return Math.round((b.at - a.at) / 1000);
 }
