@@ -249,6 +249,8 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
       state.doc = await res.json();
       document.body.dataset.loadMs = (performance.now() - started).toFixed(1);
       render();
+      // From navigation to the first page of rows on screen.
+      document.body.dataset.readyMs ??= performance.now().toFixed(1);
     } catch (err) {
       $('status').textContent = 'could not load api/v1/queues: ' + err.message + ' (the figures below, if any, are old)';
       $('status').className = 'error';
