@@ -1,5 +1,5 @@
-import type { Consumer, Snapshot } from '../../model/types.js';
-import { type EarlierSample, judge, type QueueSample, STATUS_RULES, type Verdict, VERDICTS } from './rules.js';
+import type { Snapshot } from '../../model/types.js';
+import { type EarlierSample, explain, judge, type QueueSample, STATUS_RULES, type Verdict, VERDICTS } from './rules.js';
 
 /** One queue as the page and /api/v1/queues show it. */
 export interface QueueRow {
@@ -24,44 +24,43 @@ export interface QueueRow {
   pendingHistory: Array<number | null>;
 }
 
-/** Figures per collection slot, in this order: pending, cursor, channel last sequence. */
-const FIGURES = 3;
+/** Per queue and collection: pending, cursor, channel last sequence. */
+const RING = { pending: 0, lastSent: 1, channelLastSeq: 2, width: 3 } as const;
+/** Per queue, from its latest collection (and when it was last seen and judged). */
+const LATEST = { undelivered: 0, unacked: 1, members: 2, stalledMembers: 3, offline: 4, clientPending: 5, since: 6, verdict: 7, firstSeenIn: 8, seenIn: 9, width: 10 } as const;
+const INITIAL_CAPACITY = 256;
 
-interface Track {
-  readonly server: string;
-  readonly subject: string;
-  readonly group: string;
-  readonly durable: string;
-  readonly ring: Float64Array;
-  latest: QueueSample;
-  unacked: number;
-  clientPending: number | null;
-  verdict: Verdict;
-  since: number;
-  why: string;
-  seenIn: number;
-}
-
-const keyOf = (server: string, subject: string, group: string, durable: string): string => JSON.stringify([server, subject, group, durable]);
-
-function sampleOf(c: Consumer, channelLastSeq: number, at: number): QueueSample {
-  return {
-    at, pending: c.pending, undelivered: c.undelivered, lastSent: c.lastSent, channelLastSeq,
-    members: c.members, stalledMembers: c.stalledMembers, offline: c.offline,
-  };
-}
+const sampleAt = (): EarlierSample => ({ at: 0, pending: 0, lastSent: 0, channelLastSeq: 0 });
 
 /**
- * The last STATUS_RULES.historyCollections collections, per queue: three numbers per collection in
- * one typed array, plus the latest figures. A queue missing from a collection (deleted, or its
- * server failed to answer) is dropped, so memory follows the queues there are now.
+ * The last STATUS_RULES.historyCollections collections, per queue, in typed arrays that grow
+ * with the number of queues (no object per queue or per collection). A queue missing from a
+ * collection (deleted, or its server did not answer) is dropped and its place reused, so memory
+ * follows the queues there are now.
  */
 export class StatusHistory {
   readonly #size = STATUS_RULES.historyCollections;
   readonly #times = new Float64Array(STATUS_RULES.historyCollections).fill(Number.NaN);
-  readonly #tracks = new Map<string, Track>();
+  /** server -> subject -> the places of that channel's queues. */
+  readonly #index = new Map<string, Map<string, number[]>>();
+  readonly #free: number[] = [];
+  #servers: string[] = [];
+  #subjects: string[] = [];
+  #groups: string[] = [];
+  #durables: string[] = [];
+  #ring = new Float64Array(0);
+  #latest = new Float64Array(0);
+  #used = 0;
+  #count = 0;
   #slot = -1;
   #collections = 0;
+  /** How many collections back the window reaches (at least 1): the same for every queue seen that long. */
+  #windowBack = 1;
+  // Filled in place for each judgement: recording allocates nothing per queue.
+  readonly #now: QueueSample = { at: 0, pending: 0, undelivered: 0, lastSent: 0, channelLastSeq: 0, members: 0, stalledMembers: 0, offline: false };
+  readonly #previous = sampleAt();
+  readonly #windowStart = sampleAt();
+  readonly #judged: { previous: EarlierSample | undefined; windowStart: EarlierSample | undefined } = { previous: undefined, windowStart: undefined };
 
   /** Start time (Unix ms) of the latest collection; undefined before the first. */
   get collectedAt(): number | undefined {
@@ -69,26 +68,51 @@ export class StatusHistory {
   }
 
   get queueCount(): number {
-    return this.#tracks.size;
+    return this.#count;
   }
 
   record(snapshot: Snapshot): void {
     this.#slot = (this.#slot + 1) % this.#size;
     this.#times[this.#slot] = snapshot.startedAt;
     const collection = ++this.#collections;
-    const client = new Map(snapshot.clientPending.map((c) => [keyOf(c.server, c.subject, c.group, c.durable), c.messages]));
+    const client = this.#clientPending(snapshot);
+    this.#reserve(snapshot);
+    this.#windowBack = 1;
+    while (this.#windowBack + 1 < Math.min(this.#size, collection)
+      && snapshot.startedAt - this.#times[this.#slotBack(this.#windowBack + 1)]! <= STATUS_RULES.windowSeconds * 1000) this.#windowBack++;
     for (const server of snapshot.servers) {
       if (server.failure) continue;
+      const channels = this.#index.get(server.name) ?? this.#index.set(server.name, new Map()).get(server.name)!;
       for (const channel of server.channels) {
-        for (const consumer of channel.consumers) {
-          const key = keyOf(server.name, channel.name, consumer.group, consumer.durable);
-          const sample = sampleOf(consumer, channel.lastSeq, snapshot.startedAt);
-          const track = this.#tracks.get(key) ?? this.#newTrack(key, server.name, channel.name, consumer, sample);
-          this.#update(track, sample, consumer.unacked, client.get(key) ?? null, collection);
+        if (channel.consumers.length === 0) continue;
+        const places = channels.get(channel.name) ?? channels.set(channel.name, []).get(channel.name)!;
+        for (const c of channel.consumers) {
+          let q = this.#find(places, c.group, c.durable);
+          if (q === undefined) {
+            q = this.#add(server.name, channel.name, c.group, c.durable, collection);
+            places.push(q);
+          }
+          const r = (q * this.#size + this.#slot) * RING.width;
+          this.#ring[r + RING.pending] = c.pending;
+          this.#ring[r + RING.lastSent] = c.lastSent;
+          this.#ring[r + RING.channelLastSeq] = channel.lastSeq;
+          const l = q * LATEST.width;
+          this.#latest[l + LATEST.undelivered] = c.undelivered;
+          this.#latest[l + LATEST.unacked] = c.unacked;
+          this.#latest[l + LATEST.members] = c.members;
+          this.#latest[l + LATEST.stalledMembers] = c.stalledMembers;
+          this.#latest[l + LATEST.offline] = c.offline ? 1 : 0;
+          this.#latest[l + LATEST.clientPending] = client?.get(server.name)?.get(channel.name)?.get(c.group)?.get(c.durable) ?? Number.NaN;
+          const verdict = VERDICTS.indexOf(this.#judge(q));
+          if (this.#latest[l + LATEST.firstSeenIn] === collection || this.#latest[l + LATEST.verdict] !== verdict) this.#latest[l + LATEST.since] = snapshot.startedAt;
+          this.#latest[l + LATEST.verdict] = verdict;
+          this.#latest[l + LATEST.seenIn] = collection;
         }
       }
     }
-    for (const [key, track] of this.#tracks) if (track.seenIn !== collection) this.#tracks.delete(key);
+    for (let q = 0; q < this.#used; q++) {
+      if (this.#servers[q] !== '' && this.#latest[q * LATEST.width + LATEST.seenIn] !== collection) this.#remove(q);
+    }
   }
 
   /** Every queue, worst first: by verdict, then most pending. */
@@ -99,15 +123,20 @@ export class StatusHistory {
       if (!Number.isNaN(this.#times[slot]!)) order.push(slot);
     }
     const rows: QueueRow[] = [];
-    for (const t of this.#tracks.values()) {
-      const { pending, undelivered, lastSent, members, stalledMembers, offline } = t.latest;
+    for (let q = 0; q < this.#used; q++) {
+      if (this.#servers[q] === '') continue;
+      const verdict = this.#judge(q);
+      const [now, previous, windowStart] = [this.#now, this.#judged.previous, this.#judged.windowStart];
+      const l = q * LATEST.width;
+      const clientPending = this.#latest[l + LATEST.clientPending]!;
       rows.push({
-        server: t.server, subject: t.subject, group: t.group, durable: t.durable,
-        verdict: t.verdict, since: new Date(t.since).toISOString(), why: t.why,
-        pending, undelivered, unacked: t.unacked, lastSent, members, stalledMembers, offline,
-        clientPending: t.clientPending,
+        server: this.#servers[q]!, subject: this.#subjects[q]!, group: this.#groups[q]!, durable: this.#durables[q]!,
+        verdict, since: new Date(this.#latest[l + LATEST.since]!).toISOString(), why: explain(verdict, now, previous, windowStart),
+        pending: now.pending, undelivered: now.undelivered, unacked: this.#latest[l + LATEST.unacked]!, lastSent: now.lastSent,
+        members: now.members, stalledMembers: now.stalledMembers, offline: now.offline,
+        clientPending: Number.isNaN(clientPending) ? null : clientPending,
         pendingHistory: order.map((slot) => {
-          const value = t.ring[slot * FIGURES]!;
+          const value = this.#ring[(q * this.#size + slot) * RING.width + RING.pending]!;
           return Number.isNaN(value) ? null : value;
         }),
       });
@@ -118,47 +147,100 @@ export class StatusHistory {
       || a.group.localeCompare(b.group) || a.durable.localeCompare(b.durable));
   }
 
-  #newTrack(key: string, server: string, subject: string, consumer: Consumer, sample: QueueSample): Track {
-    const track: Track = {
-      server, subject, group: consumer.group, durable: consumer.durable,
-      ring: new Float64Array(this.#size * FIGURES).fill(Number.NaN),
-      latest: sample, unacked: 0, clientPending: null, verdict: 'healthy', since: sample.at, why: '', seenIn: 0,
-    };
-    this.#tracks.set(key, track);
-    return track;
+  #find(places: readonly number[], group: string, durable: string): number | undefined {
+    for (const q of places) if (this.#groups[q] === group && this.#durables[q] === durable) return q;
+    return undefined;
   }
 
-  #update(track: Track, sample: QueueSample, unacked: number, clientPending: number | null, collection: number): void {
-    const r = this.#slot * FIGURES;
-    track.ring[r] = sample.pending;
-    track.ring[r + 1] = sample.lastSent;
-    track.ring[r + 2] = sample.channelLastSeq;
-    const { verdict, why } = judge(sample, this.#earlier(track, 1), this.#windowStart(track, sample.at));
-    if (verdict !== track.verdict) track.since = sample.at;
-    track.latest = sample;
-    track.unacked = unacked;
-    track.clientPending = clientPending;
-    track.verdict = verdict;
-    track.why = why;
-    track.seenIn = collection;
+  /** Queue q in the latest collection, against its earlier ones; leaves the figures it used in #now and #judged. */
+  #judge(q: number): Verdict {
+    const now = this.#now;
+    const l = q * LATEST.width;
+    this.#read(q, this.#slot, now);
+    now.undelivered = this.#latest[l + LATEST.undelivered]!;
+    now.members = this.#latest[l + LATEST.members]!;
+    now.stalledMembers = this.#latest[l + LATEST.stalledMembers]!;
+    now.offline = this.#latest[l + LATEST.offline] === 1;
+    // A queue is in every collection since it was first seen (else it was dropped).
+    const seenBefore = this.#collections - this.#latest[l + LATEST.firstSeenIn]!;
+    const previous = seenBefore > 0 ? this.#read(q, this.#slotBack(1), this.#previous) : undefined;
+    const windowStart = seenBefore > 0 ? this.#read(q, this.#slotBack(Math.min(seenBefore, this.#windowBack)), this.#windowStart) : undefined;
+    this.#judged.previous = previous;
+    this.#judged.windowStart = windowStart;
+    return judge(now, previous, windowStart);
   }
 
-  /** This queue's figures `back` collections ago, if it was there. */
-  #earlier(track: Track, back: number): EarlierSample | undefined {
-    const slot = (this.#slot - back + this.#size) % this.#size;
-    const at = this.#times[slot]!;
-    const r = slot * FIGURES;
-    if (back >= this.#size || Number.isNaN(at) || Number.isNaN(track.ring[r]!)) return undefined;
-    return { at, pending: track.ring[r]!, lastSent: track.ring[r + 1]!, channelLastSeq: track.ring[r + 2]! };
+  #slotBack(back: number): number {
+    return (this.#slot - back + this.#size) % this.#size;
   }
 
-  /** The oldest earlier collection of this queue inside the window, else the one just before this one. */
-  #windowStart(track: Track, now: number): EarlierSample | undefined {
-    let start = this.#earlier(track, 1);
-    for (let back = 2; ; back++) {
-      const earlier = this.#earlier(track, back);
-      if (!earlier || now - earlier.at > STATUS_RULES.windowSeconds * 1000) return start;
-      start = earlier;
+  #read(q: number, slot: number, into: EarlierSample): EarlierSample {
+    const r = (q * this.#size + slot) * RING.width;
+    into.at = this.#times[slot]!;
+    into.pending = this.#ring[r + RING.pending]!;
+    into.lastSent = this.#ring[r + RING.lastSent]!;
+    into.channelLastSeq = this.#ring[r + RING.channelLastSeq]!;
+    return into;
+  }
+
+  /** Client-side pending by server, subject, group and durable; undefined when no probe reports. */
+  #clientPending(snapshot: Snapshot): Map<string, Map<string, Map<string, Map<string, number>>>> | undefined {
+    if (snapshot.clientPending.length === 0) return undefined;
+    const found = new Map<string, Map<string, Map<string, Map<string, number>>>>();
+    const child = <K, V>(m: Map<K, V>, k: K, make: () => V): V => m.get(k) ?? m.set(k, make()).get(k)!;
+    for (const c of snapshot.clientPending) {
+      child(child(child(found, c.server, () => new Map()), c.subject, () => new Map()), c.group, () => new Map()).set(c.durable, c.messages);
     }
+    return found;
+  }
+
+  #add(server: string, subject: string, group: string, durable: string, collection: number): number {
+    let q = this.#free.pop();
+    if (q === undefined) {
+      if (this.#used >= this.#capacity()) this.#grow();
+      q = this.#used++;
+    }
+    this.#servers[q] = server;
+    this.#subjects[q] = subject;
+    this.#groups[q] = group;
+    this.#durables[q] = durable;
+    this.#ring.fill(Number.NaN, q * this.#size * RING.width, (q + 1) * this.#size * RING.width);
+    this.#latest.fill(0, q * LATEST.width, (q + 1) * LATEST.width);
+    this.#latest[q * LATEST.width + LATEST.firstSeenIn] = collection;
+    this.#count++;
+    return q;
+  }
+
+  #remove(q: number): void {
+    const channels = this.#index.get(this.#servers[q]!)!;
+    const places = channels.get(this.#subjects[q]!)!;
+    places.splice(places.indexOf(q), 1);
+    if (places.length === 0) channels.delete(this.#subjects[q]!);
+    this.#servers[q] = this.#subjects[q] = this.#groups[q] = this.#durables[q] = '';
+    this.#free.push(q);
+    this.#count--;
+  }
+
+  /**
+   * Sizes the arrays for a collection's queues at once (a tenth more, for new ones), so that
+   * they seldom grow: each growth copies them and leaves the old ones to the allocator.
+   */
+  #reserve(snapshot: Snapshot): void {
+    let queues = 0;
+    for (const server of snapshot.servers) for (const channel of server.channels) queues += channel.consumers.length;
+    if (queues > this.#capacity()) this.#grow(Math.ceil(queues * 1.1));
+  }
+
+  #capacity(): number {
+    return this.#latest.length / LATEST.width;
+  }
+
+  #grow(capacity = Math.max(INITIAL_CAPACITY, this.#used * 2)): void {
+    const ring = new Float64Array(capacity * this.#size * RING.width);
+    ring.set(this.#ring);
+    this.#ring = ring;
+    const latest = new Float64Array(capacity * LATEST.width);
+    latest.set(this.#latest);
+    this.#latest = latest;
   }
 }

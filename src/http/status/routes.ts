@@ -54,7 +54,7 @@ export function addStatusRoutes(app: Express, deps: StatusDeps): void {
   });
   app.get('/api/v1/queues', async (req, res) => {
     await deps.collector.refresh(maxCollectionAgeMs(deps.collector.scrapeCadence()));
-    const body = Buffer.from(JSON.stringify(statusDocument(deps.version, deps.collector.lastResults(), deps.history)));
+    const body = JSON.stringify(statusDocument(deps.version, deps.collector.lastResults(), deps.history));
     secure(res, 'application/json').vary('Accept-Encoding');
     if (acceptsGzip(req.get('accept-encoding'))) res.set('Content-Encoding', 'gzip').send(gzipSync(body, { level: 1 }));
     else res.send(body);

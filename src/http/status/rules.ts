@@ -4,9 +4,9 @@
  * over the exporter's own recent collections instead of Prometheus' series.
  */
 export const STATUS_RULES = {
-  /** Collections the history keeps per queue (the sparkline's points; bounds its memory). */
-  historyCollections: 20,
-  /** How far back growth and slowness are judged: README's rate(...[5m]). Stuck is judged against the previous collection. */
+  /** Collections the history keeps per queue: the sparkline's points; with three numbers each, most of its memory. */
+  historyCollections: 12,
+  /** How far back growth and slowness are judged (README's rate(...[5m])), as far as the collections held reach. Stuck is judged against the previous collection. */
   windowSeconds: 300,
   /** Growing: smallest backlog worth a ticket when it keeps growing (the alerts' backlog_growing_messages). */
   growingMinPending: 100,
@@ -37,38 +37,43 @@ export interface QueueSample {
 /** What a queue's motion is judged from: its figures in an earlier collection. */
 export type EarlierSample = Pick<QueueSample, 'at' | 'pending' | 'lastSent' | 'channelLastSeq'>;
 
-export interface Judgement {
-  verdict: Verdict;
-  /** One sentence for the person on call. */
-  why: string;
-}
-
 /**
  * `previous` is the queue's collection before this one, `windowStart` its oldest inside the window
  * (or `previous` when that is older). Stuck needs nothing to move since `previous`, so a queue
  * whose members stop acking is stuck by its second collection after; growing and slow look at the
  * whole window. Without an earlier collection, only what one look shows.
  */
-export function judge(now: QueueSample, previous: EarlierSample | undefined, windowStart: EarlierSample | undefined): Judgement {
-  if (now.offline) return { verdict: 'offline', why: `durable with no member online; ${now.pending} pending and growing with every publish` };
-  if (now.pending === 0) return { verdict: 'idle', why: 'nothing pending' };
-  if (!previous || !windowStart) return { verdict: 'healthy', why: 'first collection of this queue: its motion shows from the next one' };
-  if (now.lastSent === previous.lastSent && now.pending >= previous.pending) {
-    const stalled = now.stalledMembers === now.members
-      ? `all ${now.members} member(s) stalled at their in-flight limit: they receive but do not ack`
-      : `${now.stalledMembers} of ${now.members} member(s) stalled`;
-    return { verdict: 'stuck', why: `${now.pending} pending, cursor unmoved at ${now.lastSent} and nothing acked for ${secondsBetween(previous, now)} s; ${stalled}` };
-  }
-  const seconds = secondsBetween(windowStart, now);
+export function judge(now: QueueSample, previous: EarlierSample | undefined, windowStart: EarlierSample | undefined): Verdict {
+  if (now.offline) return 'offline';
+  if (now.pending === 0) return 'idle';
+  if (!previous || !windowStart) return 'healthy';
+  if (now.lastSent === previous.lastSent && now.pending >= previous.pending) return 'stuck';
+  if (now.members > 0 && now.pending > STATUS_RULES.growingMinPending && now.pending > windowStart.pending) return 'growing';
   const delivered = now.lastSent - windowStart.lastSent;
-  const published = now.channelLastSeq - windowStart.channelLastSeq;
-  if (now.members > 0 && now.pending > STATUS_RULES.growingMinPending && now.pending > windowStart.pending) {
-    return { verdict: 'growing', why: `pending rose from ${windowStart.pending} to ${now.pending} in ${seconds} s with ${now.members} member(s) online` };
+  if (delivered > 0 && now.channelLastSeq - windowStart.channelLastSeq > delivered && now.undelivered > 0) return 'slow';
+  return 'healthy';
+}
+
+/** The verdict in one sentence for the person on call, from the figures judge() used. */
+export function explain(verdict: Verdict, now: QueueSample, previous: EarlierSample | undefined, windowStart: EarlierSample | undefined): string {
+  if (verdict === 'offline') return `durable with no member online; ${now.pending} pending and growing with every publish`;
+  if (verdict === 'idle') return 'nothing pending';
+  if (!previous || !windowStart) return 'first collection of this queue: its motion shows from the next one';
+  const seconds = secondsBetween(windowStart, now);
+  switch (verdict) {
+    case 'stuck': {
+      const stalled = now.stalledMembers === now.members
+        ? `all ${now.members} member(s) stalled at their in-flight limit: they receive but do not ack`
+        : `${now.stalledMembers} of ${now.members} member(s) stalled`;
+      return `${now.pending} pending, cursor unmoved at ${now.lastSent} and nothing acked for ${secondsBetween(previous, now)} s; ${stalled}`;
+    }
+    case 'growing':
+      return `pending rose from ${windowStart.pending} to ${now.pending} in ${seconds} s with ${now.members} member(s) online`;
+    case 'slow':
+      return `${now.channelLastSeq - windowStart.channelLastSeq} published and ${now.lastSent - windowStart.lastSent} delivered in ${seconds} s: publishing outpaces delivery`;
+    default:
+      return `${now.lastSent - windowStart.lastSent} delivered in ${seconds} s`;
   }
-  if (delivered > 0 && published > delivered && now.undelivered > 0) {
-    return { verdict: 'slow', why: `${published} published and ${delivered} delivered in ${seconds} s: publishing outpaces delivery` };
-  }
-  return { verdict: 'healthy', why: `${delivered} delivered in ${seconds} s` };
 }
 
 function secondsBetween(a: EarlierSample, b: EarlierSample): number {
