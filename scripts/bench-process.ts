@@ -56,8 +56,8 @@ export async function startOurs(label: string, monitorUrl: string, extraArgs: st
   return startProcess(label, process.execPath, args, port, '/readyz');
 }
 
-/** prometheus-nats-exporter with its NATS Streaming collectors on. */
-export async function startPeer(label: string, binary: string, monitorUrl: string): Promise<ExporterProcess> {
+/** prometheus-nats-exporter with its NATS Streaming collectors on, reading each of `monitorUrls`. */
+export async function startPeer(label: string, binary: string, ...monitorUrls: string[]): Promise<ExporterProcess> {
   const port = await freePort();
-  return startProcess(label, binary, ['-port', String(port), '-addr', '127.0.0.1', '-channelz', '-serverz', monitorUrl], port, '/metrics');
+  return startProcess(label, binary, ['-port', String(port), '-addr', '127.0.0.1', '-channelz', '-serverz', ...monitorUrls], port, '/metrics');
 }

@@ -70,7 +70,7 @@ try {
   const request = parseCli(['--server', `bench=${server.monitorUrl}`, '--timeout', '60'], {});
   if (request.kind !== 'run') throw new Error('expected a run request');
   const { config } = request;
-  const source = new StanSource(config.servers[0]!, { timeoutMs: 60_000, pageSize: config.pageSize, selectSubject: subjectFilter(config.subjects, config.excludeSubjects) });
+  const source = new StanSource(config.servers[0]!, { timeoutMs: 60_000, pageSize: config.pageSize, selectSubject: subjectFilter(config.subjects, config.excludeSubjects), ageLookups: config.ageLookups });
   const snapshot: Snapshot = { startedAt: Date.now(), servers: [await source.scrape()], clientPending: [] };
   await source.close();
   // The snapshot (and the names it shares with the history) is alive before and after: the difference is the history.

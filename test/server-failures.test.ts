@@ -86,8 +86,10 @@ describe('servers that fail never break the others', () => {
     };
     for (const [server, reason] of Object.entries(expected)) {
       assert.equal(valueOf(samples, 'stan_up', { server }), 0, server);
+      assert.equal(valueOf(samples, 'queue_server_owner_up', { server }), 0, `${server} has no owner that answered`);
+      assert.equal(valueOf(samples, 'queue_server_nodes_up', { server }), 0, server);
       assert.equal(valueOf(samples, 'nats_queue_exporter_scrape_errors_total', { server, reason }), 1, `${server} counts one ${reason} error`);
-      const others = samples.filter((s) => s.labels['server'] === server && !['stan_up', 'nats_queue_exporter_scrape_errors_total', 'nats_queue_exporter_scrape_duration_seconds'].includes(s.name));
+      const others = samples.filter((s) => s.labels['server'] === server && !['stan_up', 'nats_queue_exporter_scrape_errors_total', 'nats_queue_exporter_scrape_duration_seconds', 'nats_queue_exporter_checked_parser_pages_total'].includes(s.name) && !s.name.startsWith('queue_server_'));
       assert.deepEqual(others, [], `${server} has no other series`);
     }
     assert.ok(valueOf(samples, 'nats_queue_exporter_scrape_duration_seconds', { server: 'silent' })! >= timeoutSeconds * 0.9);
@@ -97,13 +99,17 @@ describe('servers that fail never break the others', () => {
     const html = await (await fetch(`${exporter.url}/`)).text();
     assert.match(html, /nats-queue-exporter <span class="version">\d+\.\d+\.\d+/);
     assert.match(html, /href="metrics"/);
-    const doc = await (await fetch(`${exporter.url}/api/v1/queues`)).json() as { servers: Array<Record<string, unknown>> };
-    const server = (name: string) => doc.servers.find((s) => s['name'] === name);
-    assert.match(String(server('good')?.['url']), /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.deepEqual([server('good')?.['up'], server('good')?.['state'], server('good')?.['channels']], [true, 'STANDALONE', 1]);
-    assert.equal(server('notfound')?.['up'], false);
-    assert.match(JSON.stringify(server('notfound')?.['error']), /"reason":"http_status","message":"GET .* answered HTTP 404/);
-    assert.match(JSON.stringify(server('silent')?.['error']), /"reason":"timeout"/);
+    const doc = await (await fetch(`${exporter.url}/api/v1/queues`)).json() as { servers: Array<{ name: string; owner: string | null; nodes: Array<Record<string, unknown>> }> };
+    const server = (name: string) => doc.servers.find((s) => s.name === name);
+    const good = server('good')!;
+    assert.match(String(good.nodes[0]!['node']), /^127\.0\.0\.1:\d+$/);
+    assert.equal(good.owner, good.nodes[0]!['node']);
+    assert.match(String(good.nodes[0]!['url']), /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual([good.nodes[0]!['up'], good.nodes[0]!['state'], good.nodes[0]!['owner'], good.nodes[0]!['channels']], [true, 'STANDALONE', true, 1]);
+    assert.equal(server('notfound')!.owner, null);
+    assert.equal(server('notfound')!.nodes[0]!['up'], false);
+    assert.match(JSON.stringify(server('notfound')!.nodes[0]!['error']), /"reason":"http_status","message":"GET .* answered HTTP 404/);
+    assert.match(JSON.stringify(server('silent')!.nodes[0]!['error']), /"reason":"timeout"/);
   });
 
   test('a server stopped mid-test goes to stan_up 0, and comes back with its figures after a restart', async () => {

@@ -163,10 +163,12 @@ test('in Chromium, over TLS and basic auth: a queue whose members stop acking is
   assert.deepEqual([stuck!['pending'], stuck!['undelivered'], stuck!['unacked'], stuck!['members'], stuck!['stalled'], stuck!['offline']], ['20', '12', '8', '2', '2', '0']);
   assert.match(stuck!['why']!, /cursor unmoved at 13 .*all 2 member\(s\) stalled/);
   assert.deepEqual([offline!['pending'], offline!['members'], offline!['offline']], ['3', '0', '1']);
+  // Published seconds ago, before the exporter started: at least that long, or estimated.
+  assert.match(stuck!['oldest waiting']!, /^(~|\u2265 )?\d+ s$/);
 
   const servers = await cells(page, '#servers tbody tr');
   assert.equal(servers.length, 1);
-  assert.deepEqual(servers[0]!.slice(0, 5), ['nats', proxy.url, 'up', 'STANDALONE', '']);
+  assert.deepEqual(servers[0]!.slice(0, 7), ['nats', new URL(proxy.url).host, proxy.url, 'up', 'STANDALONE', '', 'from this node']);
 
   // Run in the page, where window exists; this file is compiled without the DOM's types.
   assert.equal(await page.evaluate('window.pwned'), undefined, 'a name ran as a script');

@@ -1,7 +1,7 @@
 /**
  * PromQL for each figure the status page shows, so its numbers can link to their series. Every
- * `{}` is where the page puts the label matchers of one queue (server, subject, group, durable)
- * or one server (server).
+ * `{}` is where the page puts the label matchers of one queue (server, subject, group, durable),
+ * one logical server (server) or one node (server, node).
  */
 export const QUEUE_PROMQL = {
   pending: 'queue_msgs_pending{}',
@@ -10,11 +10,16 @@ export const QUEUE_PROMQL = {
   members: 'queue_consumers{}',
   stalledMembers: 'queue_consumers_stalled{}',
   offline: 'queue_offline{}',
+  oldestAge: 'queue_oldest_undelivered_age_seconds{}',
   clientPending: 'sum by (server, subject, group, durable) (queue_client_msgs_pending{})',
   delivery: 'rate(queue_last_sent_sequence{}[5m])',
 } as const;
 
 export const SERVER_PROMQL = {
+  /** Per logical server. */
+  ownerUp: 'queue_server_owner_up{}',
+  ownerConflict: 'queue_server_owner_conflict{}',
+  /** Per node. */
   up: 'stan_up{}',
   info: 'stan_server_info{}',
   channels: 'stan_server_channels{}',

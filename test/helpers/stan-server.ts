@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -143,4 +143,47 @@ async function waitForServerz(server: StanServer, states: string[] | undefined, 
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`nats-streaming-server on ${server.monitorUrl} did not become ready (${gone ? 'it exited' : last}):\n${server.output()}`);
+}
+
+export interface RaftCluster {
+  /** The nodes by id, in the order given. */
+  nodes: Map<string, StanServer>;
+  /** Stops every node (killed ones too) and removes the cluster's directory. */
+  stop(): Promise<void>;
+}
+
+/** A Raft cluster (`--clustered`, FILE store) of the nodes `ids`, in a directory of its own; resolves once every node answers CLUSTERED. */
+export async function startRaftCluster(clusterId: string, ids: readonly string[]): Promise<RaftCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'nqe-raft-'));
+  const routePorts = await Promise.all(ids.map(() => freePort()));
+  const started: StanServer[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((n) => n.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(ids.map(async (id, i) => {
+      const nodeDir = join(dir, id);
+      mkdirSync(nodeDir);
+      const routes = routePorts.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(',');
+      started[i] = await startStan({
+        clusterId,
+        store: 'FILE',
+        dir: join(nodeDir, 'store'),
+        waitForStates: ['CLUSTERED'],
+        args: ['--clustered', '--cluster_node_id', id, '--cluster_peers', ids.join(','), '--cluster_log_path', join(nodeDir, 'raft'),
+          '-cluster', `nats://127.0.0.1:${routePorts[i]}`, '-routes', routes],
+      });
+    }));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { nodes: new Map(ids.map((id, i) => [id, started[i]!])), stop };
+}
+
+/** A node's serverz role ("" outside a Raft cluster). */
+export async function roleOf(server: StanServer): Promise<string> {
+  const res = await fetch(`${server.monitorUrl}/streaming/serverz`);
+  return ((await res.json()) as { role?: string }).role ?? '';
 }

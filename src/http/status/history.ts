@@ -1,4 +1,4 @@
-import type { Snapshot } from '../../model/types.js';
+import type { MessageAge, Snapshot } from '../../model/types.js';
 import { type EarlierSample, explain, judge, type QueueSample, STATUS_RULES, type Verdict, VERDICTS } from './rules.js';
 
 /** One queue as the page and /api/v1/queues show it. */
@@ -18,6 +18,8 @@ export interface QueueRow {
   members: number;
   stalledMembers: number;
   offline: boolean;
+  /** How long the first message after the cursor has waited; null when nothing can be said. */
+  oldestAge: { seconds: number; kind: MessageAge['kind'] } | null;
   /** What this pod's workers report holding (probe reports); null when none report it. */
   clientPending: number | null;
   /** Pending in each collection the history holds, oldest first; null before the queue was seen. */
@@ -27,7 +29,8 @@ export interface QueueRow {
 /** Per queue and collection: pending, cursor, channel last sequence. */
 const RING = { pending: 0, lastSent: 1, channelLastSeq: 2, width: 3 } as const;
 /** Per queue, from its latest collection (and when it was last seen and judged). */
-const LATEST = { undelivered: 0, unacked: 1, members: 2, stalledMembers: 3, offline: 4, clientPending: 5, since: 6, verdict: 7, firstSeenIn: 8, seenIn: 9, width: 10 } as const;
+const LATEST = { undelivered: 0, unacked: 1, members: 2, stalledMembers: 3, offline: 4, clientPending: 5, oldestAge: 6, oldestAgeKind: 7, since: 8, verdict: 9, firstSeenIn: 10, seenIn: 11, width: 12 } as const;
+const AGE_KINDS: ReadonlyArray<MessageAge['kind']> = ['exact', 'estimated', 'at_least'];
 const INITIAL_CAPACITY = 256;
 
 const sampleAt = (): EarlierSample => ({ at: 0, pending: 0, lastSent: 0, channelLastSeq: 0 });
@@ -35,7 +38,7 @@ const sampleAt = (): EarlierSample => ({ at: 0, pending: 0, lastSent: 0, channel
 /**
  * The last STATUS_RULES.historyCollections collections, per queue, in typed arrays that grow
  * with the number of queues (no object per queue or per collection). A queue missing from a
- * collection (deleted, or its server did not answer) is dropped and its place reused, so memory
+ * collection (deleted, or no node of its server could give its figures) is dropped and its place reused, so memory
  * follows the queues there are now.
  */
 export class StatusHistory {
@@ -81,7 +84,6 @@ export class StatusHistory {
     while (this.#windowBack + 1 < Math.min(this.#size, collection)
       && snapshot.startedAt - this.#times[this.#slotBack(this.#windowBack + 1)]! <= STATUS_RULES.windowSeconds * 1000) this.#windowBack++;
     for (const server of snapshot.servers) {
-      if (server.failure) continue;
       const channels = this.#index.get(server.name) ?? this.#index.set(server.name, new Map()).get(server.name)!;
       for (const channel of server.channels) {
         if (channel.consumers.length === 0) continue;
@@ -103,6 +105,8 @@ export class StatusHistory {
           this.#latest[l + LATEST.stalledMembers] = c.stalledMembers;
           this.#latest[l + LATEST.offline] = c.offline ? 1 : 0;
           this.#latest[l + LATEST.clientPending] = client?.get(server.name)?.get(channel.name)?.get(c.group)?.get(c.durable) ?? Number.NaN;
+          this.#latest[l + LATEST.oldestAge] = c.oldestUndeliveredAge?.seconds ?? Number.NaN;
+          this.#latest[l + LATEST.oldestAgeKind] = c.oldestUndeliveredAge ? AGE_KINDS.indexOf(c.oldestUndeliveredAge.kind) : -1;
           const verdict = VERDICTS.indexOf(this.#judge(q));
           if (this.#latest[l + LATEST.firstSeenIn] === collection || this.#latest[l + LATEST.verdict] !== verdict) this.#latest[l + LATEST.since] = snapshot.startedAt;
           this.#latest[l + LATEST.verdict] = verdict;
@@ -129,11 +133,13 @@ export class StatusHistory {
       const [now, previous, windowStart] = [this.#now, this.#judged.previous, this.#judged.windowStart];
       const l = q * LATEST.width;
       const clientPending = this.#latest[l + LATEST.clientPending]!;
+      const oldestAge = this.#latest[l + LATEST.oldestAge]!;
       rows.push({
         server: this.#servers[q]!, subject: this.#subjects[q]!, group: this.#groups[q]!, durable: this.#durables[q]!,
         verdict, since: new Date(this.#latest[l + LATEST.since]!).toISOString(), why: explain(verdict, now, previous, windowStart),
         pending: now.pending, undelivered: now.undelivered, unacked: this.#latest[l + LATEST.unacked]!, lastSent: now.lastSent,
         members: now.members, stalledMembers: now.stalledMembers, offline: now.offline,
+        oldestAge: Number.isNaN(oldestAge) ? null : { seconds: oldestAge, kind: AGE_KINDS[this.#latest[l + LATEST.oldestAgeKind]!]! },
         clientPending: Number.isNaN(clientPending) ? null : clientPending,
         pendingHistory: order.map((slot) => {
           const value = this.#ring[(q * this.#size + slot) * RING.width + RING.pending]!;

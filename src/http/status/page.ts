@@ -22,14 +22,14 @@ export function statusPageHtml(version: string): string {
 <noscript><p>This page needs JavaScript; the same data is at <a href="api/v1/queues">/api/v1/queues</a>.</p></noscript>
 <div id="summary"></div>
 <h2>Servers</h2>
-<table id="servers"><thead><tr><th>server</th><th>monitoring URL</th><th>last scrape</th><th>state</th><th>role</th><th class="n">channels</th><th>when</th><th class="n">took</th></tr></thead><tbody></tbody></table>
+<table id="servers"><thead><tr><th>server</th><th>node</th><th>monitoring URL</th><th>last scrape</th><th>state</th><th>role</th><th>queue figures</th><th class="n">channels</th><th>when</th><th class="n">took</th></tr></thead><tbody></tbody></table>
 <h2>Queues</h2>
 <div class="controls">
 <input id="filter" type="search" placeholder="filter: server, subject, group, durable, verdict" aria-label="filter queues">
 <button id="prev" type="button">&#8249; prev</button> <span id="count"></span> <button id="next" type="button">next &#8250;</button>
 <label>Prometheus URL for the links <input id="prometheus" type="url" placeholder="http://prometheus:9090"></label>
 </div>
-<table id="queues"><thead><tr><th>verdict</th><th>since</th><th>server</th><th>subject</th><th>group</th><th>durable</th><th class="n">pending</th><th>history</th><th class="n">undelivered</th><th class="n">unacked</th><th class="n">members</th><th class="n">stalled</th><th class="n">offline</th><th class="n">client pending</th><th>why</th></tr></thead><tbody></tbody></table>
+<table id="queues"><thead><tr><th>verdict</th><th>since</th><th>server</th><th>subject</th><th>group</th><th>durable</th><th class="n">pending</th><th>history</th><th class="n">undelivered</th><th class="n">unacked</th><th class="n">oldest waiting</th><th class="n">members</th><th class="n">stalled</th><th class="n">offline</th><th class="n">client pending</th><th>why</th></tr></thead><tbody></tbody></table>
 </main>
 <footer id="promql" hidden><span>PromQL</span> <input id="promql-text" readonly aria-label="PromQL"> <button id="copy" type="button">copy</button> <a id="promql-open" target="_blank" rel="noopener noreferrer">open in Prometheus</a> <button id="promql-close" type="button">close</button></footer>
 </body></html>
@@ -132,11 +132,21 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     return el('span', 'verdict v-' + word, word);
   }
 
-  function ago(iso) {
-    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  function duration(seconds) {
+    const s = Math.max(0, Math.round(seconds));
     if (s < 120) return s + ' s';
     if (s < 7200) return Math.round(s / 60) + ' min';
     return Math.round(s / 3600) + ' h';
+  }
+
+  function ago(iso) {
+    return duration((Date.now() - Date.parse(iso)) / 1000);
+  }
+
+  /** exact, ~estimated, or at least. */
+  function age(oldest) {
+    if (oldest === null) return null;
+    return (oldest.kind === 'estimated' ? '~' : oldest.kind === 'at_least' ? '\u2265 ' : '') + duration(oldest.seconds);
   }
 
   function clock(iso) {
@@ -162,20 +172,28 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     return svg;
   }
 
+  function ownerText(s, n) {
+    if (n.owner) return s.ownerConflict ? 'from this node (another claims them too)' : 'from this node';
+    if (s.owner === null && s.lastScrape) return 'none: no node owns them';
+    return '';
+  }
+
   function renderServers(doc) {
     const q = doc.promql.server;
-    const rows = doc.servers.map((s) => {
-      const labels = { server: s.name };
-      const status = s.up === null ? badge('unknown') : figure(badge(s.up ? 'up' : 'down'), promql(q.up, labels));
+    const rows = doc.servers.flatMap((s) => s.nodes.map((n) => {
+      const labels = { server: s.name, node: n.node };
+      const status = n.up === null ? badge('unknown') : figure(badge(n.up ? 'up' : 'down'), promql(q.up, labels));
       const result = el('span', '', status);
-      if (s.error) result.append(' ' + s.error.reason + ': ' + s.error.message);
-      return el('tr', s.up === false ? 'down' : '',
-        cell(s.name, 'name'), cell(s.url, 'name'), cell(result),
-        cell(s.state ? figure(s.state, promql(q.info, labels)) : null), cell(s.role ? figure(s.role, promql(q.info, labels)) : null),
-        cell(s.channels === null ? null : figure(s.channels, promql(q.channels, labels)), 'n'),
+      if (n.error) result.append(' ' + n.error.reason + ': ' + n.error.message);
+      const owner = ownerText(s, n);
+      return el('tr', n.up === false ? 'down' : '',
+        cell(s.name, 'name'), cell(n.node, 'name'), cell(n.url, 'name'), cell(result),
+        cell(n.state ? figure(n.state, promql(q.info, labels)) : null), cell(n.role ? figure(n.role, promql(q.info, labels)) : null),
+        cell(owner ? figure(owner, promql(s.ownerConflict ? q.ownerConflict : q.ownerUp, { server: s.name })) : null),
+        cell(n.channels === null ? null : figure(n.channels, promql(q.channels, labels)), 'n'),
         cell(s.lastScrape ? clock(s.lastScrape) + ' (' + ago(s.lastScrape) + ' ago)' : 'not scraped yet'),
-        cell(s.durationSeconds === null ? null : figure(s.durationSeconds.toFixed(3) + ' s', promql(q.durationSeconds, labels)), 'n'));
-    });
+        cell(n.durationSeconds === null ? null : figure(n.durationSeconds.toFixed(3) + ' s', promql(q.durationSeconds, labels)), 'n'));
+    }));
     $('servers').tBodies[0].replaceChildren(...rows);
   }
 
@@ -209,7 +227,7 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     return el('tr', 'q-' + r.verdict,
       cell(figure(badge(r.verdict), promql(q.delivery, labels))), cell(since),
       cell(r.server, 'name'), cell(r.subject, 'name'), cell(r.group, 'name'), cell(r.durable, 'name'),
-      f(r.pending, 'pending'), cell(sparkline(r.pendingHistory)), f(r.undelivered, 'undelivered'), f(r.unacked, 'unacked'),
+      f(r.pending, 'pending'), cell(sparkline(r.pendingHistory)), f(r.undelivered, 'undelivered'), f(r.unacked, 'unacked'), f(age(r.oldestAge), 'oldestAge'),
       f(r.members, 'members'), f(r.stalledMembers, 'stalledMembers'), f(r.offline ? 1 : 0, 'offline'),
       f(r.clientPending, 'clientPending'), cell(r.why, 'why'));
   }

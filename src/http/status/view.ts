@@ -3,19 +3,31 @@ import { QUEUE_PROMQL, SERVER_PROMQL } from '../../metrics/promql.js';
 import type { QueueRow, StatusHistory } from './history.js';
 import { STATUS_RULES, VERDICTS } from './rules.js';
 
-/** One configured server as the page shows it. No credentials: they live outside the URL. */
-export interface ServerRow {
-  name: string;
+/** One node (monitoring port) of a logical server. No credentials: they live outside the URL. */
+export interface NodeRow {
+  node: string;
   url: string;
   /** null until its first scrape. */
   up: boolean | null;
   error: { reason: string; message: string } | null;
   state: string;
   role: string;
+  /** Its queue figures are the ones exported (STANDALONE, FT_ACTIVE, Raft Leader). */
+  owner: boolean;
   channels: number | null;
-  /** Start of its last scrape (ISO 8601). */
-  lastScrape: string | null;
   durationSeconds: number | null;
+}
+
+/** One configured logical server: a standalone server, an FT pair or a Raft cluster. */
+export interface ServerRow {
+  name: string;
+  /** The node whose queue figures are shown; null when none owns them (all down, standby, an election). */
+  owner: string | null;
+  /** More than one node claimed the figures; the first in configured order is shown. */
+  ownerConflict: boolean;
+  /** Start of its last scrape (ISO 8601); null before the first. */
+  lastScrape: string | null;
+  nodes: NodeRow[];
 }
 
 /** The body of /api/v1/queues; the page renders it as it is. */
@@ -30,7 +42,7 @@ export interface StatusDocument {
   queues: QueueRow[];
 }
 
-/** Model -> the page's rows: the one place that decides what a server and a queue show. */
+/** Model -> the page's rows: the one place that decides what a server, a node and a queue show. */
 export function statusDocument(version: string, servers: ReturnType<Collector['lastResults']>, history: StatusHistory): StatusDocument {
   const collectedAt = history.collectedAt;
   return {
@@ -39,16 +51,25 @@ export function statusDocument(version: string, servers: ReturnType<Collector['l
     rules: STATUS_RULES,
     verdicts: VERDICTS,
     promql: { queue: QUEUE_PROMQL, server: SERVER_PROMQL },
-    servers: servers.map(({ name, url, result }) => ({
-      name,
-      url,
-      up: result ? !result.failure : null,
-      error: result?.failure ? { reason: result.failure.reason, message: result.failure.message } : null,
-      state: result?.info?.state ?? '',
-      role: result?.info?.role ?? '',
-      channels: result?.info?.channels ?? null,
+    servers: servers.map(({ target, result }) => ({
+      name: target.name,
+      owner: result?.owner ?? null,
+      ownerConflict: result?.ownerConflict ?? false,
       lastScrape: result ? new Date(result.at).toISOString() : null,
-      durationSeconds: result ? result.durationSeconds : null,
+      nodes: target.nodes.map((t) => {
+        const node = result?.nodes.find((n) => n.node === t.node);
+        return {
+          node: t.node,
+          url: t.url,
+          up: node ? !node.failure : null,
+          error: node?.failure ? { reason: node.failure.reason, message: node.failure.message } : null,
+          state: node?.info?.state ?? '',
+          role: node?.info?.role ?? '',
+          owner: result?.owner === t.node,
+          channels: node?.info?.channels ?? null,
+          durationSeconds: node ? node.durationSeconds : null,
+        };
+      }),
     })),
     queues: history.rows(),
   };

@@ -53,9 +53,11 @@ export function parseServerz(body: unknown): ServerInfo {
     clusterId: str(o, 'cluster_id', where),
     serverId: str(o, 'server_id', where),
     version: str(o, 'version', where),
+    goVersion: str(o, 'go', where, true),
     state: str(o, 'state', where),
     role: str(o, 'role', where, true),
     startTimeSeconds: start / 1000,
+    startTime: str(o, 'start_time', where),
     clients: num(o, 'clients', where),
     subscriptions: num(o, 'subscriptions', where),
     channels: num(o, 'channels', where),
@@ -110,7 +112,7 @@ export function splitQueueName(queueName: string, isDurable: boolean): { group: 
   return { group: queueName.slice(colon + 1), durable: queueName.slice(0, colon) };
 }
 
-function parseSubscription(value: unknown, where: string): Subscription {
+function parseSubscription(value: unknown, where: string, withInbox: boolean): Subscription {
   const o = object(value, where);
   const queueName = str(o, 'queue_name', where, true);
   const isDurable = bool(o, 'is_durable', where);
@@ -119,6 +121,7 @@ function parseSubscription(value: unknown, where: string): Subscription {
     : { group: '', durable: str(o, 'durable_name', where, true) };
   return {
     clientId: str(o, 'client_id', where),
+    inbox: withInbox ? str(o, 'inbox', where) : '',
     group,
     durable,
     unacked: num(o, 'pending_count', where),
@@ -131,8 +134,8 @@ function parseSubscription(value: unknown, where: string): Subscription {
   };
 }
 
-/** Reads a channel object as channelsz?subs=1 gives it. */
-export function parseChannel(value: unknown, where: string): ParsedChannel {
+/** Reads a channel object as channelsz?subs=1 gives it; subscription inboxes only when asked for. */
+export function parseChannel(value: unknown, where: string, withInbox = false): ParsedChannel {
   const o = object(value, where);
   const name = str(o, 'name', where);
   const at = `${where} channel "${name}"`;
@@ -144,6 +147,6 @@ export function parseChannel(value: unknown, where: string): ParsedChannel {
     lastSeq: num(o, 'last_seq', at),
     subscriptionCount: num(o, 'subs_count', at),
   };
-  const subscriptions = list(o, 'subscriptions', at).map((s, i) => parseSubscription(s, `${at} subscription ${i}`));
+  const subscriptions = list(o, 'subscriptions', at).map((s, i) => parseSubscription(s, `${at} subscription ${i}`, withInbox));
   return { facts, subscriptions };
 }
