@@ -26,7 +26,7 @@ test('a queue keeps its history and since while its verdict holds; one that vani
   history.record(at(0, [server('a', [stuck(5), channel('audit', 3, [consumer('', 'archive', { pending: 3, members: 0, offline: true })])])]));
   history.record(at(15, [server('a', [stuck(6), channel('audit', 3, [consumer('', 'archive', { pending: 3, members: 0, offline: true })])])]));
   history.record(at(30, [server('a', [stuck(7), channel('mail', 1, [consumer('senders', '', { oldestUndeliveredAge: { seconds: 0, kind: 'exact' } })])])]));
-  const rows = history.rows();
+  const rows = [...history.rows()];
   assert.deepEqual(rows.map((r) => [r.subject, r.verdict, r.since, r.pendingHistory]), [
     ['orders', 'stuck', '2026-01-01T00:00:15.000Z', [5, 6, 7]],
     ['mail', 'idle', '2026-01-01T00:00:30.000Z', [null, null, 0]],
@@ -45,7 +45,7 @@ test('a server without an owner this time loses its queues, others keep theirs; 
     ownerConflict: false, channels: [], ageLookups: 0,
   };
   history.record(at(15, [figures('a'), failed], [{ server: 'a', subject: 'orders', group: 'workers', durable: '', messages: 4, bytes: 40, reports: 1 }]));
-  assert.deepEqual(history.rows().map((r) => [r.server, r.clientPending, r.unacked, r.oldestAge]), [['a', 4, 4, null]]);
+  assert.deepEqual([...history.rows()].map((r) => [r.server, r.clientPending, r.unacked, r.oldestAge]), [['a', 4, 4, null]]);
 });
 
 test('the arrays grow past their first size without losing figures', () => {
@@ -53,7 +53,7 @@ test('the arrays grow past their first size without losing figures', () => {
   const many = (n: number, pending: number) => server('a', Array.from({ length: n }, (_, i) => channel(`c.${i}`, pending, [consumer('g', '', { pending, lastSent: pending })])));
   history.record(at(0, [many(10, 1)]));
   history.record(at(15, [many(1000, 2)]));
-  const rows = history.rows();
+  const rows = [...history.rows()];
   assert.equal(rows.length, 1000);
   assert.deepEqual(rows.find((r) => r.subject === 'c.3')!.pendingHistory, [1, 2]);
   assert.deepEqual(rows.find((r) => r.subject === 'c.999')!.pendingHistory, [null, 2]);

@@ -119,38 +119,44 @@ export class StatusHistory {
     }
   }
 
-  /** Every queue, worst first: by verdict, then most pending. */
-  rows(): QueueRow[] {
+  /**
+   * Every queue, worst first: by verdict, then most pending. One row at a time from a sorted list
+   * of places, so that 10,000s of queues never exist as rows all at once.
+   */
+  *rows(): Generator<QueueRow> {
     const order: number[] = [];
     for (let i = 1; i <= this.#size; i++) {
       const slot = (this.#slot + i) % this.#size;
       if (!Number.isNaN(this.#times[slot]!)) order.push(slot);
     }
-    const rows: QueueRow[] = [];
-    for (let q = 0; q < this.#used; q++) {
-      if (this.#servers[q] === '') continue;
-      const verdict = this.#judge(q);
-      const [now, previous, windowStart] = [this.#now, this.#judged.previous, this.#judged.windowStart];
-      const l = q * LATEST.width;
-      const clientPending = this.#latest[l + LATEST.clientPending]!;
-      const oldestAge = this.#latest[l + LATEST.oldestAge]!;
-      rows.push({
-        server: this.#servers[q]!, subject: this.#subjects[q]!, group: this.#groups[q]!, durable: this.#durables[q]!,
-        verdict, since: new Date(this.#latest[l + LATEST.since]!).toISOString(), why: explain(verdict, now, previous, windowStart),
-        pending: now.pending, undelivered: now.undelivered, unacked: this.#latest[l + LATEST.unacked]!, lastSent: now.lastSent,
-        members: now.members, stalledMembers: now.stalledMembers, offline: now.offline,
-        oldestAge: Number.isNaN(oldestAge) ? null : { seconds: oldestAge, kind: AGE_KINDS[this.#latest[l + LATEST.oldestAgeKind]!]! },
-        clientPending: Number.isNaN(clientPending) ? null : clientPending,
-        pendingHistory: order.map((slot) => {
-          const value = this.#ring[(q * this.#size + slot) * RING.width + RING.pending]!;
-          return Number.isNaN(value) ? null : value;
-        }),
-      });
-    }
-    const rank = (v: Verdict): number => VERDICTS.indexOf(v);
-    return rows.sort((a, b) => rank(a.verdict) - rank(b.verdict) || b.pending - a.pending
-      || a.server.localeCompare(b.server) || a.subject.localeCompare(b.subject)
-      || a.group.localeCompare(b.group) || a.durable.localeCompare(b.durable));
+    const pendingOf = (q: number): number => this.#ring[(q * this.#size + this.#slot) * RING.width + RING.pending]!;
+    const verdictOf = (q: number): number => this.#latest[q * LATEST.width + LATEST.verdict]!;
+    const places: number[] = [];
+    for (let q = 0; q < this.#used; q++) if (this.#servers[q] !== '') places.push(q);
+    places.sort((a, b) => verdictOf(a) - verdictOf(b) || pendingOf(b) - pendingOf(a)
+      || this.#servers[a]!.localeCompare(this.#servers[b]!) || this.#subjects[a]!.localeCompare(this.#subjects[b]!)
+      || this.#groups[a]!.localeCompare(this.#groups[b]!) || this.#durables[a]!.localeCompare(this.#durables[b]!));
+    for (const q of places) yield this.#row(q, order);
+  }
+
+  #row(q: number, order: readonly number[]): QueueRow {
+    const verdict = this.#judge(q);
+    const [now, previous, windowStart] = [this.#now, this.#judged.previous, this.#judged.windowStart];
+    const l = q * LATEST.width;
+    const clientPending = this.#latest[l + LATEST.clientPending]!;
+    const oldestAge = this.#latest[l + LATEST.oldestAge]!;
+    return {
+      server: this.#servers[q]!, subject: this.#subjects[q]!, group: this.#groups[q]!, durable: this.#durables[q]!,
+      verdict, since: new Date(this.#latest[l + LATEST.since]!).toISOString(), why: explain(verdict, now, previous, windowStart),
+      pending: now.pending, undelivered: now.undelivered, unacked: this.#latest[l + LATEST.unacked]!, lastSent: now.lastSent,
+      members: now.members, stalledMembers: now.stalledMembers, offline: now.offline,
+      oldestAge: Number.isNaN(oldestAge) ? null : { seconds: oldestAge, kind: AGE_KINDS[this.#latest[l + LATEST.oldestAgeKind]!]! },
+      clientPending: Number.isNaN(clientPending) ? null : clientPending,
+      pendingHistory: order.map((slot) => {
+        const value = this.#ring[(q * this.#size + slot) * RING.width + RING.pending]!;
+        return Number.isNaN(value) ? null : value;
+      }),
+    };
   }
 
   #find(places: readonly number[], group: string, durable: string): number | undefined {

@@ -1,11 +1,12 @@
-import { gzipSync } from 'node:zlib';
 import type { Express, Response } from 'express';
 import type { Collector, ScrapeCadence } from '../../collector.js';
+import { ClientGoneError } from '../client-gone-error.js';
+import { startMetricsBody } from '../metrics-body.js';
 import { acceptsGzip } from '../negotiation.js';
 import type { StatusHistory } from './history.js';
 import { STATUS_PAGE_CSS, STATUS_PAGE_SCRIPT, statusPageHtml } from './page.js';
 import { STATUS_RULES } from './rules.js';
-import { statusDocument } from './view.js';
+import { statusJson } from './view.js';
 
 /** Same-origin script and style only: no inline code, nothing from elsewhere, no framing. */
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -54,9 +55,16 @@ export function addStatusRoutes(app: Express, deps: StatusDeps): void {
   });
   app.get('/api/v1/queues', async (req, res) => {
     await deps.collector.refresh(maxCollectionAgeMs(deps.collector.scrapeCadence()));
-    const body = JSON.stringify(statusDocument(deps.version, deps.collector.lastResults(), deps.history));
-    secure(res, 'application/json').vary('Accept-Encoding');
-    if (acceptsGzip(req.get('accept-encoding'))) res.set('Content-Encoding', 'gzip').send(gzipSync(body, { level: 1 }));
-    else res.send(body);
+    secure(res, 'application/json');
+    const body = startMetricsBody(res, 'application/json; charset=utf-8', acceptsGzip(req.get('accept-encoding')));
+    try {
+      for (const chunk of statusJson(deps.version, deps.collector.lastResults(), deps.history)) {
+        await new Promise<void>((resolve, reject) => body.sink(Buffer.from(chunk), (err) => (err ? reject(err) : resolve())));
+      }
+      await body.end();
+    } catch (err) {
+      if (!(err instanceof ClientGoneError)) throw err;
+      res.destroy();
+    }
   });
 }

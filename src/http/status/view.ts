@@ -1,6 +1,6 @@
 import type { Collector } from '../../collector.js';
 import { QUEUE_PROMQL, SERVER_PROMQL } from '../../metrics/promql.js';
-import type { QueueRow, StatusHistory } from './history.js';
+import type { StatusHistory } from './history.js';
 import { STATUS_RULES, VERDICTS } from './rules.js';
 
 /** One node (monitoring port) of a logical server. No credentials: they live outside the URL. */
@@ -30,8 +30,8 @@ export interface ServerRow {
   nodes: NodeRow[];
 }
 
-/** The body of /api/v1/queues; the page renders it as it is. */
-export interface StatusDocument {
+/** The body of /api/v1/queues but its last field, `queues`: QueueRow[] (the page renders it as it is). */
+export interface StatusHead {
   version: string;
   /** Start of the latest collection (ISO 8601); null before the first. */
   collectedAt: string | null;
@@ -39,11 +39,31 @@ export interface StatusDocument {
   verdicts: typeof VERDICTS;
   promql: { queue: typeof QUEUE_PROMQL; server: typeof SERVER_PROMQL };
   servers: ServerRow[];
-  queues: QueueRow[];
 }
 
-/** Model -> the page's rows: the one place that decides what a server, a node and a queue show. */
-export function statusDocument(version: string, servers: ReturnType<Collector['lastResults']>, history: StatusHistory): StatusDocument {
+/** JSON text is sent in pieces of about this many characters. */
+const CHUNK = 64 * 1024;
+
+/**
+ * The body of /api/v1/queues as JSON text in pieces, one queue row at a time: at 30,000 queues the whole
+ * text is 12 MB, and it never has to exist at once.
+ */
+export function* statusJson(version: string, servers: ReturnType<Collector['lastResults']>, history: StatusHistory): Generator<string> {
+  let text = `${JSON.stringify(statusHead(version, servers, history)).slice(0, -1)},"queues":[`;
+  let first = true;
+  for (const row of history.rows()) {
+    text += (first ? '' : ',') + JSON.stringify(row);
+    first = false;
+    if (text.length >= CHUNK) {
+      yield text;
+      text = '';
+    }
+  }
+  yield `${text}]}`;
+}
+
+/** Model -> the page's rows: the one place that decides what a server and a node show (QueueRow is the history's). */
+function statusHead(version: string, servers: ReturnType<Collector['lastResults']>, history: StatusHistory): StatusHead {
   const collectedAt = history.collectedAt;
   return {
     version,
@@ -71,6 +91,5 @@ export function statusDocument(version: string, servers: ReturnType<Collector['l
         };
       }),
     })),
-    queues: history.rows(),
   };
 }
