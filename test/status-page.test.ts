@@ -185,6 +185,15 @@ test('in Chromium, over TLS and basic auth: a queue whose members stop acking is
   await pendingLink.click();
   assert.equal(await page.inputValue('#promql-text'), 'queue_msgs_pending{server="nats", subject="orders", group="workers", durable=""}');
 
+  // With a Prometheus URL the figures open it; anything but http(s) is refused.
+  const query = 'queue_msgs_pending{server="nats", subject="orders", group="workers", durable=""}';
+  await page.fill('#prometheus', 'javascript:window.pwned=3');
+  await page.dispatchEvent('#prometheus', 'change');
+  assert.equal(await pendingLink.getAttribute('href'), '#promql');
+  await page.fill('#prometheus', 'http://prometheus.example:9090/');
+  await page.dispatchEvent('#prometheus', 'change');
+  assert.equal(await pendingLink.getAttribute('href'), `http://prometheus.example:9090/graph?g0.tab=0&g0.expr=${encodeURIComponent(query)}`);
+
   await page.fill('#filter', 'audit');
   assert.equal(await page.locator('#queues tbody tr').count(), 1);
 

@@ -71,7 +71,16 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
   const REFRESH_MS = 15000;
   const BASE_KEY = 'nats-queue-exporter.prometheus';
   const $ = (id) => document.getElementById(id);
-  const state = { doc: null, filter: '', verdict: '', page: 0, base: validBase(localStorage.getItem(BASE_KEY) || '') };
+  const state = { doc: null, filter: '', verdict: '', page: 0, base: validBase(stored(() => localStorage.getItem(BASE_KEY)) || '') };
+
+  /** Local storage may be turned off; the page works without it, the URL is just not kept. */
+  function stored(use) {
+    try {
+      return use();
+    } catch {
+      return null;
+    }
+  }
 
   function validBase(text) {
     try {
@@ -282,7 +291,7 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
   $('prometheus').addEventListener('change', (ev) => {
     state.base = validBase(ev.target.value);
     ev.target.value = state.base;
-    if (state.base) localStorage.setItem(BASE_KEY, state.base); else localStorage.removeItem(BASE_KEY);
+    stored(() => (state.base ? localStorage.setItem(BASE_KEY, state.base) : localStorage.removeItem(BASE_KEY)));
     render();
   });
   $('copy').addEventListener('click', () => {
