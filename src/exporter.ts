@@ -3,7 +3,7 @@ import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { createMetricsServer } from './http/metrics-server.js';
-import { StatusHistory } from './http/status/history.js';
+import { WatchedHistory } from './http/status/watched-history.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
@@ -36,7 +36,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   const probeStore = config.probeListen
     ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries })
     : undefined;
-  const history = new StatusHistory();
+  const history = new WatchedHistory();
   const collector = new Collector(sources, log, selfMetrics, {
     clientReports: probeStore,
     subjectsAuto: config.subjectsAuto,

@@ -9,13 +9,13 @@ import { writeNssFamilies } from '../metrics/nss-compat.js';
 import { ClientGoneError } from './client-gone-error.js';
 import { startMetricsBody } from './metrics-body.js';
 import { acceptsGzip, negotiateFormat } from './negotiation.js';
-import type { StatusHistory } from './status/history.js';
+import type { WatchedHistory } from './status/watched-history.js';
 import { addStatusRoutes } from './status/routes.js';
 
 export interface AppDeps {
   collector: Collector;
-  /** What the collector has seen lately, for / and /api/v1/queues. */
-  history: StatusHistory;
+  /** What the collector has seen lately while someone looks, for / and /api/v1/queues. */
+  history: WatchedHistory;
   selfMetrics: SelfMetrics;
   log: Logger;
   version: string;

@@ -3,7 +3,7 @@ import type { Collector, ScrapeCadence } from '../../collector.js';
 import { ClientGoneError } from '../client-gone-error.js';
 import { startMetricsBody } from '../metrics-body.js';
 import { acceptsGzip } from '../negotiation.js';
-import type { StatusHistory } from './history.js';
+import type { WatchedHistory } from './watched-history.js';
 import { STATUS_PAGE_CSS, STATUS_PAGE_SCRIPT, statusPageHtml } from './page.js';
 import { STATUS_RULES } from './rules.js';
 import { statusJson } from './view.js';
@@ -13,7 +13,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
 
 export interface StatusDeps {
   collector: Collector;
-  history: StatusHistory;
+  history: WatchedHistory;
   version: string;
 }
 
@@ -54,11 +54,13 @@ export function addStatusRoutes(app: Express, deps: StatusDeps): void {
     res.status(204).end();
   });
   app.get('/api/v1/queues', async (req, res) => {
-    await deps.collector.refresh(maxCollectionAgeMs(deps.collector.scrapeCadence()));
+    const history = deps.history.view();
+    // A history that starts now has no collection yet: it needs one (shared if one runs).
+    await deps.collector.refresh(history.collectedAt === undefined ? 0 : maxCollectionAgeMs(deps.collector.scrapeCadence()));
     secure(res, 'application/json');
     const body = startMetricsBody(res, 'application/json; charset=utf-8', acceptsGzip(req.get('accept-encoding')));
     try {
-      for (const chunk of statusJson(deps.version, deps.collector.lastResults(), deps.history)) {
+      for (const chunk of statusJson(deps.version, deps.collector.lastResults(), history)) {
         await new Promise<void>((resolve, reject) => body.sink(Buffer.from(chunk), (err) => (err ? reject(err) : resolve())));
       }
       await body.end();

@@ -14,6 +14,8 @@ export const STATUS_RULES = {
   freshSeconds: 15,
   /** ...or, while /metrics is scraped, older than 1.5 scrape intervals, up to this. */
   maxReuseSeconds: 120,
+  /** The history is kept while the page's data was asked for within this long; then dropped until the next look. */
+  keepUnviewedSeconds: 3600,
 } as const;
 
 /** Worst first: the page's order. */
