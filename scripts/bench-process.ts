@@ -47,11 +47,12 @@ async function startProcess(label: string, command: string, args: string[], port
 
 /**
  * This exporter, from the build next to this script (dist/src/cli.js), with the Node flag that
- * `npm start` and the container image give it.
+ * `npm start` and the container image give it, reading `monitorUrl` as a NATS Streaming server
+ * (--server) or a JetStream server (--jetstream).
  */
-export async function startOurs(label: string, monitorUrl: string, extraArgs: string[] = []): Promise<ExporterProcess> {
+export async function startOurs(label: string, monitorUrl: string, extraArgs: string[] = [], serverFlag: 'server' | 'jetstream' = 'server'): Promise<ExporterProcess> {
   const port = await freePort();
-  const args = ['--max-semi-space-size=4', CLI, '--server', `bench=${monitorUrl}`, '--listen', `127.0.0.1:${port}`, '--probe-listen', 'off',
+  const args = ['--max-semi-space-size=4', CLI, `--${serverFlag}`, `bench=${monitorUrl}`, '--listen', `127.0.0.1:${port}`, '--probe-listen', 'off',
     '--timeout', '60', '--log-level', 'warn', ...extraArgs];
   return startProcess(label, process.execPath, args, port, '/readyz');
 }

@@ -12,7 +12,7 @@ import { startMonitorProxy } from '../test/helpers/monitor-proxy.js';
 import { BACKLOG_PER_CHANNEL, startFillerProcess } from './bench-fill.js';
 import { PAGE_CONCURRENCY } from '../src/sources/stan/source.js';
 import { PageSweep, PROMETHEUS_HEADERS, type ScrapeResult, timedScrape } from './bench-http.js';
-import { findOrInstallPeer } from './bench-peer.js';
+import { findPeer } from './bench-peer.js';
 import { cpuSeconds, memory } from './bench-proc.js';
 import { type ExporterProcess, startOurs, startPeer } from './bench-process.js';
 import { labelsOfKey, type NssSeries, readNss } from '../test/helpers/nss-series.js';
@@ -146,6 +146,14 @@ interface ShapeResult {
   channels: number;
   fillSeconds: number;
   measured: Measured[];
+  /** The --nats-url contender: publish times read over its client connection, and the scrapes it answered. */
+  ageLookups: { lookups: number; scrapes: number };
+}
+
+/** Publish times the exporter at `metricsUrl` has read over --nats-url so far. */
+async function ageLookupsOf(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return Number(/^nats_queue_exporter_age_lookups_total\{server="bench"\} (\S+)$/m.exec(text)?.[1] ?? 0);
 }
 
 function printTable(shapes: ShapeResult[]): void {
@@ -176,7 +184,7 @@ async function main(): Promise<void> {
     const install = fileURLToPath(new URL('../../scripts/install-nats-streaming-server.sh', import.meta.url));
     if (spawnSync('bash', [install], { stdio: 'inherit' }).status !== 0) throw new Error('could not install nats-streaming-server: install Go, or set NATS_STREAMING_SERVER');
   }
-  const peer = findOrInstallPeer(log);
+  const peer = findPeer();
   if ('missing' in peer) log(`the peer is left out: ${peer.missing}`);
 
   const server = await startStan({ clusterId: 'bench-cluster', store: 'MEMORY', args: ['-msu', '0'] });
@@ -204,6 +212,8 @@ async function main(): Promise<void> {
         exporters.push(await startOurs('this, --no-subscription-metrics', server.monitorUrl, ['--no-subscription-metrics']));
         const compat = await startOurs('this, --nss-compat (subscription metrics on)', server.monitorUrl, ['--nss-compat']);
         exporters.push(compat);
+        const exactAges = await startOurs('this, --no-subscription-metrics, --nats-url (exact ages)', server.monitorUrl, ['--no-subscription-metrics', '--nats-url', `bench=${server.natsUrl}`]);
+        exporters.push(exactAges);
         const peerProcess = 'path' in peer ? await startPeer('prometheus-nats-exporter v0.16.0', peer.path, server.monitorUrl) : undefined;
         if (peerProcess) exporters.push(peerProcess);
         const contenders: Contender[] = exporters.map((p) => exporterContender(p, p === peerProcess ? 'peer' : p === compat ? 'compat' : 'ours'));
@@ -219,7 +229,9 @@ async function main(): Promise<void> {
         const measured = await measure(contenders, server.process.pid!);
         const floor = measured.find((m) => m.kind === 'floor')!;
         floor.channels = Math.ceil(channels / PAGE_SIZE);
-        results.push({ channels, fillSeconds, measured });
+        // One more scrape reads the counter; it is not counted among the measured ones.
+        const ageLookups = { lookups: await ageLookupsOf(exactAges.metricsUrl), scrapes: WARMUP_SCRAPES + SCRAPES };
+        results.push({ channels, fillSeconds, measured, ageLookups });
       } finally {
         await Promise.all(exporters.map((p) => p.stop()));
         await sweep.close();
@@ -238,6 +250,10 @@ async function main(): Promise<void> {
   for (const s of results) console.log(`fill ${fmt(s.channels)} channels: ${s.fillSeconds.toFixed(1)} s (cumulative shapes: each adds to the previous)`);
   console.log(`idle RSS of this exporter (started, not scraped yet): ${idleRssMb.toFixed(0)} MB`);
   console.log(sharedSweep);
+  for (const s of results) {
+    const { lookups, scrapes } = s.ageLookups;
+    console.log(`--nats-url at ${fmt(s.channels)} channels: ${fmt(lookups)} publish times read in ${scrapes} scrapes (${(lookups / scrapes).toFixed(1)} per scrape; 2 cursors per channel, --age-lookups 20)`);
+  }
   if ('missing' in peer) console.log(`peer: not measured: ${peer.missing}`);
   for (const s of results) {
     const p = s.measured.find((m) => m.kind === 'peer');

@@ -5,7 +5,7 @@ import { LOG_LEVELS, type LogLevel } from './log-level.js';
 import { type MonitorTls, readInputFile, readMonitorTls, ServerPasswords } from './monitor-access.js';
 import { Secret } from './secret.js';
 import { patternProblem } from './subjects.js';
-import type { NatsClientTarget, NodeTarget, ServerTarget } from './targets.js';
+import type { Backend, NatsClientTarget, NodeTarget, ServerTarget } from './targets.js';
 
 export { ConfigError };
 
@@ -50,8 +50,10 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME[/NODE]=URL', multiple: true, fallback: 'local=http://127.0.0.1:8222',
     help: 'monitoring base URL of a NATS Streaming server, NAME becomes the server label; the same NAME with several URLs is one FT pair or Raft cluster, whose nodes get the node label NODE (default: the URL\'s host:port); repeat the flag for more servers or nodes (env: comma-separated list). https:// and user:pass@ are allowed' },
   { flag: 'listen', env: 'NQE_LISTEN', arg: 'HOST:PORT', fallback: '0.0.0.0:7778', help: 'address for /metrics, /, /healthz and /readyz' },
+  { flag: 'jetstream', env: 'NQE_JETSTREAM', arg: 'NAME[/NODE]=URL', multiple: true, fallback: '',
+    help: 'monitoring base URL of a nats-server with JetStream (-m port), NAME becomes the server label; the same NAME with several URLs is one cluster (give every node: each consumer is read from the node that leads it); repeat the flag for more servers or nodes (env: comma-separated list). Mixes with --server; https:// and user:pass@ are allowed' },
   { flag: 'timeout', env: 'NQE_TIMEOUT', arg: 'SECONDS', fallback: '5', help: 'deadline for all requests to one server in one scrape' },
-  { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request; every page is read until total' },
+  { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request (NATS Streaming), accounts per /jsz request (JetStream); every page is read until total' },
   { flag: 'subjects', env: 'NQE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'export only channels matching these NATS subject patterns (* and >), or "auto": only the channels the probes of this pod report (sidecar); default all' },
   { flag: 'exclude-subjects', env: 'NQE_EXCLUDE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'leave out channels matching these patterns' },
   { flag: 'no-subscription-metrics', env: 'NQE_NO_SUBSCRIPTION_METRICS', fallback: 'false', help: 'leave out the per-subscription stan_subscription_* series (env: true or false)' },
@@ -78,7 +80,7 @@ export const FLAGS: readonly FlagSpec[] = [
 
 export function helpText(): string {
   const lines = [
-    'Usage: nats-queue-exporter [--server NAME=URL ...] [flags]',
+    'Usage: nats-queue-exporter [--server NAME=URL ...] [--jetstream NAME=URL ...] [flags]',
     '',
     'Exports NATS Streaming channels, queue groups and subscriptions as Prometheus metrics.',
     '',
@@ -95,18 +97,20 @@ export function helpText(): string {
 
 type Source = { text: string; from: string };
 
-/** One `--server` entry, before nodes are grouped into logical servers. */
+/** One `--server` or `--jetstream` entry, before nodes are grouped into logical servers. */
 interface ServerEntry extends NodeTarget {
+  backend: Backend;
   /** The entry as given, credentials hidden, for messages that name it. */
   given: string;
 }
 
-const SERVER_EXAMPLE = 'write NAME=http://host:8222 (or NAME/NODE=http://host:8222), e.g. --server prod-a=http://nats-a:8222';
+/** The flag of each backend, for messages. */
+const BACKEND_FLAG: Readonly<Record<Backend, string>> = { stan: 'server', jetstream: 'jetstream' };
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
-function parseServer(raw: string, from: string, passwords: ServerPasswords): ServerEntry {
+function parseServer(raw: string, from: string, backend: Backend, passwords: ServerPasswords): ServerEntry {
   const eq = raw.indexOf('=');
-  const example = SERVER_EXAMPLE;
+  const example = `write NAME=http://host:8222 (or NAME/NODE=http://host:8222), e.g. --${BACKEND_FLAG[backend]} prod-a=http://nats-a:8222`;
   if (eq <= 0) throw new ConfigError(`${from} "${raw}": missing NAME=; ${example}`);
   const label = raw.slice(0, eq).trim();
   const urlText = raw.slice(eq + 1).trim();
@@ -140,34 +144,41 @@ function parseServer(raw: string, from: string, passwords: ServerPasswords): Ser
     url.password = '';
   }
   const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-  const entry: ServerEntry = { server: name, node: nodeName ?? url.host, url: base, given: `${from} "${label}=${base}"` };
+  const entry: ServerEntry = { server: name, node: nodeName ?? url.host, url: base, backend, given: `${from} "${label}=${base}"` };
   if (authorization !== undefined) entry.authorization = authorization;
   return entry;
 }
 
 /**
  * Entries with the same NAME become the nodes of one logical server, in the order given. A URL
- * given twice, under one NAME or two, and a node name given twice in one server are refused.
+ * given twice, under one NAME or two, a node name given twice in one server, and one NAME for a
+ * --server and a --jetstream are refused.
  */
 function groupServers(entries: readonly ServerEntry[]): ServerTarget[] {
   const byUrl = new Map<string, ServerEntry>();
   const byName = new Map<string, NodeTarget[]>();
+  const firstOf = new Map<string, ServerEntry>();
   for (const entry of entries) {
     const sameUrl = byUrl.get(entry.url);
     if (sameUrl) {
       throw new ConfigError(`${sameUrl.given} and ${entry.given} name the same monitoring URL: give each node once, under the NAME of the server it belongs to`);
     }
     byUrl.set(entry.url, entry);
+    const first = firstOf.get(entry.server) ?? entry;
+    if (first.backend !== entry.backend) {
+      throw new ConfigError(`${first.given} and ${entry.given} give one NAME to a NATS Streaming server and a JetStream server: the server label must tell them apart, so give them different NAMEs`);
+    }
+    firstOf.set(entry.server, first);
     const nodes = byName.get(entry.server) ?? [];
     const sameNode = nodes.find((n) => n.node === entry.node);
     if (sameNode) {
       throw new ConfigError(`${entry.given}: server "${entry.server}" has a node "${entry.node}" already (${sameNode.url}); name the nodes apart with NAME/NODE=URL`);
     }
-    const { given: _given, ...node } = entry;
+    const { given: _given, backend: _backend, ...node } = entry;
     nodes.push(Object.freeze(node));
     byName.set(entry.server, nodes);
   }
-  return [...byName].map(([name, nodes]) => Object.freeze({ name, nodes: Object.freeze(nodes) }));
+  return [...byName].map(([name, nodes]) => Object.freeze({ name, backend: firstOf.get(name)!.backend, nodes: Object.freeze(nodes) }));
 }
 
 /** `NAME=FILE` entries of a per-server file flag, read into secrets by server NAME. */
@@ -195,7 +206,7 @@ function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passw
     const eq = src.text.indexOf('=');
     if (eq <= 0) throw new ConfigError(`${src.from} "${redactUrlText(src.text)}": missing NAME=; ${example}`);
     const name = src.text.slice(0, eq).trim();
-    if (!servers.some((s) => s.name === name)) throw new ConfigError(`${src.from} "${name}=...": there is no --server named "${name}"; ${example}`);
+    if (!servers.some((s) => s.name === name && s.backend === 'stan')) throw new ConfigError(`${src.from} "${name}=...": there is no --server named "${name}" (--nats-url reads NATS Streaming messages; a --jetstream server needs none); ${example}`);
     if (clients.has(name)) throw new ConfigError(`${src.from} "${name}=...": server "${name}" has a --nats-url already; give one per server (a NATS client reaches the whole cluster from one URL)`);
     let url: URL;
     try {
@@ -337,14 +348,24 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   };
   const passwords = new ServerPasswords(listOf('server-password-file'), env);
 
-  let entries: ServerEntry[];
-  if (repeated('server').length > 0) {
-    entries = repeated('server').map((s) => parseServer(s, '--server', passwords));
-  } else {
+  /** The entries of --server or --jetstream: the repeated flag, else its comma-separated variable. */
+  const entriesOf = (flag: string, backend: Backend): ServerEntry[] => {
+    if (repeated(flag).length > 0) return repeated(flag).map((s) => parseServer(s, `--${flag}`, backend, passwords));
+    const spec = FLAGS.find((f) => f.flag === flag)!;
+    const text = env[spec.env];
+    if (text === undefined || text === '') return [];
+    const src = { text, from: spec.env };
+    return src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, backend, passwords));
+  };
+  const jetstreamEntries = entriesOf('jetstream', 'jetstream');
+  let stanEntries = entriesOf('server', 'stan');
+  // The default STAN server only when no server of either kind is given.
+  if (stanEntries.length === 0 && jetstreamEntries.length === 0) {
     const src = pick('server');
-    entries = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, passwords));
-    if (entries.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
+    stanEntries = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, 'stan', passwords));
+    if (stanEntries.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
   }
+  let entries = [...stanEntries, ...jetstreamEntries];
   passwords.checkAllUsed(entries);
 
   const monitorTls = readMonitorTls({
@@ -355,7 +376,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   });
   if (monitorTls) {
     if (!entries.some((s) => s.url.startsWith('https:'))) {
-      throw new ConfigError('--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server URL starts with https://');
+      throw new ConfigError('--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server URL starts with https:// (nor any --jetstream URL)');
     }
     entries = entries.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
   }

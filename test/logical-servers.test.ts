@@ -26,7 +26,7 @@ function memoryLog(): { log: Logger; lines: () => Array<Record<string, unknown>>
   return { log: pino({ level: 'debug' }, sink), lines: () => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-const target = (name: string, ...nodes: Array<[node: string, url: string]>): ServerTarget => ({ name, nodes: nodes.map(([node, url]) => ({ server: name, node, url })) });
+const target = (name: string, ...nodes: Array<[node: string, url: string]>): ServerTarget => ({ name, backend: 'stan', nodes: nodes.map(([node, url]) => ({ server: name, node, url })) });
 
 describe('two standalone servers under one NAME both claim the queue state', () => {
   let first: StanServer;

@@ -13,7 +13,7 @@ function channel(name: string, lastSeq: number, consumers: Consumer[]): Channel 
 }
 
 function server(name: string, channels: Channel[]): ServerSnapshot {
-  return { name, nodes: [{ node: 'n1', url: 'http://n1:8222', durationSeconds: 0.01, checkedPages: 0 }], owner: 'n1', ownerConflict: false, channels, ageLookups: 0 };
+  return { name, backend: 'stan', nodes: [{ node: 'n1', url: 'http://n1:8222', durationSeconds: 0.01, checkedPages: 0 }], owner: 'n1', ownerConflict: false, channels, ageLookups: 0 };
 }
 
 function at(seconds: number, servers: ServerSnapshot[], clientPending: Snapshot['clientPending'] = []): Snapshot {
@@ -41,7 +41,7 @@ test('a server without an owner this time loses its queues, others keep theirs; 
   const figures = (name: string) => server(name, [channel('orders', 20, [consumer('workers', '', { pending: 4, unacked: 4, lastSent: 20 })])]);
   history.record(at(0, [figures('a'), figures('b')]));
   const failed: ServerSnapshot = {
-    name: 'b', nodes: [{ node: 'n1', url: 'http://n1:8222', durationSeconds: 5, failure: { reason: 'timeout', message: 'GET serverz took over 5 s' }, checkedPages: 0 }],
+    name: 'b', backend: 'stan', nodes: [{ node: 'n1', url: 'http://n1:8222', durationSeconds: 5, failure: { reason: 'timeout', message: 'GET serverz took over 5 s' }, checkedPages: 0 }],
     ownerConflict: false, channels: [], ageLookups: 0,
   };
   history.record(at(15, [figures('a'), failed], [{ server: 'a', subject: 'orders', group: 'workers', durable: '', messages: 4, bytes: 40, reports: 1 }]));
@@ -57,4 +57,11 @@ test('the arrays grow past their first size without losing figures', () => {
   assert.equal(rows.length, 1000);
   assert.deepEqual(rows.find((r) => r.subject === 'c.3')!.pendingHistory, [1, 2]);
   assert.deepEqual(rows.find((r) => r.subject === 'c.999')!.pendingHistory, [null, 2]);
+});
+
+test('queues of two JetStream accounts with the same stream, group and durable stay apart', () => {
+  const history = new StatusHistory();
+  const stream = (account: string | undefined, pending: number): Channel => ({ ...channel('orders', pending, [consumer('', 'workers', { pending })]), ...(account ? { account } : {}) });
+  history.record(at(0, [{ ...server('js', [stream(undefined, 1), stream('billing', 2)]), backend: 'jetstream' }]));
+  assert.deepEqual([...history.rows()].map((r) => [r.account, r.subject, r.pending]), [['billing', 'orders', 2], [null, 'orders', 1]]);
 });

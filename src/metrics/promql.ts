@@ -1,6 +1,7 @@
 /**
  * PromQL for each figure the status page shows, so its numbers can link to their series. Every
- * `{}` is where the page puts the label matchers of one queue (server, subject, group, durable),
+ * `{}` is where the page puts the label matchers of one queue (server, subject, group, durable,
+ * and account for a JetStream queue outside the default account),
  * one logical server (server) or one node (server, node).
  */
 export const QUEUE_PROMQL = {
@@ -19,10 +20,10 @@ export const SERVER_PROMQL = {
   /** Per logical server. */
   ownerUp: 'queue_server_owner_up{}',
   ownerConflict: 'queue_server_owner_conflict{}',
-  /** Per node. */
-  up: 'stan_up{}',
-  info: 'stan_server_info{}',
-  channels: 'stan_server_channels{}',
+  /** Per node, whatever its backend. */
   durationSeconds: 'nats_queue_exporter_scrape_duration_seconds{}',
   errors: 'increase(nats_queue_exporter_scrape_errors_total{}[1h])',
+  /** Per node, by backend: up, identity and the channel (stream) count. */
+  stan: { up: 'stan_up{}', info: 'stan_server_info{}', channels: 'stan_server_channels{}' },
+  jetstream: { up: 'jetstream_up{}', info: 'jetstream_server_info{}', channels: 'jetstream_server_streams{}' },
 } as const;

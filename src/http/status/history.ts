@@ -4,6 +4,8 @@ import { type EarlierSample, explain, judge, type QueueSample, STATUS_RULES, typ
 /** One queue as the page and /api/v1/queues show it. */
 export interface QueueRow {
   server: string;
+  /** A JetStream account other than the default one (its `account` label); null otherwise. */
+  account: string | null;
   subject: string;
   group: string;
   durable: string;
@@ -44,13 +46,15 @@ const sampleAt = (): EarlierSample => ({ at: 0, pending: 0, lastSent: 0, channel
 export class StatusHistory {
   readonly #size = STATUS_RULES.historyCollections;
   readonly #times = new Float64Array(STATUS_RULES.historyCollections).fill(Number.NaN);
-  /** server -> subject -> the places of that channel's queues. */
+  /** server -> subject -> the places of that channel's queues (of every account). */
   readonly #index = new Map<string, Map<string, number[]>>();
   readonly #free: number[] = [];
   #servers: string[] = [];
   #subjects: string[] = [];
   #groups: string[] = [];
   #durables: string[] = [];
+  /** "" for the default account. */
+  #accounts: string[] = [];
   #ring = new Float64Array(0);
   #latest = new Float64Array(0);
   #used = 0;
@@ -88,10 +92,11 @@ export class StatusHistory {
       for (const channel of server.channels) {
         if (channel.consumers.length === 0) continue;
         const places = channels.get(channel.name) ?? channels.set(channel.name, []).get(channel.name)!;
+        const account = channel.account ?? '';
         for (const c of channel.consumers) {
-          let q = this.#find(places, c.group, c.durable);
+          let q = this.#find(places, account, c.group, c.durable);
           if (q === undefined) {
-            q = this.#add(server.name, channel.name, c.group, c.durable, collection);
+            q = this.#add(server.name, account, channel.name, c.group, c.durable, collection);
             places.push(q);
           }
           const r = (q * this.#size + this.#slot) * RING.width;
@@ -104,7 +109,8 @@ export class StatusHistory {
           this.#latest[l + LATEST.members] = c.members;
           this.#latest[l + LATEST.stalledMembers] = c.stalledMembers;
           this.#latest[l + LATEST.offline] = c.offline ? 1 : 0;
-          this.#latest[l + LATEST.clientPending] = client?.get(server.name)?.get(channel.name)?.get(c.group)?.get(c.durable) ?? Number.NaN;
+          // Probe reports name no account: they are NATS Streaming clients'.
+          this.#latest[l + LATEST.clientPending] = (account === '' ? client?.get(server.name)?.get(channel.name)?.get(c.group)?.get(c.durable) : undefined) ?? Number.NaN;
           this.#latest[l + LATEST.oldestAge] = c.oldestUndeliveredAge?.seconds ?? Number.NaN;
           this.#latest[l + LATEST.oldestAgeKind] = c.oldestUndeliveredAge ? AGE_KINDS.indexOf(c.oldestUndeliveredAge.kind) : -1;
           const verdict = VERDICTS.indexOf(this.#judge(q));
@@ -135,7 +141,8 @@ export class StatusHistory {
     for (let q = 0; q < this.#used; q++) if (this.#servers[q] !== '') places.push(q);
     places.sort((a, b) => verdictOf(a) - verdictOf(b) || pendingOf(b) - pendingOf(a)
       || this.#servers[a]!.localeCompare(this.#servers[b]!) || this.#subjects[a]!.localeCompare(this.#subjects[b]!)
-      || this.#groups[a]!.localeCompare(this.#groups[b]!) || this.#durables[a]!.localeCompare(this.#durables[b]!));
+      || this.#groups[a]!.localeCompare(this.#groups[b]!) || this.#durables[a]!.localeCompare(this.#durables[b]!)
+      || this.#accounts[a]!.localeCompare(this.#accounts[b]!));
     for (const q of places) yield this.#row(q, order);
   }
 
@@ -146,7 +153,7 @@ export class StatusHistory {
     const clientPending = this.#latest[l + LATEST.clientPending]!;
     const oldestAge = this.#latest[l + LATEST.oldestAge]!;
     return {
-      server: this.#servers[q]!, subject: this.#subjects[q]!, group: this.#groups[q]!, durable: this.#durables[q]!,
+      server: this.#servers[q]!, account: this.#accounts[q] || null, subject: this.#subjects[q]!, group: this.#groups[q]!, durable: this.#durables[q]!,
       verdict, since: new Date(this.#latest[l + LATEST.since]!).toISOString(), why: explain(verdict, now, previous, windowStart),
       pending: now.pending, undelivered: now.undelivered, unacked: this.#latest[l + LATEST.unacked]!, lastSent: now.lastSent,
       members: now.members, stalledMembers: now.stalledMembers, offline: now.offline,
@@ -159,8 +166,8 @@ export class StatusHistory {
     };
   }
 
-  #find(places: readonly number[], group: string, durable: string): number | undefined {
-    for (const q of places) if (this.#groups[q] === group && this.#durables[q] === durable) return q;
+  #find(places: readonly number[], account: string, group: string, durable: string): number | undefined {
+    for (const q of places) if (this.#groups[q] === group && this.#durables[q] === durable && this.#accounts[q] === account) return q;
     return undefined;
   }
 
@@ -206,7 +213,7 @@ export class StatusHistory {
     return found;
   }
 
-  #add(server: string, subject: string, group: string, durable: string, collection: number): number {
+  #add(server: string, account: string, subject: string, group: string, durable: string, collection: number): number {
     let q = this.#free.pop();
     if (q === undefined) {
       if (this.#used >= this.#capacity()) this.#grow();
@@ -216,6 +223,7 @@ export class StatusHistory {
     this.#subjects[q] = subject;
     this.#groups[q] = group;
     this.#durables[q] = durable;
+    this.#accounts[q] = account;
     this.#ring.fill(Number.NaN, q * this.#size * RING.width, (q + 1) * this.#size * RING.width);
     this.#latest.fill(0, q * LATEST.width, (q + 1) * LATEST.width);
     this.#latest[q * LATEST.width + LATEST.firstSeenIn] = collection;
@@ -228,7 +236,7 @@ export class StatusHistory {
     const places = channels.get(this.#subjects[q]!)!;
     places.splice(places.indexOf(q), 1);
     if (places.length === 0) channels.delete(this.#subjects[q]!);
-    this.#servers[q] = this.#subjects[q] = this.#groups[q] = this.#durables[q] = '';
+    this.#servers[q] = this.#subjects[q] = this.#groups[q] = this.#durables[q] = this.#accounts[q] = '';
     this.#free.push(q);
     this.#count--;
   }

@@ -48,6 +48,7 @@ th, td { padding: .2rem .45rem; border-bottom: 1px solid #8884; text-align: left
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 td.name { max-width: 28rem; overflow-wrap: anywhere; }
 td.why { color: var(--dim); min-width: 18rem; }
+.account { color: var(--dim); font-size: .85em; }
 a.num { color: inherit; text-decoration: underline dotted; }
 a.num .verdict { display: inline-block; }
 .verdict { font-weight: bold; text-transform: uppercase; font-size: .8rem; padding: .05rem .35rem; border-radius: .2rem; color: #fff; }
@@ -191,15 +192,16 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     const q = doc.promql.server;
     const rows = doc.servers.flatMap((s) => s.nodes.map((n) => {
       const labels = { server: s.name, node: n.node };
-      const status = n.up === null ? badge('unknown') : figure(badge(n.up ? 'up' : 'down'), promql(q.up, labels));
+      const b = q[s.backend];
+      const status = n.up === null ? badge('unknown') : figure(badge(n.up ? 'up' : 'down'), promql(b.up, labels));
       const result = el('span', '', status);
       if (n.error) result.append(' ' + n.error.reason + ': ' + n.error.message);
       const owner = ownerText(s, n);
       return el('tr', n.up === false ? 'down' : '',
         cell(s.name, 'name'), cell(n.node, 'name'), cell(n.url, 'name'), cell(result),
-        cell(n.state ? figure(n.state, promql(q.info, labels)) : null), cell(n.role ? figure(n.role, promql(q.info, labels)) : null),
+        cell(n.state ? figure(n.state, promql(b.info, labels)) : null), cell(n.role ? figure(n.role, promql(b.info, labels)) : null),
         cell(owner ? figure(owner, promql(s.ownerConflict ? q.ownerConflict : q.ownerUp, { server: s.name })) : null),
-        cell(n.channels === null ? null : figure(n.channels, promql(q.channels, labels)), 'n'),
+        cell(n.channels === null ? null : figure(n.channels, promql(b.channels, labels)), 'n'),
         cell(s.lastScrape ? clock(s.lastScrape) + ' (' + ago(s.lastScrape) + ' ago)' : 'not scraped yet'),
         cell(n.durationSeconds === null ? null : figure(n.durationSeconds.toFixed(3) + ' s', promql(q.durationSeconds, labels)), 'n'));
     }));
@@ -223,19 +225,22 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     return doc.queues.filter((r) => {
       if (state.verdict && r.verdict !== state.verdict) return false;
       if (words.length === 0) return true;
-      const text = (r.server + ' ' + r.subject + ' ' + r.group + ' ' + r.durable + ' ' + r.verdict).toLowerCase();
+      const text = (r.server + ' ' + (r.account || '') + ' ' + r.subject + ' ' + r.group + ' ' + r.durable + ' ' + r.verdict).toLowerCase();
       return words.every((w) => text.includes(w));
     });
   }
 
   function queueRow(r, q) {
     const labels = { server: r.server, subject: r.subject, group: r.group, durable: r.durable };
+    if (r.account !== null) labels.account = r.account;
+    const subject = el('span', '', r.subject);
+    if (r.account !== null) subject.append(el('div', 'account', 'account ' + r.account));
     const f = (value, key) => cell(value === null ? null : figure(value, promql(q[key], labels)), 'n');
     const since = el('span', '', clock(r.since) + ' (' + ago(r.since) + ')');
     since.title = r.since;
     return el('tr', 'q-' + r.verdict,
       cell(figure(badge(r.verdict), promql(q.delivery, labels))), cell(since),
-      cell(r.server, 'name'), cell(r.subject, 'name'), cell(r.group, 'name'), cell(r.durable, 'name'),
+      cell(r.server, 'name'), cell(subject, 'name'), cell(r.group, 'name'), cell(r.durable, 'name'),
       f(r.pending, 'pending'), cell(sparkline(r.pendingHistory)), f(r.undelivered, 'undelivered'), f(r.unacked, 'unacked'), f(age(r.oldestAge), 'oldestAge'),
       f(r.members, 'members'), f(r.stalledMembers, 'stalledMembers'), f(r.offline ? 1 : 0, 'offline'),
       f(r.clientPending, 'clientPending'), cell(r.why, 'why'));

@@ -1,4 +1,6 @@
 import type { Collector } from '../../collector.js';
+import type { NodeSnapshot } from '../../model/types.js';
+import type { Backend } from '../../targets.js';
 import { QUEUE_PROMQL, SERVER_PROMQL } from '../../metrics/promql.js';
 import type { StatusHistory } from './history.js';
 import { STATUS_RULES, VERDICTS } from './rules.js';
@@ -10,10 +12,13 @@ export interface NodeRow {
   /** null until its first scrape. */
   up: boolean | null;
   error: { reason: string; message: string } | null;
+  /** NATS Streaming: STANDALONE, FT_ACTIVE, FT_STANDBY, CLUSTERED...; JetStream: standalone or its cluster. */
   state: string;
+  /** A Raft role (NATS Streaming), or "meta leader" (JetStream). */
   role: string;
   /** Its queue figures are the ones exported (STANDALONE, FT_ACTIVE, Raft Leader). */
   owner: boolean;
+  /** Channels (NATS Streaming) or streams, replicas included (JetStream). */
   channels: number | null;
   durationSeconds: number | null;
 }
@@ -21,6 +26,8 @@ export interface NodeRow {
 /** One configured logical server: a standalone server, an FT pair or a Raft cluster. */
 export interface ServerRow {
   name: string;
+  /** stan (NATS Streaming) or jetstream. */
+  backend: Backend;
   /** The node whose queue figures are shown; null when none owns them (all down, standby, an election). */
   owner: string | null;
   /** More than one node claimed the figures; the first in configured order is shown. */
@@ -39,6 +46,16 @@ export interface StatusHead {
   verdicts: typeof VERDICTS;
   promql: { queue: typeof QUEUE_PROMQL; server: typeof SERVER_PROMQL };
   servers: ServerRow[];
+}
+
+/** What a node says it is: state, role and how many channels or streams it has. */
+function identity(node: NodeSnapshot | undefined): Pick<NodeRow, 'state' | 'role' | 'channels'> {
+  if (node?.info) return { state: node.info.state, role: node.info.role, channels: node.info.channels };
+  if (node?.jetstream) {
+    const js = node.jetstream;
+    return { state: js.cluster ? `cluster ${js.cluster}` : 'standalone', role: js.metaLeader ? 'meta leader' : '', channels: js.streams };
+  }
+  return { state: '', role: '', channels: null };
 }
 
 /** JSON text is sent in pieces of about this many characters. */
@@ -73,6 +90,7 @@ function statusHead(version: string, servers: ReturnType<Collector['lastResults'
     promql: { queue: QUEUE_PROMQL, server: SERVER_PROMQL },
     servers: servers.map(({ target, result }) => ({
       name: target.name,
+      backend: target.backend,
       owner: result?.owner ?? null,
       ownerConflict: result?.ownerConflict ?? false,
       lastScrape: result ? new Date(result.at).toISOString() : null,
@@ -83,10 +101,8 @@ function statusHead(version: string, servers: ReturnType<Collector['lastResults'
           url: t.url,
           up: node ? !node.failure : null,
           error: node?.failure ? { reason: node.failure.reason, message: node.failure.message } : null,
-          state: node?.info?.state ?? '',
-          role: node?.info?.role ?? '',
+          ...identity(node),
           owner: result?.owner === t.node,
-          channels: node?.info?.channels ?? null,
           durationSeconds: node ? node.durationSeconds : null,
         };
       }),

@@ -1,54 +1,14 @@
 import type { ChannelFacts, ServerInfo, StoreLimits, Subscription } from '../../model/types.js';
-import { ScrapeError } from '../scrape-error.js';
+import { bool, list, num, object, str, time } from '../json-fields.js';
 
 /**
  * Checks and converts the JSON of nats-streaming-server's /streaming endpoints
  * (server/monitor.go, v0.25.6). Fields the server marks omitempty may be missing.
  */
 
-type Json = Record<string, unknown>;
-
-function invalid(where: string, message: string): ScrapeError {
-  return new ScrapeError('invalid_response', `${where}: ${message}`);
-}
-
-function object(value: unknown, where: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where, 'expected a JSON object');
-  return value as Json;
-}
-
-function num(o: Json, key: string, where: string, optional = false): number {
-  const v = o[key];
-  if (v === undefined && optional) return 0;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(where, `field "${key}" is ${v === undefined ? 'missing' : 'not a number'}`);
-  return v;
-}
-
-function str(o: Json, key: string, where: string, optional = false): string {
-  const v = o[key];
-  if (v === undefined && optional) return '';
-  if (typeof v !== 'string') throw invalid(where, `field "${key}" is ${v === undefined ? 'missing' : 'not a string'}`);
-  return v;
-}
-
-function bool(o: Json, key: string, where: string): boolean {
-  const v = o[key];
-  if (typeof v !== 'boolean') throw invalid(where, `field "${key}" is ${v === undefined ? 'missing' : 'not a boolean'}`);
-  return v;
-}
-
-function list(o: Json, key: string, where: string): unknown[] {
-  const v = o[key];
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw invalid(where, `field "${key}" is not a list`);
-  return v;
-}
-
 export function parseServerz(body: unknown): ServerInfo {
   const where = 'serverz';
   const o = object(body, where);
-  const start = Date.parse(str(o, 'start_time', where));
-  if (Number.isNaN(start)) throw invalid(where, 'field "start_time" is not a timestamp');
   return {
     clusterId: str(o, 'cluster_id', where),
     serverId: str(o, 'server_id', where),
@@ -56,7 +16,7 @@ export function parseServerz(body: unknown): ServerInfo {
     goVersion: str(o, 'go', where, true),
     state: str(o, 'state', where),
     role: str(o, 'role', where, true),
-    startTimeSeconds: start / 1000,
+    startTimeSeconds: time(o, 'start_time', where) / 1000,
     startTime: str(o, 'start_time', where),
     clients: num(o, 'clients', where),
     subscriptions: num(o, 'subscriptions', where),

@@ -2,9 +2,9 @@ import { buildChannel } from '../../model/consumers.js';
 import type { Channel, NodeSnapshot, ScrapeFailure, ServerInfo, ServerSnapshot, StoreLimits } from '../../model/types.js';
 import type { NodeTarget, ServerTarget } from '../../targets.js';
 import type { SubjectMatcher } from '../../subjects.js';
-import { ScrapeError } from '../scrape-error.js';
+import { failureOf } from '../scrape-error.js';
 import { OldestAges } from '../../model/oldest-age.js';
-import { MonitorHttpClient } from './http-client.js';
+import { MonitorHttpClient } from '../http-client.js';
 import { StanMessageTimes } from './message-times.js';
 import { NameTable, type ReadPage, readChannelsPage } from './channelsz-reader.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from './parse.js';
@@ -109,6 +109,7 @@ export class StanSource {
     const ownerAnswered = owner !== undefined && owner.failure === undefined;
     const snapshot: ServerSnapshot = {
       name: this.target.name,
+      backend: 'stan',
       nodes: states.map((s) => nodeSnapshot(s, s === owner || listed.has(s), listed.get(s))),
       ownerConflict: claimers.length > 1,
       channels: ownerAnswered ? [...channels.values()] : [],
@@ -269,13 +270,6 @@ function failed(state: NodeState, err: unknown): void {
   state.failure = failureOf(err, state.node.target.url);
   delete state.info;
   delete state.limits;
-}
-
-/** A failure as the model holds it; an error that is not a ScrapeError is the exporter's own fault. */
-function failureOf(err: unknown, url: string): ScrapeFailure {
-  if (err instanceof ScrapeError) return { reason: err.reason, message: err.message };
-  const e = err instanceof Error ? err : new Error(String(err));
-  return { reason: 'exporter_error', message: `exporter fault while reading ${url}: ${e.message}`, cause: e };
 }
 
 /** `swept`: this node's channelsz was read this scrape; `listedChannels`: what it listed, when it is not the owner. */

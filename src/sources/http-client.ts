@@ -1,8 +1,9 @@
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { NodeTarget } from '../../targets.js';
-import { tlsConnectOptions, tlsFailureHint } from '../../monitor-access.js';
-import { ScrapeError } from '../scrape-error.js';
+import type { NodeTarget } from '../targets.js';
+import { tlsConnectOptions, tlsFailureHint } from '../monitor-access.js';
+import { http } from '../node-http.js';
+import { ScrapeError } from './scrape-error.js';
 
 /** Bodies larger than this are refused instead of being read into memory (well below V8's longest string). */
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
@@ -44,7 +45,7 @@ export class MonitorHttpClient {
   readonly #url: URL;
   readonly #basePath: string;
   readonly #agent: HttpAgent;
-  readonly #request: typeof httpRequest;
+  readonly #request: typeof http.request;
   readonly #connections: number;
   /** Body buffers of earlier answers, at most one per connection. */
   readonly #spareBuffers: Buffer[] = [];
@@ -59,8 +60,8 @@ export class MonitorHttpClient {
       this.#agent = new HttpsAgent({ ...agentOptions, ...tlsConnectOptions(target.tls) });
       this.#request = httpsRequest;
     } else {
-      this.#agent = new HttpAgent(agentOptions);
-      this.#request = httpRequest;
+      this.#agent = new http.Agent(agentOptions);
+      this.#request = http.request;
     }
   }
 
