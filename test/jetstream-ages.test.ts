@@ -134,6 +134,13 @@ test('channels of two accounts with one name keep their own history', async () =
   const b = channel('B', 5, 3000);
   await h.annotate('js', [a, b], 4000, undefined, never);
   assert.deepEqual([a.consumers[0]!.oldestUndeliveredAge, b.consumers[0]!.oldestUndeliveredAge], [{ seconds: 3, kind: 'exact' }, { seconds: 1, kind: 'exact' }]);
+  // A connection that sees account B only is asked for B's streams only, with the account named.
+  const asked: Array<[string, number, LookupPlace | undefined]> = [];
+  const onlyB: MessageTimes = { lookup: async (ch, seq, _signal, where) => (asked.push([ch, seq, where]), 3500), reaches: (account) => account === 'B' };
+  const looking = new OldestAges({ lookupsPerScrape: 1, concurrency: 1 });
+  const [a2, b2] = [channel('A', 9, 1000), channel('B', 9, 3000)];
+  assert.equal(await looking.annotate('js', [a2, b2], 4000, onlyB, never), 1);
+  assert.deepEqual(asked, [['orders', 9, { account: 'B' }]]);
 });
 
 test('a filtered consumer that had nothing waiting: what waits now came after, so it is placed from there', async () => {

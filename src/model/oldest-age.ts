@@ -14,6 +14,11 @@ export interface MessageTimes {
    * message at or after `seq` on one of those subjects; undefined when the server has no such message.
    */
   lookup(channel: string, seq: number, signal: AbortSignal, where?: LookupPlace): Promise<number | undefined>;
+  /**
+   * False for the channels of an account the connection cannot see (a JetStream client sees its
+   * own account only), so that they use up no lookups; absent: every account.
+   */
+  reaches?(account: string | undefined): boolean;
 }
 
 export interface OldestAgeOptions {
@@ -67,7 +72,7 @@ export class OldestAges {
     for (const channel of channels) for (const consumer of channel.consumers) ranges.set(consumer, this.#undeliveredRange(channel, consumer));
     const wanted = new Map<string, Wanted>();
     const want = (channel: Channel, range: SeqRange | null | undefined): void => {
-      if (!range || wanted.size >= this.#opts.lookupsPerScrape) return;
+      if (!range || wanted.size >= this.#opts.lookupsPerScrape || times?.reaches?.(channel.account) === false) return;
       const key = lookupKey(channel, range);
       if (key !== undefined && !this.#exact.has(key)) wanted.set(key, { channel, range });
     };

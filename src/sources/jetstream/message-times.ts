@@ -29,12 +29,18 @@ interface Connection {
 export class JetStreamMessageTimes implements MessageTimes {
   readonly #target: NatsClientTarget;
   #connection: Promise<Connection> | undefined;
+  /** The account of the last connection, once known. */
+  #account: readonly string[] | undefined;
   #retryAtMs = 0;
   /** Why the last connection or lookup failed; undefined while they work or before the first. */
   error: string | undefined;
 
   constructor(target: NatsClientTarget) {
     this.#target = target;
+  }
+
+  reaches(account: string | undefined): boolean {
+    return this.#account === undefined || this.#account.includes(account ?? DEFAULT_ACCOUNT);
   }
 
   async lookup(channel: string, seq: number, _signal: AbortSignal, where?: LookupPlace): Promise<number | undefined> {
@@ -70,6 +76,7 @@ export class JetStreamMessageTimes implements MessageTimes {
     this.#connection = connecting;
     return connecting.then((conn) => {
       this.error = undefined;
+      this.#account = conn.account;
       // A connection the server closes is opened again on a later lookup.
       void conn.nc.closed().then(() => {
         if (this.#connection === connecting) this.#connection = undefined;
