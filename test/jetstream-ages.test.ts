@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type LookupPlace, type MessageTimes, OldestAges } from '../src/model/oldest-age.js';
 import { POINTS_PER_CHANNEL, PublishHistory } from '../src/model/publish-history.js';
+import { QuietCursors } from '../src/model/quiet-cursors.js';
 import type { Channel, Consumer } from '../src/model/types.js';
 import { JszNodeReader } from '../src/sources/jetstream/node-reader.js';
 import { logicalServerChannels } from '../src/sources/jetstream/queues.js';
@@ -152,9 +153,20 @@ test('a filtered consumer that had nothing waiting: what waits now came after, s
       ...(undelivered > 0 ? { undeliveredRange: { from: 1, to: lastSeq - undelivered + 1, firstOn: ['jobs.b'] } } : {}),
     }],
   });
-  await ages.annotate('js', [channel(5, 0)], 10_000, undefined, never);
+  const quiet = new QuietCursors();
+  const scrape = async (c: Channel, nowMs: number) => {
+    quiet.narrow([c]);
+    await ages.annotate('js', [c], nowMs, undefined, never);
+  };
+  await scrape(channel(5, 0), 10_000);
   const later = channel(8, 1);
-  await ages.annotate('js', [later], 20_000, undefined, never);
+  await scrape(later, 20_000);
+  assert.deepEqual(later.consumers[0]!.undeliveredRange, { from: 6, to: 8, firstOn: ['jobs.b'] });
+  // Once its cursor moves, what was quiet says nothing more.
+  const moved = channel(9, 1);
+  moved.consumers[0]!.lastSent = 2;
+  quiet.narrow([moved]);
+  assert.deepEqual(moved.consumers[0]!.undeliveredRange, { from: 1, to: 9, firstOn: ['jobs.b'] });
   // Its message is one of 6..8, all published between the two scrapes.
   assert.equal(later.consumers[0]!.oldestUndeliveredAge?.kind, 'estimated');
   const fresh = channel(8, 1);

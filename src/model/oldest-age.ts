@@ -28,8 +28,10 @@ export interface OldestAgeOptions {
   concurrency: number;
 }
 
-/** Exact publish times remembered per server, by channel and sequence, and last exact times and quiet cursors by consumer. */
+/** Exact publish times remembered per server, by channel and sequence, and last exact times by consumer. */
 const MAX_CACHED_TIMES = 20_000;
+
+const NOTHING_WAITS: MessageAge = Object.freeze({ seconds: 0, kind: 'exact' });
 
 interface Wanted {
   channel: Channel;
@@ -50,8 +52,6 @@ export class OldestAges {
   readonly #exact = new Map<string, number>();
   /** `channel NUL group NUL durable NUL which` -> the publish time of the last message looked up for it. */
   readonly #lastExact = new Map<string, number>();
-  /** `channel NUL group NUL durable` -> its cursor and the channel's last sequence when nothing waited for it. */
-  readonly #quiet = new Map<string, { cursor: number; lastSeq: number }>();
 
   constructor(opts: OldestAgeOptions) {
     this.#opts = opts;
@@ -68,29 +68,33 @@ export class OldestAges {
    * undelivered messages, until `signal`. Returns how many were looked up.
    */
   async annotate(server: string, channels: readonly Channel[], nowMs: number, times: MessageTimes | undefined, signal: AbortSignal): Promise<number> {
-    const ranges = new Map<Consumer, SeqRange | undefined>();
-    for (const channel of channels) for (const consumer of channel.consumers) ranges.set(consumer, this.#undeliveredRange(channel, consumer));
     const wanted = new Map<string, Wanted>();
     const want = (channel: Channel, range: SeqRange | null | undefined): void => {
       if (!range || wanted.size >= this.#opts.lookupsPerScrape || times?.reaches?.(channel.account) === false) return;
-      const key = lookupKey(channel, range);
+      const key = lookupKey(channel, range.from, range.to, range.firstOn);
       if (key !== undefined && !this.#exact.has(key)) wanted.set(key, { channel, range });
     };
     for (const channel of channels) {
       const key = channelKey(channel);
       this.#history.record(server, key, channel.lastSeq, nowMs, channel.lastPublishedMs);
       if (channel.firstPublishedMs !== undefined) this.#history.anchorFirst(server, key, channel.firstSeq, channel.firstPublishedMs);
-      if (times) for (const consumer of channel.consumers) want(channel, ranges.get(consumer));
+      if (times) for (const consumer of channel.consumers) want(channel, undeliveredRange(channel, consumer));
     }
     if (times) for (const channel of channels) for (const consumer of channel.consumers) want(channel, consumer.oldestUnacked);
     if (times && wanted.size > 0) await this.#lookUp(times, [...wanted], signal);
     for (const channel of channels) {
+      const key = channelKey(channel);
       for (const consumer of channel.consumers) {
-        const age = this.#ageOf(server, channel, consumer, ranges.get(consumer), 'undelivered', nowMs);
+        const consumerKey = `${key}\u0000${consumer.group}\u0000${consumer.durable}`;
+        const seq = firstUndelivered(channel, consumer);
+        // Without a range from the backend, the message is the one after the cursor (NATS Streaming).
+        const range = consumer.undeliveredRange;
+        const age = seq === undefined ? NOTHING_WAITS : this.#ageOf(server, channel, consumerKey, range?.from ?? seq, range?.to ?? seq, range?.firstOn, nowMs);
         if (age) consumer.oldestUndeliveredAge = age;
         if (consumer.oldestUnacked === undefined) continue;
-        const unacked = this.#ageOf(server, channel, consumer, consumer.oldestUnacked ?? undefined, 'unacked', nowMs);
-        if (unacked) consumer.oldestUnackedAge = unacked;
+        const unacked = consumer.oldestUnacked;
+        const unackedAge = unacked === null ? NOTHING_WAITS : this.#ageOf(server, channel, `${consumerKey}\u0000unacked`, unacked.from, unacked.to, unacked.firstOn, nowMs);
+        if (unackedAge) consumer.oldestUnackedAge = unackedAge;
       }
     }
     return wanted.size;
@@ -112,45 +116,20 @@ export class OldestAges {
     await Promise.all(Array.from({ length: Math.min(this.#opts.concurrency, wanted.length) }, work));
   }
 
-  /**
-   * undeliveredRange, narrowed by what earlier scrapes saw: when nothing waited for the consumer
-   * at last sequence L and its cursor has not moved since, everything waiting now came after L.
-   * This is what places the messages of a filtered consumer, whose cursor stays behind the other
-   * subjects' messages.
-   */
-  #undeliveredRange(channel: Channel, consumer: Consumer): SeqRange | undefined {
-    const key = `${channelKey(channel)}\u0000${consumer.group}\u0000${consumer.durable}`;
-    const range = undeliveredRange(channel, consumer);
-    const quiet = this.#quiet.get(key);
-    if (range === undefined) {
-      if (quiet?.cursor !== consumer.lastSent || quiet.lastSeq !== channel.lastSeq) {
-        setBounded(this.#quiet, key, { cursor: consumer.lastSent, lastSeq: channel.lastSeq });
-      }
-      return undefined;
-    }
-    if (quiet === undefined) return range;
-    if (quiet.cursor !== consumer.lastSent || quiet.lastSeq >= range.to) {
-      this.#quiet.delete(key);
-      return range;
-    }
-    return quiet.lastSeq < range.from ? range : { ...range, from: quiet.lastSeq + 1 };
-  }
-
   #remember(key: string, atMs: number): void {
     setBounded(this.#exact, key, atMs);
   }
 
-  /** The age of the message `range` names; undefined range: nothing waits. */
-  #ageOf(server: string, channel: Channel, consumer: Consumer, range: SeqRange | undefined, which: string, nowMs: number): MessageAge | undefined {
-    if (range === undefined) return { seconds: 0, kind: 'exact' };
-    const consumerKey = `${channelKey(channel)}\u0000${consumer.group}\u0000${consumer.durable}\u0000${which}`;
-    const key = lookupKey(channel, range);
+  /** The age of the message that lies between `from` and `to` (firstOn: how a lookup finds it). */
+  #ageOf(server: string, channel: Channel, consumerKey: string, from: number, to: number, firstOn: readonly string[] | undefined, nowMs: number): MessageAge | undefined {
+    // Without a client connection nothing is cached: no key is built.
+    const key = this.#exact.size === 0 ? undefined : lookupKey(channel, from, to, firstOn);
     const exact = key === undefined ? undefined : this.#exact.get(key);
     if (exact !== undefined) {
       setBounded(this.#lastExact, consumerKey, exact);
       return { seconds: secondsSince(exact, nowMs), kind: 'exact' };
     }
-    const estimate = this.#history.publishTimeBetween(server, channelKey(channel), range.from, range.to);
+    const estimate = this.#history.publishTimeBetween(server, channelKey(channel), from, to);
     if (estimate?.kind === 'exact') setBounded(this.#lastExact, consumerKey, estimate.atMs);
     if (estimate && estimate.kind !== 'at_least') return { seconds: secondsSince(estimate.atMs, nowMs), kind: estimate.kind };
     const lastExact = this.#lastExact.get(consumerKey);
@@ -173,15 +152,15 @@ export function undeliveredRange(channel: Channel, consumer: Consumer): SeqRange
 }
 
 /** Channels of different accounts may share a name. */
-function channelKey(channel: Channel): string {
+export function channelKey(channel: Channel): string {
   return channel.account === undefined ? channel.name : `${channel.account}\u0000${channel.name}`;
 }
 
 /** The cache key of the message a range names, or of its search; undefined when no lookup finds it. */
-function lookupKey(channel: Channel, range: SeqRange): string | undefined {
-  if (range.from === range.to) return `${channelKey(channel)}\u0000${range.from}`;
-  if (range.firstOn === undefined) return undefined;
-  return `${channelKey(channel)}\u0000${range.from}\u0000${range.firstOn.join(' ')}`;
+function lookupKey(channel: Channel, from: number, to: number, firstOn: readonly string[] | undefined): string | undefined {
+  if (from === to) return `${channelKey(channel)}\u0000${from}`;
+  if (firstOn === undefined) return undefined;
+  return `${channelKey(channel)}\u0000${from}\u0000${firstOn.join(' ')}`;
 }
 
 function lookupPlace(channel: Channel, range: SeqRange): LookupPlace | undefined {
@@ -191,7 +170,7 @@ function lookupPlace(channel: Channel, range: SeqRange): LookupPlace | undefined
 }
 
 /** Sets `key`, first forgetting the oldest entry when the map is full. */
-function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
+export function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
   if (!map.has(key) && map.size >= MAX_CACHED_TIMES) map.delete(map.keys().next().value!);
   map.set(key, value);
 }

@@ -23,7 +23,7 @@ export interface JszConsumer {
   /** config.max_ack_pending: 0 or -1 means no limit. */
   maxAckPending: number;
   /** config.filter_subject and filter_subjects: the subjects the consumer takes; [] for all of the stream. */
-  filterSubjects: string[];
+  filterSubjects: readonly string[];
   /** Absent on a standalone server, whose consumers are not replicated. */
   cluster?: JszCluster;
   /** delivered.stream_seq: the highest stream sequence sent, the consumer's cursor. */
@@ -153,9 +153,14 @@ function publishTime(state: Json, key: string, where: string): number | undefine
   return ms === undefined || ms <= 0 ? undefined : ms;
 }
 
-function filterSubjects(config: Json, where: string): string[] {
+/** The filter of a consumer of the whole stream, shared: most have none. */
+const WHOLE_STREAM: readonly string[] = Object.freeze([]);
+
+function filterSubjects(config: Json, where: string): readonly string[] {
   const one = str(config, 'filter_subject', where, true);
-  const many = list(config, 'filter_subjects', where).map((s, i) => {
+  const listed = list(config, 'filter_subjects', where);
+  if (one === '' && listed.length === 0) return WHOLE_STREAM;
+  const many = listed.map((s, i) => {
     if (typeof s !== 'string') throw invalid(where, `field "filter_subjects" [${i}] is not a string`);
     return s;
   });

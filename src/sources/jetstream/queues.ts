@@ -58,7 +58,10 @@ function evicted(c: JszConsumer, firstSeq: number): number {
 export function undeliveredRange(c: JszConsumer, firstSeq: number, lastSeq: number): SeqRange | undefined {
   if (c.numPending === 0) return undefined;
   const from = Math.max(c.deliveredStreamSeq, firstSeq - 1) + 1;
-  return { from, to: Math.max(from, lastSeq - c.numPending + 1), firstOn: c.filterSubjects };
+  const latest = lastSeq - c.numPending + 1;
+  // More pending than messages after the cursor: the stream's state was read before the
+  // consumer's (another node, a publish in between), so only last_seq bounds the message.
+  return { from, to: latest >= from ? latest : Math.max(from, lastSeq), firstOn: c.filterSubjects };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { OldestAges } from '../../model/oldest-age.js';
+import { QuietCursors } from '../../model/quiet-cursors.js';
 import type { JetStreamNodeInfo, NodeSnapshot, ServerSnapshot } from '../../model/types.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import type { NodeTarget, ServerTarget } from '../../targets.js';
@@ -38,6 +39,7 @@ export class JetStreamSource {
   readonly #opts: JetStreamSourceOptions;
   readonly #nodes: readonly JetStreamNode[];
   readonly #ages: OldestAges;
+  readonly #quietCursors = new QuietCursors();
   readonly #messageTimes: JetStreamMessageTimes | undefined;
 
   constructor(target: ServerTarget, opts: JetStreamSourceOptions) {
@@ -65,6 +67,7 @@ export class JetStreamSource {
     };
     if (owner) {
       snapshot.owner = owner.snapshot.node;
+      this.#quietCursors.narrow(channels);
       const budget = AbortSignal.any([deadline, AbortSignal.timeout(AGE_LOOKUP_BUDGET_MS)]);
       snapshot.ageLookups = await this.#ages.annotate(this.target.name, channels, Date.now(), this.#messageTimes, budget);
     }
