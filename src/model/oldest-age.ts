@@ -83,17 +83,15 @@ export class OldestAges {
     if (times) for (const channel of channels) for (const consumer of channel.consumers) want(channel, consumer.oldestUnacked);
     if (times && wanted.size > 0) await this.#lookUp(times, [...wanted], signal);
     for (const channel of channels) {
-      const key = channelKey(channel);
       for (const consumer of channel.consumers) {
-        const consumerKey = `${key}\u0000${consumer.group}\u0000${consumer.durable}`;
         const seq = firstUndelivered(channel, consumer);
         // Without a range from the backend, the message is the one after the cursor (NATS Streaming).
         const range = consumer.undeliveredRange;
-        const age = seq === undefined ? NOTHING_WAITS : this.#ageOf(server, channel, consumerKey, range?.from ?? seq, range?.to ?? seq, range?.firstOn, nowMs);
+        const age = seq === undefined ? NOTHING_WAITS : this.#ageOf(server, channel, consumer, '', range?.from ?? seq, range?.to ?? seq, range?.firstOn, nowMs);
         if (age) consumer.oldestUndeliveredAge = age;
-        if (consumer.oldestUnacked === undefined) continue;
         const unacked = consumer.oldestUnacked;
-        const unackedAge = unacked === null ? NOTHING_WAITS : this.#ageOf(server, channel, `${consumerKey}\u0000unacked`, unacked.from, unacked.to, unacked.firstOn, nowMs);
+        if (unacked === undefined) continue;
+        const unackedAge = unacked === null ? NOTHING_WAITS : this.#ageOf(server, channel, consumer, 'unacked', unacked.from, unacked.to, unacked.firstOn, nowMs);
         if (unackedAge) consumer.oldestUnackedAge = unackedAge;
       }
     }
@@ -120,19 +118,22 @@ export class OldestAges {
     setBounded(this.#exact, key, atMs);
   }
 
-  /** The age of the message that lies between `from` and `to` (firstOn: how a lookup finds it). */
-  #ageOf(server: string, channel: Channel, consumerKey: string, from: number, to: number, firstOn: readonly string[] | undefined, nowMs: number): MessageAge | undefined {
-    // Without a client connection nothing is cached: no key is built.
+  /**
+   * The age of the consumer's message that lies between `from` and `to` (firstOn: how a lookup
+   * finds it); `which` tells the undelivered ('') and the unacked message apart. Keys are built
+   * only where a cache holds something: at 10,000 queues without --nats-url, none.
+   */
+  #ageOf(server: string, channel: Channel, consumer: Consumer, which: string, from: number, to: number, firstOn: readonly string[] | undefined, nowMs: number): MessageAge | undefined {
+    const consumerKey = () => `${channelKey(channel)}\u0000${consumer.group}\u0000${consumer.durable}\u0000${which}`;
     const key = this.#exact.size === 0 ? undefined : lookupKey(channel, from, to, firstOn);
     const exact = key === undefined ? undefined : this.#exact.get(key);
     if (exact !== undefined) {
-      setBounded(this.#lastExact, consumerKey, exact);
+      setBounded(this.#lastExact, consumerKey(), exact);
       return { seconds: secondsSince(exact, nowMs), kind: 'exact' };
     }
     const estimate = this.#history.publishTimeBetween(server, channelKey(channel), from, to);
-    if (estimate?.kind === 'exact') setBounded(this.#lastExact, consumerKey, estimate.atMs);
     if (estimate && estimate.kind !== 'at_least') return { seconds: secondsSince(estimate.atMs, nowMs), kind: estimate.kind };
-    const lastExact = this.#lastExact.get(consumerKey);
+    const lastExact = this.#lastExact.size === 0 ? undefined : this.#lastExact.get(consumerKey());
     if (lastExact !== undefined) return { seconds: secondsSince(lastExact, nowMs), kind: 'estimated' };
     return estimate && { seconds: secondsSince(estimate.atMs, nowMs), kind: 'at_least' };
   }
