@@ -28,7 +28,7 @@ export interface OldestAgeOptions {
   concurrency: number;
 }
 
-/** Exact publish times remembered per server, by channel and sequence, and last exact times by consumer. */
+/** Most entries of each per-server memory: exact publish times by channel and sequence, last exact times and quiet cursors by consumer. */
 const MAX_CACHED_TIMES = 20_000;
 
 const NOTHING_WAITS: MessageAge = Object.freeze({ seconds: 0, kind: 'exact' });
