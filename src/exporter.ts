@@ -7,7 +7,9 @@ import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
 import { type RunningProbeListener, startProbeListener } from './probes/start.js';
+import { ProbeMemoryBound } from './probes/memory-bound.js';
 import { ProbeStore } from './probes/store.js';
+import { AnswerCaps } from './sources/stan/answer-caps.js';
 import { StanSource } from './sources/stan/source.js';
 import { subjectFilter } from './subjects.js';
 import { VERSION } from './version.js';
@@ -28,10 +30,12 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     timeoutMs: config.timeoutSeconds * 1000,
     pageSize: config.pageSize,
     selectSubject,
+    caps: new AnswerCaps(config.answerCapFactor),
   }));
   const selfMetrics = new SelfMetrics(VERSION, config.servers.map((s) => s.name));
+  const probeMemory = new ProbeMemoryBound(config.probeMaxBytes);
   const probeStore = config.probeListen
-    ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries })
+    ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries, memory: probeMemory })
     : undefined;
   const collector = new Collector(sources, log, selfMetrics, { clientReports: probeStore, subjectsAuto: config.subjectsAuto });
   let ready = false;
@@ -57,6 +61,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
         servers: new Set(config.servers.map((s) => s.name)),
         ttlSeconds: config.probeTtlSeconds,
         maxSeries: config.probeMaxSeries,
+        memory: probeMemory,
         log,
         countReport: (result) => selfMetrics.countProbeReport(result),
       });

@@ -3,11 +3,12 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { ServerTarget } from '../../config.js';
 import { tlsConnectOptions, tlsFailureHint } from '../../monitor-access.js';
 import { ScrapeError } from '../scrape-error.js';
+import type { AnswerCap } from './answer-caps.js';
 
-/** Bodies larger than this are refused instead of being read into memory (well below V8's longest string). */
-const MAX_BODY_BYTES = 256 * 1024 * 1024;
 /** How long an idle keep-alive connection is kept for the next scrape. */
 const IDLE_CONNECTION_MS = 30_000;
+/** Of an answer other than 200 only the start is shown in the error; the rest is not read. */
+const ERROR_BODY_BYTES = 4096;
 
 export interface JsonResponse {
   status: number;
@@ -21,10 +22,15 @@ interface Answer {
   release(): void;
 }
 
-/** First size of a body buffer; it doubles as a body needs. */
+/** First size of a body buffer; it doubles as a body needs, up to the answer's cap. */
 const FIRST_BODY_BYTES = 64 * 1024;
 /** Body buffers larger than this are not kept for the next answer. */
 const MAX_KEPT_BODY_BYTES = 16 * 1024 * 1024;
+/**
+ * A kept buffer may be this many times larger than the answer it held: one grown by a padded
+ * answer is dropped at the next ordinary one, so memory does not stay at its high-water mark.
+ */
+const MAX_KEPT_SLACK = 4;
 
 /** A body that broke off after the headers arrived; the reason is decided with the deadline in view. */
 class BrokenBody extends Error {
@@ -68,20 +74,22 @@ export class MonitorHttpClient {
    * GETs `path` (with query) and parses JSON. `allowStatus` lists statuses other than 200 that
    * the caller handles itself (the body is then not parsed). `signal` is the deadline.
    */
-  getJson(path: string, signal: AbortSignal, allowStatus: readonly number[] = []): Promise<JsonResponse> {
-    return this.read(path, signal, (status, body) => ({ status, body: status === 200 ? this.parseJson(path, body) : snippet(body, 120) }), allowStatus);
+  getJson(path: string, signal: AbortSignal, cap: AnswerCap, allowStatus: readonly number[] = []): Promise<JsonResponse> {
+    return this.read(path, signal, cap, (status, body) => ({ status, body: status === 200 ? this.parseJson(path, body) : snippet(body, 120) }), allowStatus);
   }
 
   /**
    * GETs `path` as getJson does and hands the body's bytes to `use`. They are valid only while
    * `use` runs: the buffer is reused for a later answer, so that reading 22 MB of pages per
-   * scrape does not allocate (and fault in) 22 MB of fresh memory each time.
+   * scrape does not allocate (and fault in) 22 MB of fresh memory each time. A body longer than
+   * `cap` is not read past the cap: the server's part of the scrape fails with an error that
+   * names the endpoint, the cap and the flag that raises it.
    */
-  async read<T>(path: string, signal: AbortSignal, use: (status: number, body: Buffer) => T, allowStatus: readonly number[] = []): Promise<T> {
+  async read<T>(path: string, signal: AbortSignal, cap: AnswerCap, use: (status: number, body: Buffer) => T, allowStatus: readonly number[] = []): Promise<T> {
     const where = `${this.#target.url}${path}`;
     let answer: Answer;
     try {
-      answer = await this.#get(path, signal, where);
+      answer = await this.#get(path, signal, where, cap);
     } catch (err) {
       throw classify(err, where, signal);
     }
@@ -105,15 +113,23 @@ export class MonitorHttpClient {
     }
   }
 
-  #takeBuffer(): Buffer {
-    return this.#spareBuffers.pop() ?? Buffer.allocUnsafeSlow(FIRST_BODY_BYTES);
+  /** A buffer for a body of `length` bytes when the answer announced it, else a spare one. */
+  #takeBuffer(length: number | undefined): Buffer {
+    // Small announced bodies (serverz, storez) take from Node's pool and leave the spares to pages.
+    if (length !== undefined && length <= FIRST_BODY_BYTES) return Buffer.allocUnsafe(length);
+    const spare = this.#spareBuffers.pop();
+    if (spare && (length === undefined || spare.length >= length)) return spare;
+    return Buffer.allocUnsafeSlow(length ?? FIRST_BODY_BYTES);
   }
 
-  #keepBuffer(buffer: Buffer): void {
-    if (buffer.length <= MAX_KEPT_BODY_BYTES && this.#spareBuffers.length < this.#connections) this.#spareBuffers.push(buffer);
+  /** Keeps a page buffer for the next answer unless it is far larger than the answer it held. */
+  #keepBuffer(buffer: Buffer, used: number): void {
+    if (buffer.length < FIRST_BODY_BYTES || buffer.length > MAX_KEPT_BODY_BYTES || this.#spareBuffers.length >= this.#connections) return;
+    if (buffer.length > FIRST_BODY_BYTES && buffer.length > MAX_KEPT_SLACK * used) return;
+    this.#spareBuffers.push(buffer);
   }
 
-  #get(path: string, signal: AbortSignal, where: string): Promise<Answer> {
+  #get(path: string, signal: AbortSignal, where: string, cap: AnswerCap): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#target.authorization) headers['authorization'] = this.#target.authorization;
     return new Promise((resolve, reject) => {
@@ -128,42 +144,56 @@ export class MonitorHttpClient {
         signal,
       }, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
-        const length = Number(res.headers['content-length']);
-        if (status === 200 && Number.isFinite(length) && length > MAX_BODY_BYTES) {
+        const announced = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
+        const length = announced !== undefined && Number.isSafeInteger(announced) && announced >= 0 ? announced : undefined;
+        if (status === 200 && length !== undefined && length > cap.bytes) {
           res.destroy();
-          reject(new ScrapeError('invalid_response', `GET ${where} announced ${length} bytes, more than ${MAX_BODY_BYTES}`));
+          reject(new ScrapeError('invalid_response', `GET ${where} announced ${length} bytes, more than its cap; ${cap.sizedFor}`));
           return;
         }
+        // Of another status only the start is read: it is shown in the error, never parsed.
+        const most = status === 200 ? cap.bytes : ERROR_BODY_BYTES;
         // Kept as bytes: a channelsz page is read from them without ever becoming one string.
-        let buffer: Buffer | undefined = this.#takeBuffer();
+        let buffer: Buffer | undefined = this.#takeBuffer(length === undefined ? undefined : Math.min(length, most));
         let size = 0;
-        const fail = (err: Error) => {
-          if (buffer) this.#keepBuffer(buffer);
+        const settle = (outcome: Answer | Error) => {
+          const body = buffer;
+          if (!body) return;
           buffer = undefined;
-          reject(err);
+          if (outcome instanceof Error) {
+            // A buffer grown for an answer that failed is not kept.
+            this.#keepBuffer(body, body.length <= FIRST_BODY_BYTES ? body.length : 0);
+            reject(outcome);
+          } else {
+            resolve(outcome);
+          }
         };
+        const answer = (body: Buffer): Answer => ({ status, body: body.subarray(0, size), release: () => this.#keepBuffer(body, size) });
         res.on('data', (part: Buffer) => {
           if (!buffer) return;
-          if (size + part.length > MAX_BODY_BYTES) {
+          if (size + part.length > most) {
+            if (status === 200) {
+              res.destroy();
+              settle(new ScrapeError('invalid_response', `GET ${where} sent more than its cap and was cut off; ${cap.sizedFor}`));
+              return;
+            }
+            part = part.subarray(0, most - size);
             res.destroy();
-            fail(new ScrapeError('invalid_response', `GET ${where} sent more than ${MAX_BODY_BYTES} bytes`));
-            return;
           }
           if (size + part.length > buffer.length) {
-            const bigger = Buffer.allocUnsafeSlow(Math.max(2 * buffer.length, size + part.length));
+            const bigger = Buffer.allocUnsafeSlow(Math.min(most, Math.max(2 * buffer.length, size + part.length)));
             buffer.copy(bigger, 0, 0, size);
+            this.#keepBuffer(buffer, 0);
             buffer = bigger;
           }
           part.copy(buffer, size);
           size += part.length;
+          if (size === most && status !== 200) settle(answer(buffer));
         });
         res.once('end', () => {
-          const body = buffer;
-          if (!body) return;
-          buffer = undefined;
-          resolve({ status, body: body.subarray(0, size), release: () => this.#keepBuffer(body) });
+          if (buffer) settle(answer(buffer));
         });
-        res.once('error', (err: NodeJS.ErrnoException) => fail(signal.aborted ? err : new BrokenBody(err.code)));
+        res.once('error', (err: NodeJS.ErrnoException) => settle(signal.aborted ? err : new BrokenBody(err.code)));
       });
       req.once('error', reject);
       req.end();

@@ -3,6 +3,7 @@ import { buildChannel } from '../../model/consumers.js';
 import type { Channel, ServerInfo, ServerSnapshot } from '../../model/types.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import { ScrapeError } from '../scrape-error.js';
+import type { AnswerCap, AnswerCaps } from './answer-caps.js';
 import { MonitorHttpClient } from './http-client.js';
 import { NameTable, type ReadPage, readChannelsPage } from './channelsz-reader.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from './parse.js';
@@ -11,6 +12,7 @@ export interface StanSourceOptions {
   timeoutMs: number;
   pageSize: number;
   selectSubject: SubjectMatcher;
+  caps: AnswerCaps;
 }
 
 /**
@@ -37,12 +39,12 @@ export class StanSource {
   }
 
   async scrape(): Promise<ServerSnapshot> {
-    return this.#scrapeWith((info, signal, into) => this.#readChannels(info.channels, signal, into));
+    return this.#scrapeWith((info, signal, into) => this.#readChannels(info.channels, this.#opts.caps.channelszPage(this.#opts.pageSize, info.subscriptions), signal, into));
   }
 
   /** serverz and storez as scrape() reads them, and of the channels only those named (`--subjects auto`). */
   async scrapeChannels(names: readonly string[]): Promise<ServerSnapshot> {
-    return this.#scrapeWith((_info, signal, into) => this.#readNamedChannels(names, signal, into));
+    return this.#scrapeWith((info, signal, into) => this.#readNamedChannels(names, this.#opts.caps.channelszChannel(info.subscriptions), signal, into));
   }
 
   async #scrapeWith(readChannels: (info: ServerInfo, signal: AbortSignal, into: Map<string, Channel>) => Promise<void>): Promise<ServerSnapshot> {
@@ -52,9 +54,9 @@ export class StanSource {
     const name = this.target.name;
     try {
       const channels = new Map<string, Channel>();
-      const info = parseServerz((await this.#http.getJson('/streaming/serverz', signal)).body);
+      const info = parseServerz((await this.#http.getJson('/streaming/serverz', signal, this.#opts.caps.serverz)).body);
       const [storez] = await Promise.all([
-        this.#http.getJson('/streaming/storez', signal),
+        this.#http.getJson('/streaming/storez', signal, this.#opts.caps.storez),
         holdsQueueState(info) ? readChannels(info, signal, channels) : undefined,
       ]);
       const limits = parseStorez(storez.body);
@@ -73,12 +75,12 @@ export class StanSource {
    * (serverz told how many channels to expect), each page normalised as soon as it arrives while
    * the server still encodes the others. Channels keep the server's order (sorted by name).
    */
-  async #readChannels(expected: number, signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
+  async #readChannels(expected: number, cap: AnswerCap, signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
     const pageSize = this.#opts.pageSize;
     const readPage = async (offset: number): Promise<{ total: number; count: number; channels: Channel[] }> => {
       const where = `channelsz offset ${offset}`;
       const path = `/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`;
-      const page = await this.#http.read(path, signal, (_status, body) => readChannelsPage(body, this.#names) ?? this.#checkedPage(path, body, where));
+      const page = await this.#http.read(path, signal, cap, (_status, body) => readChannelsPage(body, this.#names) ?? this.#checkedPage(path, body, where));
       const channels: Channel[] = [];
       for (const parsed of page.channels) {
         if (this.#opts.selectSubject(parsed.facts.name)) channels.push(buildChannel(parsed.facts, parsed.subscriptions));
@@ -120,14 +122,14 @@ export class StanSource {
    * One channelsz?channel=NAME&subs=1 per selected name, a few at a time. A 404 means the server
    * has no such channel (nothing was published or subscribed there yet): it is left out.
    */
-  async #readNamedChannels(names: readonly string[], signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
+  async #readNamedChannels(names: readonly string[], cap: AnswerCap, signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
     const wanted = names.filter((name) => this.#opts.selectSubject(name));
     const found: Array<Channel | undefined> = [];
     let next = 0;
     const readNext = async (): Promise<void> => {
       for (let i = next++; i < wanted.length; i = next++) {
         const name = wanted[i]!;
-        const res = await this.#http.getJson(`/streaming/channelsz?channel=${encodeURIComponent(name)}&subs=1`, signal, [404]);
+        const res = await this.#http.getJson(`/streaming/channelsz?channel=${encodeURIComponent(name)}&subs=1`, signal, cap, [404]);
         if (res.status === 404) continue;
         const parsed = parseChannel(res.body, `channelsz channel ${name}`);
         found[i] = buildChannel(parsed.facts, parsed.subscriptions);

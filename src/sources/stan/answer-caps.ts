@@ -1,0 +1,86 @@
+/** The most bytes one monitoring answer may have, and what to say when an answer passes it. */
+export interface AnswerCap {
+  readonly bytes: number;
+  /** What the cap is sized for and which flag raises it, for the error of an answer that passes it. */
+  readonly sizedFor: string;
+}
+
+export const ANSWER_CAP_FLAG = '--answer-cap-factor';
+
+/**
+ * serverz is about 500 bytes and storez about 400 plus one entry per channel limit of the
+ * server's configuration file; these leave room for thousands of such entries.
+ */
+const SERVERZ_BYTES = 64 * 1024;
+const STOREZ_BYTES = 1024 * 1024;
+/**
+ * A channelsz channel is about 250 bytes of indented JSON besides its name, a subscription about
+ * 500 besides its five names (client id, inbox, ack inbox, durable, queue group): room for names
+ * averaging 250 bytes. The page around them is a few hundred bytes.
+ */
+const CHANNEL_BYTES = 512;
+const SUBSCRIPTION_BYTES = 2048;
+const PAGE_BYTES = 4096;
+/** Subscriptions made between serverz and a channelsz read: as many again as serverz counted, at least this many. */
+const NEW_SUBSCRIPTIONS = 1024;
+
+/**
+ * Caps sized to what each endpoint can honestly send, so a body that never ends (a wrong port,
+ * a broken proxy) costs a few MB, not the exporter's memory limit. serverz counts every
+ * subscription channelsz lists (offline durables included), which bounds a channelsz answer far
+ * tighter than the store's per-channel subscription limit does (1,000 by default, often
+ * unlimited). `factor` (--answer-cap-factor) multiplies every cap.
+ */
+export class AnswerCaps {
+  readonly #factor: number;
+
+  constructor(factor: number) {
+    this.#factor = factor;
+  }
+
+  get serverz(): AnswerCap {
+    return this.#cap(SERVERZ_BYTES, 'serverz');
+  }
+
+  get storez(): AnswerCap {
+    return this.#cap(STOREZ_BYTES, 'storez');
+  }
+
+  /** A channelsz?subs=1 page of `pageSize` channels, on a server whose serverz counted `subscriptions`. */
+  channelszPage(pageSize: number, subscriptions: number): AnswerCap {
+    const most = mostSubscriptions(subscriptions);
+    return this.#cap(
+      PAGE_BYTES + pageSize * CHANNEL_BYTES + most * SUBSCRIPTION_BYTES,
+      `a channelsz page of ${pageSize} channels (--page-size) and at most ${most} subscriptions (serverz counted ${subscriptions})`,
+      ', or lower --page-size',
+    );
+  }
+
+  /** channelsz?channel=NAME&subs=1 (--subjects auto), on a server whose serverz counted `subscriptions`. */
+  channelszChannel(subscriptions: number): AnswerCap {
+    const most = mostSubscriptions(subscriptions);
+    return this.#cap(
+      PAGE_BYTES + CHANNEL_BYTES + most * SUBSCRIPTION_BYTES,
+      `one channel with at most ${most} subscriptions (serverz counted ${subscriptions})`,
+    );
+  }
+
+  #cap(bytes: number, what: string, alternative = ''): AnswerCap {
+    const capped = Math.round(bytes * this.#factor);
+    return { bytes: capped, sizedFor: `the cap for ${what} is ${formatBytes(capped)}: raise it with ${ANSWER_CAP_FLAG} ${nextFactor(this.#factor)}${alternative}` };
+  }
+}
+
+function mostSubscriptions(counted: number): number {
+  return counted + Math.max(counted, NEW_SUBSCRIPTIONS);
+}
+
+function nextFactor(factor: number): number {
+  return Math.max(2, Math.ceil(factor * 2));
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
+}
