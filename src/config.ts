@@ -303,7 +303,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     probeListen,
     probeTtlSeconds: parseNumber(pick('probe-ttl'), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
     probeMaxSeries: parseNumber(pick('probe-max-series'), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
-    probeMaxBytes: parseNumber(pick('probe-max-bytes'), { integer: true, min: 4 * 1024 * 1024, max: 2 ** 40, example: '--probe-max-bytes 33554432 (32 MiB)' }),
+    probeMaxBytes: parseNumber(pick('probe-max-bytes'), { integer: true, min: 8 * 1024 * 1024, max: 2 ** 40, example: '--probe-max-bytes 33554432 (32 MiB)' }),
     webConfig: webConfigSrc && loadWebConfig(webConfigSrc.text, webConfigSrc.from),
   };
   return { kind: 'run', config: Object.freeze(config) };
