@@ -22,7 +22,7 @@ interface Answer {
   release(): void;
 }
 
-/** First size of a body buffer; it doubles as a body needs, up to the answer's cap. */
+/** First size of a body buffer; a larger answer gets one of its size (and room to grow) once it is complete. */
 const FIRST_BODY_BYTES = 64 * 1024;
 /** Body buffers larger than this are not kept for the next answer. */
 const MAX_KEPT_BODY_BYTES = 16 * 1024 * 1024;
@@ -31,6 +31,8 @@ const MAX_KEPT_BODY_BYTES = 16 * 1024 * 1024;
  * answer is dropped at the next ordinary one, so memory does not stay at its high-water mark.
  */
 const MAX_KEPT_SLACK = 4;
+/** A buffer made for a complete answer larger than the spare one leaves this much room to grow. */
+const GROWTH = 1.25;
 
 /** A body that broke off after the headers arrived; the reason is decided with the deadline in view. */
 class BrokenBody extends Error {
@@ -155,20 +157,33 @@ export class MonitorHttpClient {
         const most = status === 200 ? cap.bytes : ERROR_BODY_BYTES;
         // Kept as bytes: a channelsz page is read from them without ever becoming one string.
         let buffer: Buffer | undefined = this.#takeBuffer(length === undefined ? undefined : Math.min(length, most));
+        // Parts past the buffer's end are joined only once the answer is complete, so a body cut
+        // off at its cap allocates nothing beyond the parts themselves.
+        let overflow: Buffer[] = [];
+        let buffered = 0;
         let size = 0;
-        const settle = (outcome: Answer | Error) => {
-          const body = buffer;
-          if (!body) return;
+        const settle = (failure?: Error) => {
+          const first = buffer;
+          if (!first) return;
           buffer = undefined;
-          if (outcome instanceof Error) {
-            // A buffer grown for an answer that failed is not kept.
-            this.#keepBuffer(body, body.length <= FIRST_BODY_BYTES ? body.length : 0);
-            reject(outcome);
-          } else {
-            resolve(outcome);
+          const parts = overflow;
+          overflow = [];
+          if (failure) {
+            // Never grown for this answer: it is the size earlier answers needed.
+            this.#keepBuffer(first, first.length);
+            reject(failure);
+            return;
           }
+          let body = first;
+          if (parts.length > 0) {
+            body = Buffer.allocUnsafeSlow(Math.min(most, Math.ceil(size * GROWTH)));
+            first.copy(body, 0, 0, buffered);
+            let at = buffered;
+            for (const part of parts) at += part.copy(body, at);
+            this.#keepBuffer(first, 0);
+          }
+          resolve({ status, body: body.subarray(0, size), release: () => this.#keepBuffer(body, size) });
         };
-        const answer = (body: Buffer): Answer => ({ status, body: body.subarray(0, size), release: () => this.#keepBuffer(body, size) });
         res.on('data', (part: Buffer) => {
           if (!buffer) return;
           if (size + part.length > most) {
@@ -180,19 +195,16 @@ export class MonitorHttpClient {
             part = part.subarray(0, most - size);
             res.destroy();
           }
-          if (size + part.length > buffer.length) {
-            const bigger = Buffer.allocUnsafeSlow(Math.min(most, Math.max(2 * buffer.length, size + part.length)));
-            buffer.copy(bigger, 0, 0, size);
-            this.#keepBuffer(buffer, 0);
-            buffer = bigger;
+          if (overflow.length === 0 && buffered + part.length <= buffer.length) {
+            part.copy(buffer, buffered);
+            buffered += part.length;
+          } else {
+            overflow.push(part);
           }
-          part.copy(buffer, size);
           size += part.length;
-          if (size === most && status !== 200) settle(answer(buffer));
+          if (size === most && status !== 200) settle();
         });
-        res.once('end', () => {
-          if (buffer) settle(answer(buffer));
-        });
+        res.once('end', () => settle());
         res.once('error', (err: NodeJS.ErrnoException) => settle(signal.aborted ? err : new BrokenBody(err.code)));
       });
       req.once('error', reject);
