@@ -5,7 +5,8 @@
  *      (serverz, storez, then channelsz), five scrapes each: peak at most 100 MB;
  *   2. once that endpoint answers properly again, resident memory back within 10 MB of before;
  *   3. the probe report flood of test/probe-endpoint.test.ts (1,000 reports of ~100 kB, 25 at a
- *      time, /metrics scraped throughout): peak at most 100 MB;
+ *      time, /metrics scraped throughout), then 50 reports of 1 MiB at once, three times: peak
+ *      at most 100 MB;
  *   4. a sidecar (--subjects auto --no-subscription-metrics) reading the 20 channels its probes
  *      report, 30 scrapes: the steady figure for the memory budget.
  * Prints the figures; exits 1 when a target is missed.
@@ -118,8 +119,20 @@ try {
   }
   flooding = false;
   await scraper;
-  console.log(`   answers ${JSON.stringify(Object.fromEntries(statuses))}, ${scrapes} scrapes meanwhile; RSS after ${mb(memory(sidecar.pid).rss).toFixed(1)} MB`);
+  console.log(`   answers ${JSON.stringify(Object.fromEntries(statuses))}, ${scrapes} scrapes meanwhile; RSS after ${mb(memory(sidecar.pid).rss).toFixed(1)} MB; ${await inside(sidecar)}`);
   check('   peak RSS (VmHWM) under the flood', mb(memory(sidecar.pid).peakRss), PEAK_TARGET_MB);
+  // Then 50 workers at once, each with a report of 1 MiB (the most one may send): 250 MiB to parse without a bound.
+  const padded = JSON.stringify(report('big')).padEnd(1024 * 1024, ' ');
+  const big = new Map<number, number>();
+  for (let round = 0; round < 3; round++) {
+    const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${probeUrl}/v1/pending`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: padded }).then(
+      async (res) => (await res.arrayBuffer(), res.status),
+      () => 0,
+    )));
+    for (const status of answers) big.set(status, (big.get(status) ?? 0) + 1);
+  }
+  console.log(`   then 3 x 50 reports of 1 MiB at once: answers ${JSON.stringify(Object.fromEntries(big))}; RSS after ${mb(memory(sidecar.pid).rss).toFixed(1)} MB; ${await inside(sidecar)}`);
+  check('   peak RSS (VmHWM) with them', mb(memory(sidecar.pid).peakRss), PEAK_TARGET_MB);
   await sidecar.stop();
 
   console.log('4. a sidecar: --subjects auto --no-subscription-metrics, probes reporting 20 channels, 30 scrapes');

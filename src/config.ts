@@ -64,7 +64,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'listen', env: 'NQE_LISTEN', arg: 'HOST:PORT', fallback: '0.0.0.0:7778', help: 'address for /metrics, /, /healthz and /readyz' },
   { flag: 'timeout', env: 'NQE_TIMEOUT', arg: 'SECONDS', fallback: '5', help: 'deadline for all requests to one server in one scrape' },
   { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request; every page is read until total' },
-  { flag: 'answer-cap-factor', env: 'NQE_ANSWER_CAP_FACTOR', arg: 'FACTOR', fallback: '1', help: 'multiplies the most bytes read of each monitoring answer (serverz 64 KiB, storez 1 MiB, a channelsz page sized by --page-size and the subscriptions serverz counts); an answer past its cap is cut off and its server is down' },
+  { flag: 'answer-cap-factor', env: 'NQE_ANSWER_CAP_FACTOR', arg: 'FACTOR', fallback: '1', help: 'multiplies the most bytes read of each monitoring answer (serverz 64 KiB, storez 256 KiB, a channelsz page sized by --page-size and the channels and subscriptions serverz counts); an answer past its cap is cut off and its server is down' },
   { flag: 'subjects', env: 'NQE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'export only channels matching these NATS subject patterns (* and >), or "auto": only the channels the probes of this pod report (sidecar); default all' },
   { flag: 'exclude-subjects', env: 'NQE_EXCLUDE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'leave out channels matching these patterns' },
   { flag: 'no-subscription-metrics', env: 'NQE_NO_SUBSCRIPTION_METRICS', fallback: 'false', help: 'leave out the per-subscription stan_subscription_* series (env: true or false)' },

@@ -86,7 +86,7 @@ describe('a misbehaving monitoring endpoint beside a real nats-streaming-server'
     assertGoodIntact(back);
   }
 
-  for (const [path, sizedFor] of [[SERVERZ, 'serverz is 64\\.0 KiB'], [STOREZ, 'storez is 1\\.0 MiB'], [CHANNELSZ, 'a channelsz page of 1024 channels \\(--page-size\\) and at most 1025 subscriptions \\(serverz counted 1\\) is 2\\.5 MiB']] as const) {
+  for (const [path, sizedFor] of [[SERVERZ, 'serverz is 64\\.0 KiB'], [STOREZ, 'storez is 256\\.0 KiB'], [CHANNELSZ, 'a channelsz page of at most 257 channels and 257 subscriptions \\(serverz counted 1 and 1; --page-size 1024\\) is 646\\.5 KiB']] as const) {
     const capMessage = new RegExp(`GET http://127\\.0\\.0\\.1:\\d+${path}[^"]* sent more than its cap and was cut off; the cap for ${sizedFor}: raise it with --answer-cap-factor 2`);
 
     test(`${path}: a body that never ends is cut off at its cap`, async () => {
@@ -104,7 +104,7 @@ describe('a misbehaving monitoring endpoint beside a real nats-streaming-server'
 
   test('a valid-looking channelsz page of 40 MB (the real channel repeated) is cut off at its cap', async () => {
     await expectDown(CHANNELSZ, { kind: 'oversized', bytes: 40 * 1024 * 1024 }, 'invalid_response',
-      /channelsz\?subs=1(&|&#38;)offset=0(&|&#38;)limit=1024 sent more than its cap and was cut off; the cap for a channelsz page .* is 2\.5 MiB: raise it with --answer-cap-factor 2, or lower --page-size/);
+      /channelsz\?subs=1(&|&#38;)offset=0(&|&#38;)limit=1024 sent more than its cap and was cut off; the cap for a channelsz page .* is 646\.5 KiB: raise it with --answer-cap-factor 2/);
   });
 
   test('padding well within the cap is still an answer: the caps refuse size, not whitespace', async () => {
@@ -119,14 +119,14 @@ describe('a misbehaving monitoring endpoint beside a real nats-streaming-server'
 describe('--answer-cap-factor raises the caps', () => {
   const ctx = goodAndBad('cap-factor', ['--answer-cap-factor', '4']);
 
-  test('storez padded by 3 MiB passes a cap of 4 MiB, and 5 MiB does not', async () => {
-    ctx.peer.misbehave(STOREZ, { kind: 'padded', bytes: 3 * 1024 * 1024 });
+  test('storez padded by 768 KiB passes a cap of 1 MiB, and by 2 MiB does not', async () => {
+    ctx.peer.misbehave(STOREZ, { kind: 'padded', bytes: 768 * 1024 });
     assert.equal(valueOf(await scrape(ctx.logged), 'stan_up', { server: 'bad' }), 1);
-    ctx.peer.misbehave(STOREZ, { kind: 'padded', bytes: 5 * 1024 * 1024 });
+    ctx.peer.misbehave(STOREZ, { kind: 'padded', bytes: 2 * 1024 * 1024 });
     const samples = await scrape(ctx.logged);
     assert.equal(valueOf(samples, 'stan_up', { server: 'bad' }), 0);
     assertGoodIntact(samples);
-    assert.match(ctx.logged.logs(), /the cap for storez is 4\.0 MiB: raise it with --answer-cap-factor 8/);
+    assert.match(ctx.logged.logs(), /the cap for storez is 1\.0 MiB: raise it with --answer-cap-factor 8/);
   });
 });
 
@@ -149,7 +149,7 @@ describe('--subjects auto: a misbehaving channelsz?channel= answer', () => {
       ctx.peer.misbehave(undefined);
       assert.equal(valueOf(samples, 'stan_up', { server: 'bad' }), 0);
       assertGoodIntact(samples);
-      assert.match(ctx.logged.logs(), /channelsz\?channel=orders&subs=1 sent more than its cap and was cut off; the cap for one channel with at most 1025 subscriptions \(serverz counted 1\) is 2\.0 MiB: raise it with --answer-cap-factor 2/);
+      assert.match(ctx.logged.logs(), /channelsz\?channel=orders&subs=1 sent more than its cap and was cut off; the cap for one channel with at most 257 subscriptions \(serverz counted 1\) is 518\.5 KiB: raise it with --answer-cap-factor 2/);
       assert.equal(valueOf(await scrape(ctx.logged), 'stan_up', { server: 'bad' }), 1);
     });
   }

@@ -35,6 +35,18 @@ class Refusal extends Error {
   }
 }
 
+/**
+ * Leaves the rest of a refused body unread: the connection closes after the answer. Without
+ * this, Node would read and drop the whole body after the answer, at the cost of memory the
+ * bound is there to protect.
+ */
+function stopReading(req: IncomingMessage, refusal: Refusal): Refusal {
+  // read(0) marks the body as being consumed (so Node does not drain it), pause() stops the socket.
+  req.read(0);
+  req.pause();
+  return refusal;
+}
+
 function memoryRefusal(memory: ProbeMemoryBound, what: string): Refusal {
   return new Refusal(
     429,
@@ -52,20 +64,19 @@ function memoryRefusal(memory: ProbeMemoryBound, what: string): Refusal {
 function readBody(req: IncomingMessage, limit: number, memory: ProbeMemoryBound, reserved: { bytes: number }): Promise<Buffer> {
   const tooLarge = (size: string) => new Refusal(413, 'too_large', `the body is ${size}, more than ${limit} bytes: report fewer subscriptions per request`, { connection: 'close' });
   const announced = Number(req.headers['content-length']);
-  if (Number.isFinite(announced) && announced > limit) return Promise.reject(tooLarge(`${announced} bytes`));
+  if (Number.isFinite(announced) && announced > limit) return Promise.reject(stopReading(req, tooLarge(`${announced} bytes`)));
   const take = (bytes: number): boolean => {
     if (!memory.tryReserve(bytes)) return false;
     reserved.bytes += bytes;
     return true;
   };
-  if (Number.isFinite(announced) && !take(BODY_COST * announced)) return Promise.reject(memoryRefusal(memory, `this ${announced}-byte report`));
+  if (Number.isFinite(announced) && !take(BODY_COST * announced)) return Promise.reject(stopReading(req, memoryRefusal(memory, `this ${announced}-byte report`)));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const refuse = (err: Refusal) => {
       req.removeAllListeners('data');
-      req.pause();
-      reject(err);
+      reject(stopReading(req, err));
     };
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;

@@ -8,11 +8,11 @@ export interface AnswerCap {
 export const ANSWER_CAP_FLAG = '--answer-cap-factor';
 
 /**
- * serverz is about 500 bytes and storez about 400 plus one entry per channel limit of the
- * server's configuration file; these leave room for thousands of such entries.
+ * serverz is about 500 bytes and storez about 400 plus one entry (about 200 bytes) per channel
+ * limit of the server's configuration file: room for a thousand of them.
  */
 const SERVERZ_BYTES = 64 * 1024;
-const STOREZ_BYTES = 1024 * 1024;
+const STOREZ_BYTES = 256 * 1024;
 /**
  * A channelsz channel is about 250 bytes of indented JSON besides its name, a subscription about
  * 500 besides its five names (client id, inbox, ack inbox, durable, queue group): room for names
@@ -21,15 +21,15 @@ const STOREZ_BYTES = 1024 * 1024;
 const CHANNEL_BYTES = 512;
 const SUBSCRIPTION_BYTES = 2048;
 const PAGE_BYTES = 4096;
-/** Subscriptions made between serverz and a channelsz read: as many again as serverz counted, at least this many. */
-const NEW_SUBSCRIPTIONS = 1024;
+/** Channels or subscriptions made between serverz and a channelsz read: as many again as serverz counted, at least this many. */
+const MADE_MEANWHILE = 256;
 
 /**
  * Caps sized to what each endpoint can honestly send, so a body that never ends (a wrong port,
- * a broken proxy) costs a few MB, not the exporter's memory limit. serverz counts every
- * subscription channelsz lists (offline durables included), which bounds a channelsz answer far
- * tighter than the store's per-channel subscription limit does (1,000 by default, often
- * unlimited). `factor` (--answer-cap-factor) multiplies every cap.
+ * a broken proxy) costs a few MB, not the exporter's memory limit. serverz counts every channel
+ * and every subscription channelsz lists (offline durables included), which bounds a channelsz
+ * answer far tighter than the store's per-channel subscription limit does (1,000 by default,
+ * often unlimited). `factor` (--answer-cap-factor) multiplies every cap.
  */
 export class AnswerCaps {
   readonly #factor: number;
@@ -46,19 +46,20 @@ export class AnswerCaps {
     return this.#cap(STOREZ_BYTES, 'storez');
   }
 
-  /** A channelsz?subs=1 page of `pageSize` channels, on a server whose serverz counted `subscriptions`. */
-  channelszPage(pageSize: number, subscriptions: number): AnswerCap {
-    const most = mostSubscriptions(subscriptions);
+  /** A channelsz?subs=1 page of up to `pageSize` channels, on a server whose serverz counted `counted`. */
+  channelszPage(pageSize: number, counted: { channels: number; subscriptions: number }): AnswerCap {
+    const channels = Math.min(pageSize, withMeanwhile(counted.channels));
+    const subscriptions = withMeanwhile(counted.subscriptions);
     return this.#cap(
-      PAGE_BYTES + pageSize * CHANNEL_BYTES + most * SUBSCRIPTION_BYTES,
-      `a channelsz page of ${pageSize} channels (--page-size) and at most ${most} subscriptions (serverz counted ${subscriptions})`,
-      ', or lower --page-size',
+      PAGE_BYTES + channels * CHANNEL_BYTES + subscriptions * SUBSCRIPTION_BYTES,
+      `a channelsz page of at most ${channels} channels and ${subscriptions} subscriptions (serverz counted ${counted.channels} and ${counted.subscriptions}; --page-size ${pageSize})`,
+      channels === pageSize ? ', or lower --page-size' : '',
     );
   }
 
   /** channelsz?channel=NAME&subs=1 (--subjects auto), on a server whose serverz counted `subscriptions`. */
   channelszChannel(subscriptions: number): AnswerCap {
-    const most = mostSubscriptions(subscriptions);
+    const most = withMeanwhile(subscriptions);
     return this.#cap(
       PAGE_BYTES + CHANNEL_BYTES + most * SUBSCRIPTION_BYTES,
       `one channel with at most ${most} subscriptions (serverz counted ${subscriptions})`,
@@ -71,15 +72,15 @@ export class AnswerCaps {
   }
 }
 
-function mostSubscriptions(counted: number): number {
-  return counted + Math.max(counted, NEW_SUBSCRIPTIONS);
+function withMeanwhile(counted: number): number {
+  return counted + Math.max(counted, MADE_MEANWHILE);
 }
 
 function nextFactor(factor: number): number {
   return Math.max(2, Math.ceil(factor * 2));
 }
 
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
   if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${bytes} bytes`;

@@ -121,6 +121,7 @@ export class MonitorHttpClient {
     if (length !== undefined && length <= FIRST_BODY_BYTES) return Buffer.allocUnsafe(length);
     const spare = this.#spareBuffers.pop();
     if (spare && (length === undefined || spare.length >= length)) return spare;
+    if (spare) this.#spareBuffers.push(spare);
     return Buffer.allocUnsafeSlow(length ?? FIRST_BODY_BYTES);
   }
 

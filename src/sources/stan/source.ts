@@ -39,7 +39,7 @@ export class StanSource {
   }
 
   async scrape(): Promise<ServerSnapshot> {
-    return this.#scrapeWith((info, signal, into) => this.#readChannels(info.channels, this.#opts.caps.channelszPage(this.#opts.pageSize, info.subscriptions), signal, into));
+    return this.#scrapeWith((info, signal, into) => this.#readChannels(info.channels, this.#opts.caps.channelszPage(this.#opts.pageSize, info), signal, into));
   }
 
   /** serverz and storez as scrape() reads them, and of the channels only those named (`--subjects auto`). */
