@@ -23,11 +23,11 @@ const PEAK_TARGET_MB = 100;
 const BACK_WITHIN_MB = 10;
 const CHANNELS = 100;
 
-const missed: string[] = [];
+const missed = new Set<string>();
 function check(what: string, value: number, most: number): void {
   const ok = value <= most;
   console.log(`${what}: ${value.toFixed(1)} MB (target at most ${most} MB) ${ok ? 'ok' : 'MISSED'}`);
-  if (!ok) missed.push(what);
+  if (!ok) missed.add(what.trim());
 }
 
 function mb(bytes: number): number {
@@ -79,7 +79,7 @@ try {
     peer.misbehave(path, { kind: 'endless' });
     for (let i = 0; i < 5; i++) {
       const text = await scrape(central);
-      if (upOf(text, 'bad') !== '0' || upOf(text, 'bench') !== '1') missed.push(`stan_up while ${path} never ends`);
+      if (upOf(text, 'bad') !== '0' || upOf(text, 'bench') !== '1') missed.add(`stan_up while ${path} never ends`);
     }
     console.log(`   5 scrapes while ${path} never ends: RSS ${mb(memory(central.pid).rss).toFixed(1)} MB, peak ${mb(memory(central.pid).peakRss).toFixed(1)} MB; ${await inside(central)}`);
   }
@@ -140,7 +140,7 @@ try {
   const autoUrl = `http://127.0.0.1:${autoPort}`;
   const auto = await startOurs('sidecar', server.monitorUrl, ['--probe-listen', `127.0.0.1:${autoPort}`, '--subjects', 'auto', '--no-subscription-metrics']);
   const reported = Array.from({ length: 20 }, (_, i) => ({ server: 'bench', subject: `memory.${i}`, group: 'workers', durable: '', msgs: 3, bytes: 300, max_inflight: 3 }));
-  if ((await post(autoUrl, { client_id: 'sidecar-worker', subscriptions: reported })) !== 200) missed.push('the sidecar\'s probe report');
+  if ((await post(autoUrl, { client_id: 'sidecar-worker', subscriptions: reported })) !== 200) missed.add('the sidecar\'s probe report');
   for (let i = 0; i < 30; i++) await scrape(auto);
   const steady = memory(auto.pid);
   console.log(`   RSS ${mb(steady.rss).toFixed(1)} MB, peak (VmHWM) ${mb(steady.peakRss).toFixed(1)} MB`);
@@ -151,5 +151,5 @@ try {
   await server.stop();
 }
 
-console.log(missed.length === 0 ? '\nall memory targets met' : `\nmissed: ${missed.join('; ')}`);
-process.exit(missed.length === 0 ? 0 : 1);
+console.log(missed.size === 0 ? '\nall memory targets met' : `\nmissed: ${[...missed].join('; ')}`);
+process.exit(missed.size === 0 ? 0 : 1);
