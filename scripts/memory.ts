@@ -47,7 +47,7 @@ async function inside(exporter: ExporterProcess): Promise<string> {
 }
 
 function upOf(text: string, server: string): string | undefined {
-  return new RegExp(`^stan_up\\{server="${server}"\\} (\\S+)$`, 'm').exec(text)?.[1];
+  return new RegExp(`^stan_up\\{server="${server}"[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1];
 }
 
 async function post(probeUrl: string, body: object): Promise<number> {
