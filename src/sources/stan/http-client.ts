@@ -180,8 +180,8 @@ export class MonitorHttpClient {
             body = Buffer.allocUnsafeSlow(Math.min(most, Math.ceil(size * GROWTH)));
             first.copy(body, 0, 0, buffered);
             let at = buffered;
+            // The spare that was too small is dropped, leaving its place to the larger one.
             for (const part of parts) at += part.copy(body, at);
-            this.#keepBuffer(first, 0);
           }
           resolve({ status, body: body.subarray(0, size), release: () => this.#keepBuffer(body, size) });
         };
