@@ -4,9 +4,9 @@
  *   1. one healthy server with 100 channels beside an endpoint that sends bodies without end
  *      (serverz, storez, then channelsz), five scrapes each: peak at most 100 MB;
  *   2. once that endpoint answers properly again, resident memory back within 10 MB of before;
- *   3. the probe report flood of test/probe-endpoint.test.ts (1,000 reports of ~100 kB, 25 at a
- *      time, /metrics scraped throughout), then 50 reports of 1 MiB at once, three times: peak
- *      at most 100 MB;
+ *   3. a sidecar under the probe report flood of test/probe-endpoint.test.ts (1,000 reports of
+ *      ~100 kB, 25 at a time, /metrics scraped throughout), and another under 50 reports of 1 MiB
+ *      at once, three times: peak at most 100 MB each;
  *   4. a sidecar (--subjects auto --no-subscription-metrics) reading the 20 channels its probes
  *      report, 30 scrapes: the steady figure for the memory budget.
  * Prints the figures; exits 1 when a target is missed.
@@ -56,6 +56,32 @@ async function post(probeUrl: string, body: object): Promise<number> {
   return res.status;
 }
 
+/**
+ * A sidecar as the manifests run it (--subjects auto --no-subscription-metrics, --probe-max-series
+ * 500 as in test/probe-endpoint.test.ts) while `send` posts reports and /metrics is scraped
+ * throughout; checks its peak.
+ */
+async function flooded(label: string, send: (probeUrl: string) => Promise<Map<number, number>>): Promise<void> {
+  const probePort = await freePort();
+  const sidecar = await startOurs(label, server.monitorUrl, ['--probe-listen', `127.0.0.1:${probePort}`, '--probe-max-series', '500', '--subjects', 'auto', '--no-subscription-metrics']);
+  for (let i = 0; i < 3; i++) await scrape(sidecar);
+  console.log(`   before: RSS ${mb(memory(sidecar.pid).rss).toFixed(1)} MB`);
+  let sending = true;
+  let scrapes = 0;
+  const scraper = (async () => {
+    while (sending) {
+      await scrape(sidecar);
+      scrapes++;
+    }
+  })();
+  const statuses = await send(`http://127.0.0.1:${probePort}`);
+  sending = false;
+  await scraper;
+  console.log(`   answers ${JSON.stringify(Object.fromEntries(statuses))}, ${scrapes} scrapes meanwhile; RSS after ${mb(memory(sidecar.pid).rss).toFixed(1)} MB; ${await inside(sidecar)}`);
+  check(`   peak RSS (VmHWM), ${label}`, mb(memory(sidecar.pid).peakRss), PEAK_TARGET_MB);
+  await sidecar.stop();
+}
+
 const server = await startStan({ clusterId: 'memory' });
 const sc = await connectStan(server.natsUrl, 'memory', 'memory-worker');
 // Each channel: a queue group of two members holding unacked messages, ten messages published.
@@ -93,47 +119,36 @@ try {
   check('   RSS above where it was before', mb(after.rss - before.rss), BACK_WITHIN_MB);
   await central.stop();
 
-  console.log('3. the probe report flood: 1,000 reports of ~100 kB from 1,000 client ids, 25 at a time, /metrics scraped throughout');
-  const probePort = await freePort();
-  const probeUrl = `http://127.0.0.1:${probePort}`;
-  const sidecar = await startOurs('flood', server.monitorUrl, ['--probe-listen', `127.0.0.1:${probePort}`, '--probe-max-series', '500']);
-  for (let i = 0; i < 3; i++) await scrape(sidecar);
-  console.log(`   before: RSS ${mb(memory(sidecar.pid).rss).toFixed(1)} MB`);
   const long = 'x'.repeat(1000);
   const report = (id: string) => ({
     client_id: id,
     subscriptions: Array.from({ length: 50 }, (_, k) => ({ server: 'bench', subject: `flood.${long}.${k}`, group: long, durable: long, msgs: 1, bytes: 100 })),
   });
-  let flooding = true;
-  let scrapes = 0;
-  const scraper = (async () => {
-    while (flooding) {
-      await scrape(sidecar);
-      scrapes++;
+
+  console.log('3. the probe report flood: 1,000 reports of ~100 kB from 1,000 client ids, 25 at a time, /metrics scraped throughout');
+  await flooded('flood', async (probeUrl) => {
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 1000; i += 25) {
+      const answers = await Promise.all(Array.from({ length: 25 }, (_, k) => post(probeUrl, report(`flood-${i + k}`))));
+      for (const status of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
     }
-  })();
-  const statuses = new Map<number, number>();
-  for (let i = 0; i < 1000; i += 25) {
-    const answers = await Promise.all(Array.from({ length: 25 }, (_, k) => post(probeUrl, report(`flood-${i + k}`))));
-    for (const status of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
-  }
-  flooding = false;
-  await scraper;
-  console.log(`   answers ${JSON.stringify(Object.fromEntries(statuses))}, ${scrapes} scrapes meanwhile; RSS after ${mb(memory(sidecar.pid).rss).toFixed(1)} MB; ${await inside(sidecar)}`);
-  check('   peak RSS (VmHWM) under the flood', mb(memory(sidecar.pid).peakRss), PEAK_TARGET_MB);
-  // Then 50 workers at once, each with a report of 1 MiB (the most one may send): 250 MiB to parse without a bound.
-  const padded = JSON.stringify(report('big')).padEnd(1024 * 1024, ' ');
-  const big = new Map<number, number>();
-  for (let round = 0; round < 3; round++) {
-    const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${probeUrl}/v1/pending`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: padded }).then(
-      async (res) => (await res.arrayBuffer(), res.status),
-      () => 0,
-    )));
-    for (const status of answers) big.set(status, (big.get(status) ?? 0) + 1);
-  }
-  console.log(`   then 3 x 50 reports of 1 MiB at once: answers ${JSON.stringify(Object.fromEntries(big))}; RSS after ${mb(memory(sidecar.pid).rss).toFixed(1)} MB; ${await inside(sidecar)}`);
-  check('   peak RSS (VmHWM) with them', mb(memory(sidecar.pid).peakRss), PEAK_TARGET_MB);
-  await sidecar.stop();
+    return statuses;
+  });
+
+  console.log('   the same sidecar afresh, then 50 workers at once, each with a report of 1 MiB (the most one may send), three times');
+  await flooded('1 MiB reports', async (probeUrl) => {
+    for (let i = 0; i < 10; i++) await post(probeUrl, report(`held-${i}`));
+    const padded = JSON.stringify(report('big')).padEnd(1024 * 1024, ' ');
+    const statuses = new Map<number, number>();
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${probeUrl}/v1/pending`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: padded }).then(
+        async (res) => (await res.arrayBuffer(), res.status),
+        () => 0,
+      )));
+      for (const status of answers) statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+    return statuses;
+  });
 
   console.log('4. a sidecar: --subjects auto --no-subscription-metrics, probes reporting 20 channels, 30 scrapes');
   const autoPort = await freePort();
