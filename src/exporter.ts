@@ -2,14 +2,15 @@ import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
-import { createMetricsServer } from './http/metrics-server.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
+import { http } from './node-http.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
 import { type RunningProbeListener, startProbeListener } from './probes/start.js';
 import { ProbeMemoryBound } from './probes/memory-bound.js';
 import { ProbeStore } from './probes/store.js';
-import { AnswerCaps } from './sources/stan/answer-caps.js';
+import { AnswerCaps } from './sources/answer-caps.js';
+import { JetStreamSource } from './sources/jetstream/source.js';
 import { StanSource } from './sources/stan/source.js';
 import { subjectFilter } from './subjects.js';
 import { VERSION } from './version.js';
@@ -26,13 +27,8 @@ export interface RunningExporter {
 /** Wires config -> sources -> collector -> http and starts listening. */
 export async function startExporter(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningExporter> {
   const selectSubject = subjectFilter(config.subjects, config.excludeSubjects);
-  const sources = config.servers.map((target) => new StanSource(target, {
-    timeoutMs: config.timeoutSeconds * 1000,
-    pageSize: config.pageSize,
-    selectSubject,
-    ageLookups: config.ageLookups,
-    caps: new AnswerCaps(config.answerCapFactor),
-  }));
+  const stanOptions = { timeoutMs: config.timeoutSeconds * 1000, pageSize: config.pageSize, selectSubject, ageLookups: config.ageLookups, nssCompat: config.nssCompat, caps: new AnswerCaps(config.answerCapFactor) };
+  const sources = config.servers.map((target) => (target.backend === 'jetstream' ? new JetStreamSource(target, stanOptions) : new StanSource(target, stanOptions)));
   const selfMetrics = new SelfMetrics(VERSION, config.servers.flatMap((s) => s.nodes));
   const probeMemory = new ProbeMemoryBound(config.probeMaxBytes);
   const probeStore = config.probeListen
@@ -46,10 +42,15 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     log,
     version: VERSION,
     subscriptionMetrics: config.subscriptionMetrics,
+    nssCompat: config.nssCompat,
     isReady: () => ready,
   });
 
-  const { server, scheme } = createMetricsServer(app, config.webConfig, log);
+  // TLS and bcrypt are loaded only with a web config: without one (every sidecar) they would cost
+  // memory in every pod for nothing.
+  const { server, scheme } = config.webConfig
+    ? (await import('./http/metrics-server.js')).createMetricsServer(app, config.webConfig, log)
+    : { server: http.createServer(app), scheme: 'http' as const };
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError('--listen', config.listen, err)));
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -77,7 +78,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${scheme}://${host}:${address.port}`;
   const access = config.webConfig && { webConfig: config.webConfig.file, tls: config.webConfig.tls !== undefined, basicAuthUsers: config.webConfig.users.size };
-  log.info({ url, ...access, probeUrl: probes?.url, servers: config.servers.map((s) => ({ name: s.name, nodes: s.nodes.map((n) => ({ node: n.node, url: n.url })) })), version: VERSION }, 'nats-queue-exporter listening');
+  log.info({ url, ...access, probeUrl: probes?.url, servers: config.servers.map((s) => ({ name: s.name, backend: s.backend, nodes: s.nodes.map((n) => ({ node: n.node, url: n.url })) })), version: VERSION }, 'nats-queue-exporter listening');
 
   return {
     url,

@@ -12,7 +12,9 @@ import { type StanServer, startStan } from './helpers/stan-server.js';
 import { NODE_WORKER, type WorkerProcess, startWorker } from './helpers/workers.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/go-worker', import.meta.url));
+const PROBE = fileURLToPath(new URL('../../go/probe', import.meta.url));
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+const PROBE_MODULE = 'github.com/nats-queue-exporter/nats-queue-exporter/go/probe';
 const INTERVAL_MS = 300;
 const TTL_SECONDS = 2;
 
@@ -30,7 +32,15 @@ test('the README\'s Go snippet is code of the example worker, in its order', () 
   }
 });
 
-describe('the Go example worker (examples/go-worker, stan.go) reports sub.Pending() to the sidecar', () => {
+test('the Go probe package is versioned with the project: its Version, the example\'s require and the README\'s go get', () => {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  assert.match(readFileSync(join(PROBE, 'go.mod'), 'utf8'), new RegExp(`^module ${PROBE_MODULE}$`, 'm'));
+  assert.equal(/^const Version = "([^"]+)"$/m.exec(readFileSync(join(PROBE, 'probe.go'), 'utf8'))?.[1], version);
+  assert.match(readFileSync(join(EXAMPLE, 'go.mod'), 'utf8'), new RegExp(`\\t${PROBE_MODULE} v${version}\n`));
+  assert.ok(readFileSync(README, 'utf8').includes(`go get ${PROBE_MODULE}@v${version}`), `README.md says go get ${PROBE_MODULE}@v${version}`);
+});
+
+describe('the Go example worker (examples/go-worker, stan.go and go/probe) reports sub.Pending() to the sidecar', () => {
   let buildDir: string;
   let binary: string;
   let server: StanServer;

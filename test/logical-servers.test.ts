@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Logger } from '../src/log.js';
 import { Collector } from '../src/collector.js';
 import { SelfMetrics } from '../src/metrics/self-metrics.js';
-import { AnswerCaps } from '../src/sources/stan/answer-caps.js';
+import { AnswerCaps } from '../src/sources/answer-caps.js';
 import { StanSource } from '../src/sources/stan/source.js';
 import type { ServerTarget } from '../src/targets.js';
 import { find, parseSamples, scrape, valueOf } from './helpers/exporter.js';
@@ -27,7 +27,7 @@ function memoryLog(): { log: Logger; lines: () => Array<Record<string, unknown>>
   return { log: pino({ level: 'debug' }, sink), lines: () => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-const target = (name: string, ...nodes: Array<[node: string, url: string]>): ServerTarget => ({ name, nodes: nodes.map(([node, url]) => ({ server: name, node, url })) });
+const target = (name: string, ...nodes: Array<[node: string, url: string]>): ServerTarget => ({ name, backend: 'stan', nodes: nodes.map(([node, url]) => ({ server: name, node, url })) });
 
 describe('two standalone servers under one NAME both claim the queue state', () => {
   let first: StanServer;

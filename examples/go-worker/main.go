@@ -1,6 +1,7 @@
 // Command go-worker is an example NATS Streaming worker that reports its
 // subscription's client-side pending messages (stan.go Subscription.Pending())
-// to the nats-queue-exporter sidecar running in the same pod.
+// to the nats-queue-exporter sidecar running in the same pod, with the
+// go/probe package of this repository.
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/stan.go"
+	"github.com/nats-queue-exporter/nats-queue-exporter/go/probe"
 )
 
 func main() {
@@ -28,8 +30,8 @@ func main() {
 	maxInflight := flag.Int("max-inflight", stan.DefaultMaxInflight, "most unacked messages the server sends this subscription")
 	work := flag.Duration("work", 100*time.Millisecond, "time the handler spends on each message")
 	server := flag.String("server", "local", "NAME the sidecar gives this NATS Streaming server (its --server NAME=URL)")
-	sidecar := flag.String("sidecar", envOr("NQE_PROBE_URL", "http://127.0.0.1:7779"), "the sidecar's probe listener (env NQE_PROBE_URL)")
-	interval := flag.Duration("interval", 5*time.Second, "time between pending reports")
+	sidecar := flag.String("sidecar", envOr("NQE_PROBE_URL", probe.DefaultURL), "the sidecar's probe listener (env NQE_PROBE_URL)")
+	interval := flag.Duration("interval", probe.DefaultInterval, "time between pending reports")
 	flag.Parse()
 	logger := log.New(os.Stdout, "go-worker ", log.LstdFlags|log.Lmicroseconds)
 	if *subject == "" {
@@ -62,7 +64,7 @@ func main() {
 		logger.Fatalf("subscribe to %s: %v", *subject, err)
 	}
 
-	reporter := &PendingReporter{URL: *sidecar, ClientID: *clientID, Server: *server, Interval: *interval, Logf: logger.Printf}
+	reporter := &probe.Reporter{URL: *sidecar, ClientID: *clientID, Server: *server, Interval: *interval, Logf: logger.Printf}
 	reporter.Watch(sub, *subject, *group, *durable, *maxInflight)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -5,6 +5,7 @@ import { CONTENT_TYPES, ExpositionWriter } from '../metrics/exposition.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
 import { writeStanFamilies } from '../metrics/stan-metrics.js';
 import { writeClientFamilies } from '../metrics/client-metrics.js';
+import { writeNssFamilies } from '../metrics/nss-compat.js';
 import { landingPage } from './landing-page.js';
 import { ClientGoneError } from './client-gone-error.js';
 import { startMetricsBody } from './metrics-body.js';
@@ -16,6 +17,8 @@ export interface AppDeps {
   log: Logger;
   version: string;
   subscriptionMetrics: boolean;
+  /** --nss-compat: the nss_* families after this exporter's own. */
+  nssCompat: boolean;
   /** False until the listener is up and while shutting down. */
   isReady: () => boolean;
 }
@@ -34,6 +37,7 @@ export function createApp(deps: AppDeps): Express {
       const out = new ExpositionWriter(format, body.sink);
       await writeStanFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
       await writeClientFamilies(snapshot, out);
+      if (deps.nssCompat) await writeNssFamilies(snapshot, out);
       // In OpenMetrics this ends with # EOF, so it goes last.
       out.text(own);
       await out.end();

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from '../node-http.js';
 import type { Logger } from '../log.js';
 import { BODY_COST, type ProbeMemoryBound } from './memory-bound.js';
 import { InvalidReportError, parseProbeReport } from './report.js';
@@ -152,7 +153,7 @@ function sendJson(res: ServerResponse, status: number, body: object, headers: Re
  * answers 4xx with {"error": "..."} and leaves the reports already accepted untouched.
  */
 export function createProbeServer(deps: ProbeListenerDeps): Server {
-  const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 30_000 }, (req, res) => {
+  const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 30_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== PROBE_PATH) {
       sendJson(res, 404, { error: `no such path ${path}: workers POST their reports to ${PROBE_PATH}` });

@@ -3,6 +3,11 @@ export interface AnswerCap {
   readonly bytes: number;
   /** What the cap is sized for and which flag raises it, for the error of an answer that passes it. */
   readonly sizedFor: string;
+  /**
+   * For an answer that says at its start how large it may honestly be (/jsz's totals): once the
+   * answer passes `bytes`, the cap its first bytes give.
+   */
+  readonly fromHead?: (head: string) => AnswerCap;
 }
 
 export const ANSWER_CAP_FLAG = '--answer-cap-factor';
@@ -21,11 +26,24 @@ const STOREZ_BYTES = 256 * 1024;
 const CHANNEL_BYTES = 512;
 const SUBSCRIPTION_BYTES = 2048;
 const PAGE_BYTES = 4096;
+/** nats-server's /varz: a few kB of identity, configuration and counters. */
+const VARZ_BYTES = 256 * 1024;
+/**
+ * A /jsz page with streams, consumers and their config: about 1.4 kB of indented JSON a stream
+ * and 1.2 kB a consumer besides names and subject filters, 1 kB an account, and the server's
+ * own figures and meta cluster around them.
+ */
+const JSZ_PAGE_BYTES = 16 * 1024;
+const JSZ_ACCOUNT_BYTES = 1024;
+const JSZ_STREAM_BYTES = 4096;
+const JSZ_CONSUMER_BYTES = 3072;
+/** A /jsz page smaller than this is read whole; a larger one is held to what its start says. */
+const JSZ_FIRST_BYTES = 64 * 1024;
 /** Channels or subscriptions made between serverz and a channelsz read: as many again as serverz counted, at least this many. */
 const MADE_MEANWHILE = 256;
 
 /**
- * Caps sized to what each endpoint can honestly send, so a body that never ends (a wrong port,
+ * Caps sized to what each endpoint of NATS Streaming and JetStream can honestly send, so a body that never ends (a wrong port,
  * a broken proxy) costs a few MB, not the exporter's memory limit. serverz counts every channel
  * and every subscription channelsz lists (offline durables included), which bounds a channelsz
  * answer far tighter than the store's per-channel subscription limit does (1,000 by default,
@@ -64,6 +82,35 @@ export class AnswerCaps {
       PAGE_BYTES + CHANNEL_BYTES + most * SUBSCRIPTION_BYTES,
       `one channel with at most ${most} subscriptions (serverz counted ${subscriptions})`,
     );
+  }
+
+  get varz(): AnswerCap {
+    return this.#cap(VARZ_BYTES, 'varz');
+  }
+
+  /**
+   * A /jsz page of up to `pageSize` accounts. Its start holds the node's stream and consumer
+   * counts (before the account details): a page past 64 KiB is held to what they allow.
+   */
+  jszPage(pageSize: number): AnswerCap {
+    const first = this.#cap(JSZ_FIRST_BYTES, 'a /jsz page whose start gives no stream and consumer counts');
+    const fromHead = (head: string): AnswerCap => {
+      const top = head.slice(0, head.includes('"account_details"') ? head.indexOf('"account_details"') : head.length);
+      const count = (key: string) => Number(new RegExp(`"${key}":\\s*(\\d+)`).exec(top)?.[1]);
+      const [accounts, streams, consumers] = [count('accounts'), count('streams'), count('consumers')];
+      if (!Number.isSafeInteger(streams) || !Number.isSafeInteger(consumers)) return first;
+      const most = {
+        accounts: Math.min(pageSize, withMeanwhile(Number.isSafeInteger(accounts) ? accounts : pageSize)),
+        streams: withMeanwhile(streams),
+        consumers: withMeanwhile(consumers),
+      };
+      return this.#cap(
+        JSZ_PAGE_BYTES + most.accounts * JSZ_ACCOUNT_BYTES + most.streams * JSZ_STREAM_BYTES + most.consumers * JSZ_CONSUMER_BYTES,
+        `a /jsz page of at most ${most.accounts} accounts, ${most.streams} streams and ${most.consumers} consumers (the page counted ${streams} and ${consumers}; --page-size ${pageSize})`,
+        most.accounts === pageSize ? ', or lower --page-size' : '',
+      );
+    };
+    return { ...first, fromHead };
   }
 
   #cap(bytes: number, what: string, alternative = ''): AnswerCap {

@@ -1,14 +1,17 @@
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { NodeTarget } from '../../targets.js';
-import { tlsConnectOptions, tlsFailureHint } from '../../monitor-access.js';
-import { ScrapeError } from '../scrape-error.js';
+import type { NodeTarget } from '../targets.js';
+import { tlsConnectOptions, tlsFailureHint } from '../monitor-access.js';
+import { http } from '../node-http.js';
 import type { AnswerCap } from './answer-caps.js';
+import { ScrapeError } from './scrape-error.js';
 
 /** How long an idle keep-alive connection is kept for the next scrape. */
 const IDLE_CONNECTION_MS = 30_000;
 /** Of an answer other than 200 only the start is shown in the error; the rest is not read. */
 const ERROR_BODY_BYTES = 4096;
+/** How much of an answer's start AnswerCap.fromHead sees. */
+const HEAD_BYTES = 8192;
 
 export interface JsonResponse {
   status: number;
@@ -52,7 +55,7 @@ export class MonitorHttpClient {
   readonly #url: URL;
   readonly #basePath: string;
   readonly #agent: HttpAgent;
-  readonly #request: typeof httpRequest;
+  readonly #request: typeof http.request;
   readonly #connections: number;
   /** Body buffers of earlier answers, at most one per connection. */
   readonly #spareBuffers: Buffer[] = [];
@@ -67,8 +70,8 @@ export class MonitorHttpClient {
       this.#agent = new HttpsAgent({ ...agentOptions, ...tlsConnectOptions(target.tls) });
       this.#request = httpsRequest;
     } else {
-      this.#agent = new HttpAgent(agentOptions);
-      this.#request = httpRequest;
+      this.#agent = new http.Agent(agentOptions);
+      this.#request = http.request;
     }
   }
 
@@ -132,7 +135,7 @@ export class MonitorHttpClient {
     this.#spareBuffers.push(buffer);
   }
 
-  #get(path: string, signal: AbortSignal, where: string, cap: AnswerCap): Promise<Answer> {
+  #get(path: string, signal: AbortSignal, where: string, firstCap: AnswerCap): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#target.authorization) headers['authorization'] = this.#target.authorization.reveal();
     return new Promise((resolve, reject) => {
@@ -149,13 +152,15 @@ export class MonitorHttpClient {
         const status = res.statusCode ?? 0;
         const announced = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
         const length = announced !== undefined && Number.isSafeInteger(announced) && announced >= 0 ? announced : undefined;
-        if (status === 200 && length !== undefined && length > cap.bytes) {
+        const announcedTooMuch = (cap: AnswerCap) => new ScrapeError('invalid_response', `GET ${where} announced ${length} bytes, more than its cap; ${cap.sizedFor}`);
+        let cap = firstCap;
+        if (status === 200 && length !== undefined && length > cap.bytes && !cap.fromHead) {
           res.destroy();
-          reject(new ScrapeError('invalid_response', `GET ${where} announced ${length} bytes, more than its cap; ${cap.sizedFor}`));
+          reject(announcedTooMuch(cap));
           return;
         }
         // Of another status only the start is read: it is shown in the error, never parsed.
-        const most = status === 200 ? cap.bytes : ERROR_BODY_BYTES;
+        let most = status === 200 ? cap.bytes : ERROR_BODY_BYTES;
         // Kept as bytes: a channelsz page is read from them without ever becoming one string.
         let buffer: Buffer | undefined = this.#takeBuffer(length === undefined ? undefined : Math.min(length, most));
         // Parts past the buffer's end are joined only once the answer is complete, so a body cut
@@ -187,6 +192,16 @@ export class MonitorHttpClient {
         };
         res.on('data', (part: Buffer) => {
           if (!buffer) return;
+          if (size + part.length > most && status === 200 && cap.fromHead) {
+            // An answer that says at its start how large it may be gets that cap, once.
+            cap = cap.fromHead(Buffer.concat([buffer.subarray(0, buffered), ...overflow, part]).toString('latin1', 0, HEAD_BYTES));
+            most = cap.bytes;
+            if (length !== undefined && length > most) {
+              res.destroy();
+              settle(announcedTooMuch(cap));
+              return;
+            }
+          }
           if (size + part.length > most) {
             if (status === 200) {
               res.destroy();
