@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { WatchedHistory } from './http/status/watched-history.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
 import { http } from './node-http.js';
@@ -34,10 +35,16 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   const probeStore = config.probeListen
     ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries, memory: probeMemory })
     : undefined;
-  const collector = new Collector(sources, log, selfMetrics, { clientReports: probeStore, subjectsAuto: config.subjectsAuto });
+  const history = new WatchedHistory();
+  const collector = new Collector(sources, log, selfMetrics, {
+    clientReports: probeStore,
+    subjectsAuto: config.subjectsAuto,
+    onCollection: (snapshot) => history.record(snapshot),
+  });
   let ready = false;
   const app = createApp({
     collector,
+    history,
     selfMetrics,
     log,
     version: VERSION,

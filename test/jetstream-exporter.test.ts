@@ -40,6 +40,22 @@ describe('one exporter with a NATS Streaming server and its JetStream twin', () 
     await stan?.stop();
   });
 
+  test('the status page\'s data shows both servers by backend and the queue and its twin with the same figures', async () => {
+    const doc = await eventually(async () => {
+      const d = await (await fetch(`${exporter.url}/api/v1/queues`)).json() as {
+        servers: Array<{ name: string; backend: string; nodes: Array<{ up: boolean; state: string; channels: number }> }>;
+        queues: Array<{ server: string; subject: string; durable: string; pending: number; unacked: number }>;
+      };
+      assert.equal(d.queues.find((q) => q.server === 'old')?.unacked, 5);
+      return d;
+    });
+    assert.deepEqual(doc.servers.map((s) => [s.name, s.backend, s.nodes.map((n) => [n.up, n.state, n.channels])]), [
+      ['old', 'stan', [[true, 'STANDALONE', 1]]],
+      ['new', 'jetstream', [[true, 'standalone', 1]]],
+    ]);
+    assert.deepEqual(doc.queues.map((q) => [q.server, q.subject, q.durable, q.pending, q.unacked]).sort(), [['new', 'orders', 'billing', 25, 5], ['old', 'orders', 'billing', 25, 5]]);
+  });
+
   test('the old queue and its twin carry the same labels but server, and the same figures', async () => {
     const queue = { subject: 'orders', group: '', durable: 'billing' };
     const samples = await eventually(async () => {

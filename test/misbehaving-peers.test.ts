@@ -90,7 +90,7 @@ interface Peers {
   assertGoodIntact(samples: Sample[]): void;
   /**
    * One scrape while the peer misbehaves on `path`: the bad server is down with `reason`, its
-   * failure on `/` and in the log matches `message`, the good one keeps all its figures; then
+   * failure in /api/v1/queues and in the log matches `message`, the good one keeps all its figures; then
    * the peer behaves again and the bad server is back with the same figures.
    */
   expectDown(path: string, how: Misbehaviour, reason: string, message: RegExp): Promise<void>;
@@ -113,7 +113,7 @@ function goodAndBad(start: () => Promise<Healthy>, args: string[] = []): Peers {
       assert.deepEqual(find(samples, 'queue_msgs_pending', { server: 'bad' }), []);
       assert.equal(errors(samples, reason), before + 1);
       ctx.assertGoodIntact(samples);
-      const landing = await (await fetch(`${ctx.logged.exporter.url}/`)).text();
+      const landing = await (await fetch(`${ctx.logged.exporter.url}/api/v1/queues`)).text();
       assert.match(landing, message);
       assert.match(ctx.logged.logs(), message);
 

@@ -65,13 +65,21 @@ describe('servers that fail never break the others', () => {
     assert.ok(valueOf(samples, 'nats_queue_exporter_scrape_duration_seconds', { server: 'silent' })! >= timeoutSeconds * 0.9);
   });
 
-  test('the landing page shows each server with its last result and no credentials', async () => {
+  test('the status page and /api/v1/queues show each server with its last result and no credentials', async () => {
     const html = await (await fetch(`${exporter.url}/`)).text();
-    assert.match(html, /nats-queue-exporter \d+\.\d+\.\d+/);
-    assert.match(html, /href="\/metrics"/);
-    assert.match(html, /<td>good<\/td><td>127\.0\.0\.1:\d+<\/td><td>http:\/\/127\.0\.0\.1:\d+<\/td><td>up: STANDALONE, 1 channels, owns the queue figures<\/td>/);
-    assert.match(html, /<td>notfound<\/td>.*down \(http_status\): GET .* answered HTTP 404/);
-    assert.match(html, /<td>silent<\/td>.*down \(timeout\)/);
+    assert.match(html, /nats-queue-exporter <span class="version">\d+\.\d+\.\d+/);
+    assert.match(html, /href="metrics"/);
+    const doc = await (await fetch(`${exporter.url}/api/v1/queues`)).json() as { servers: Array<{ name: string; owner: string | null; nodes: Array<Record<string, unknown>> }> };
+    const server = (name: string) => doc.servers.find((s) => s.name === name);
+    const good = server('good')!;
+    assert.match(String(good.nodes[0]!['node']), /^127\.0\.0\.1:\d+$/);
+    assert.equal(good.owner, good.nodes[0]!['node']);
+    assert.match(String(good.nodes[0]!['url']), /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual([good.nodes[0]!['up'], good.nodes[0]!['state'], good.nodes[0]!['owner'], good.nodes[0]!['channels']], [true, 'STANDALONE', true, 1]);
+    assert.equal(server('notfound')!.owner, null);
+    assert.equal(server('notfound')!.nodes[0]!['up'], false);
+    assert.match(JSON.stringify(server('notfound')!.nodes[0]!['error']), /"reason":"http_status","message":"GET .* answered HTTP 404/);
+    assert.match(JSON.stringify(server('silent')!.nodes[0]!['error']), /"reason":"timeout"/);
   });
 
   test('a server stopped mid-test goes to stan_up 0, and comes back with its figures after a restart', async () => {

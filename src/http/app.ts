@@ -6,13 +6,16 @@ import type { SelfMetrics } from '../metrics/self-metrics.js';
 import { writeStanFamilies } from '../metrics/stan-metrics.js';
 import { writeClientFamilies } from '../metrics/client-metrics.js';
 import { writeNssFamilies } from '../metrics/nss-compat.js';
-import { landingPage } from './landing-page.js';
 import { ClientGoneError } from './client-gone-error.js';
 import { startMetricsBody } from './metrics-body.js';
 import { acceptsGzip, negotiateFormat } from './negotiation.js';
+import type { WatchedHistory } from './status/watched-history.js';
+import { addStatusRoutes } from './status/routes.js';
 
 export interface AppDeps {
   collector: Collector;
+  /** What the collector has seen lately while someone looks, for / and /api/v1/queues. */
+  history: WatchedHistory;
   selfMetrics: SelfMetrics;
   log: Logger;
   version: string;
@@ -67,9 +70,7 @@ export function createApp(deps: AppDeps): Express {
     else res.status(503).type('text/plain').send('not ready\n');
   });
 
-  app.get('/', (_req, res) => {
-    res.type('html').send(landingPage(deps.version, deps.collector.lastResults()));
-  });
+  addStatusRoutes(app, deps);
 
   app.use((_req: Request, res: Response) => {
     res.status(404).type('text/plain').send('not found: see / for the endpoints\n');
