@@ -14,6 +14,7 @@ import type { Snapshot } from '../src/model/types.js';
 import { StatusHistory } from '../src/http/status/history.js';
 import { STATUS_RULES } from '../src/http/status/rules.js';
 import { statusJson } from '../src/http/status/view.js';
+import { AnswerCaps } from '../src/sources/answer-caps.js';
 import { StanSource } from '../src/sources/stan/source.js';
 import { subjectFilter } from '../src/subjects.js';
 import { launchChromium } from '../test/helpers/browser.js';
@@ -70,7 +71,7 @@ try {
   const request = parseCli(['--server', `bench=${server.monitorUrl}`, '--timeout', '60'], {});
   if (request.kind !== 'run') throw new Error('expected a run request');
   const { config } = request;
-  const source = new StanSource(config.servers[0]!, { timeoutMs: 60_000, pageSize: config.pageSize, selectSubject: subjectFilter(config.subjects, config.excludeSubjects), ageLookups: config.ageLookups });
+  const source = new StanSource(config.servers[0]!, { timeoutMs: 60_000, pageSize: config.pageSize, selectSubject: subjectFilter(config.subjects, config.excludeSubjects), ageLookups: config.ageLookups, caps: new AnswerCaps(config.answerCapFactor) });
   const snapshot: Snapshot = { startedAt: Date.now(), servers: [await source.scrape()], clientPending: [] };
   await source.close();
   // The snapshot (and the names it shares with the history) is alive before and after: the difference is the history.

@@ -14,6 +14,8 @@ export interface Config {
   listen: { host: string; port: number };
   timeoutSeconds: number;
   pageSize: number;
+  /** --answer-cap-factor: multiplies the cap of every monitoring answer (src/sources/answer-caps.ts). */
+  answerCapFactor: number;
   subjects: readonly string[];
   /** `--subjects auto`: only the channels this pod's probes report (subjects is then empty). */
   subjectsAuto: boolean;
@@ -26,6 +28,8 @@ export interface Config {
   probeListen: { host: string; port: number } | undefined;
   probeTtlSeconds: number;
   probeMaxSeries: number;
+  /** Most bytes probe reports may take at once: the held ones and the bodies being read together. */
+  probeMaxBytes: number;
   /** --web-config: TLS and basic auth for the metrics listener; undefined serves plain http to anyone. */
   webConfig: WebConfig | undefined;
   /** --age-lookups: most publish times read per server and scrape over --nats-url. */
@@ -54,6 +58,7 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'monitoring base URL of a nats-server with JetStream (-m port), NAME becomes the server label; the same NAME with several URLs is one cluster (give every node: each consumer is read from the node that leads it); repeat the flag for more servers or nodes (env: comma-separated list). Mixes with --server; https:// and user:pass@ are allowed' },
   { flag: 'timeout', env: 'NQE_TIMEOUT', arg: 'SECONDS', fallback: '5', help: 'deadline for all requests to one server in one scrape' },
   { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request (NATS Streaming), accounts per /jsz request (JetStream); every page is read until total' },
+  { flag: 'answer-cap-factor', env: 'NQE_ANSWER_CAP_FACTOR', arg: 'FACTOR', fallback: '1', help: 'multiplies the most bytes read of each monitoring answer (serverz 64 KiB, storez 256 KiB, varz 256 KiB, a channelsz page sized by --page-size and the channels and subscriptions serverz counts, a /jsz page by the streams and consumers at its start); an answer past its cap is cut off and its server is down' },
   { flag: 'subjects', env: 'NQE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'export only channels matching these NATS subject patterns (* and >), or "auto": only the channels the probes of this pod report (sidecar); default all' },
   { flag: 'exclude-subjects', env: 'NQE_EXCLUDE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'leave out channels matching these patterns' },
   { flag: 'no-subscription-metrics', env: 'NQE_NO_SUBSCRIPTION_METRICS', fallback: 'false', help: 'leave out the per-subscription stan_subscription_* series (env: true or false)' },
@@ -61,6 +66,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'probe-listen', env: 'NQE_PROBE_LISTEN', arg: 'HOST:PORT', fallback: '127.0.0.1:7779', help: 'address for workers to POST /v1/pending (client-side pending reports), or "off"' },
   { flag: 'probe-ttl', env: 'NQE_PROBE_TTL', arg: 'SECONDS', fallback: '30', help: 'a client\'s report counts for this long unless it reports again, so a dead worker\'s figures vanish' },
   { flag: 'probe-max-series', env: 'NQE_PROBE_MAX_SERIES', arg: 'N', fallback: '1000', help: 'most subscription reports held at once over all clients; a report beyond it is refused with 429' },
+  { flag: 'probe-max-bytes', env: 'NQE_PROBE_MAX_BYTES', arg: 'BYTES', fallback: '12582912', help: 'most memory the probe reports may take at once, the ones held and the bodies being read together; a report beyond it is refused with 429 before it is read' },
   { flag: 'web-config', env: 'NQE_WEB_CONFIG', arg: 'FILE', fallback: '', help: 'TLS and basic auth for the metrics listener, in the Prometheus exporter-toolkit web config format (tls_server_config, basic_auth_users, http_server_config.headers, auth_excluded_paths); /healthz and /readyz stay open to basic auth unless auth_excluded_paths says otherwise' },
   { flag: 'server-ca-file', env: 'NQE_SERVER_CA_FILE', arg: 'FILE', fallback: '', help: 'PEM CA certificates that https:// monitoring URLs are checked against, instead of the system CAs (all servers)' },
   { flag: 'server-cert-file', env: 'NQE_SERVER_CERT_FILE', arg: 'FILE', fallback: '', help: 'PEM client certificate shown to https:// monitoring URLs, with --server-key-file (all servers)' },
@@ -415,6 +421,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     listen: Object.freeze(parseListen(pick('listen'))),
     timeoutSeconds: parseNumber(pick('timeout'), { integer: false, min: 0.001, max: 300, example: '--timeout 5' }),
     pageSize: parseNumber(pick('page-size'), { integer: true, min: 1, max: 1_000_000, example: '--page-size 1024' }),
+    answerCapFactor: parseNumber(pick('answer-cap-factor'), { integer: false, min: 1, max: 1000, example: '--answer-cap-factor 4' }),
     subjects: Object.freeze(subjectsAuto ? [] : parsePatterns(subjects)),
     subjectsAuto,
     excludeSubjects: Object.freeze(parsePatterns(pick('exclude-subjects'))),
@@ -424,6 +431,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     probeListen,
     probeTtlSeconds: parseNumber(pick('probe-ttl'), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
     probeMaxSeries: parseNumber(pick('probe-max-series'), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
+    probeMaxBytes: parseNumber(pick('probe-max-bytes'), { integer: true, min: 8 * 1024 * 1024, max: 2 ** 40, example: '--probe-max-bytes 33554432 (32 MiB)' }),
     webConfig: webConfigSrc && loadWebConfig(webConfigSrc.text, webConfigSrc.from),
     ageLookups: parseNumber(pick('age-lookups'), { integer: true, min: 0, max: 10_000, example: '--age-lookups 20' }),
   };

@@ -8,7 +8,9 @@ import { createLogger, type Logger } from './log.js';
 import { http } from './node-http.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
 import { type RunningProbeListener, startProbeListener } from './probes/start.js';
+import { ProbeMemoryBound } from './probes/memory-bound.js';
 import { ProbeStore } from './probes/store.js';
+import { AnswerCaps } from './sources/answer-caps.js';
 import { JetStreamSource } from './sources/jetstream/source.js';
 import { StanSource } from './sources/stan/source.js';
 import { subjectFilter } from './subjects.js';
@@ -26,11 +28,12 @@ export interface RunningExporter {
 /** Wires config -> sources -> collector -> http and starts listening. */
 export async function startExporter(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningExporter> {
   const selectSubject = subjectFilter(config.subjects, config.excludeSubjects);
-  const stanOptions = { timeoutMs: config.timeoutSeconds * 1000, pageSize: config.pageSize, selectSubject, ageLookups: config.ageLookups, nssCompat: config.nssCompat };
+  const stanOptions = { timeoutMs: config.timeoutSeconds * 1000, pageSize: config.pageSize, selectSubject, ageLookups: config.ageLookups, nssCompat: config.nssCompat, caps: new AnswerCaps(config.answerCapFactor) };
   const sources = config.servers.map((target) => (target.backend === 'jetstream' ? new JetStreamSource(target, stanOptions) : new StanSource(target, stanOptions)));
   const selfMetrics = new SelfMetrics(VERSION, config.servers.flatMap((s) => s.nodes));
+  const probeMemory = new ProbeMemoryBound(config.probeMaxBytes);
   const probeStore = config.probeListen
-    ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries })
+    ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries, memory: probeMemory })
     : undefined;
   const history = new WatchedHistory();
   const collector = new Collector(sources, log, selfMetrics, {
@@ -67,6 +70,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
         servers: new Set(config.servers.map((s) => s.name)),
         ttlSeconds: config.probeTtlSeconds,
         maxSeries: config.probeMaxSeries,
+        memory: probeMemory,
         log,
         countReport: (result) => selfMetrics.countProbeReport(result),
       });

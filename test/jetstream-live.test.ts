@@ -3,6 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Channel, Consumer } from '../src/model/types.js';
 import type { NodeStream } from '../src/sources/jetstream/leaders.js';
 import { JszNodeReader } from '../src/sources/jetstream/node-reader.js';
+import { jetStreamCap } from '../src/sources/jetstream/source.js';
+import { AnswerCaps } from '../src/sources/answer-caps.js';
 import { logicalServerChannels } from '../src/sources/jetstream/queues.js';
 import { ScrapeError } from '../src/sources/scrape-error.js';
 import { MonitorHttpClient } from '../src/sources/http-client.js';
@@ -12,8 +14,10 @@ import { jetstreamAccountsConfig, type NatsCluster, type NatsServer, startNatsCl
 /** Reads nodes as the exporter will: its HTTP client, one reader per node, a 5 s deadline per read. */
 class Nodes {
   readonly #nodes: Array<{ http: MonitorHttpClient; reader: JszNodeReader }>;
+  readonly #pageSize: number;
 
   constructor(servers: readonly NatsServer[], pageSize = 1024) {
+    this.#pageSize = pageSize;
     this.#nodes = servers.map((s) => ({
       http: new MonitorHttpClient({ server: 'js', node: s.monitorUrl, url: s.monitorUrl }, { timeoutMs: 5_000, connections: 2 }),
       reader: new JszNodeReader(pageSize),
@@ -23,7 +27,7 @@ class Nodes {
   read(at: number): Promise<{ streams: NodeStream[]; pages: number }> {
     const { http, reader } = this.#nodes[at]!;
     const signal = AbortSignal.timeout(5_000);
-    return reader.read(async (path) => (await http.getJson(path, signal)).body);
+    return reader.read(async (path) => (await http.getJson(path, signal, jetStreamCap(new AnswerCaps(1), path, this.#pageSize))).body);
   }
 
   /** The logical server's channels from the nodes at `indexes` (all by default). */

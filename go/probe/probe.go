@@ -1,7 +1,8 @@
-// Package probe reports a NATS Streaming worker's client-side pending messages
-// (stan.go Subscription.Pending() and Dropped()) to the nats-queue-exporter
-// sidecar of its pod, which publishes them as queue_client_msgs_pending and
-// friends beside the server's view of the same queue.
+// Package probe reports a worker's client-side pending messages (stan.go
+// Subscription.Pending() and Dropped(); for JetStream, nats.go's, or what a
+// jetstream.Consumer's handler holds) to the nats-queue-exporter sidecar of
+// its pod, which publishes them as queue_client_msgs_pending and friends
+// beside the server's view of the same queue.
 //
 //	reporter := &probe.Reporter{Server: "prod"}
 //	reporter.Watch(sub, "orders", "billing", "ledger", 1024)
@@ -9,8 +10,8 @@
 //
 // The report is the exporter's POST /v1/pending format (README, "The report");
 // the Node probe (nats-queue-exporter/probe) sends the same, so both feed one
-// listener. The package needs stan.go and the standard library only; it never
-// panics into the worker and never stops it.
+// listener. The package needs stan.go, nats.go and the standard library only;
+// it never panics into the worker and never stops it.
 package probe
 
 import (
@@ -45,7 +46,7 @@ type Reporter struct {
 	URL string
 	// ClientID identifies this process's reports (each replaces the last); default HOSTNAME-PID.
 	ClientID string
-	// Server is the NAME the sidecar gives the NATS Streaming server (--server NAME=URL). Required.
+	// Server is the NAME the sidecar gives the server (--server or --jetstream NAME=URL). Required.
 	Server string
 	// Interval between reports; default DefaultInterval.
 	Interval time.Duration
@@ -58,8 +59,15 @@ type Reporter struct {
 	subs []watched
 }
 
+// pendingCounter is what a watched subscription tells: stan.Subscription,
+// *nats.Subscription and *Held all have these.
+type pendingCounter interface {
+	Pending() (int, int, error)
+	Dropped() (int, error)
+}
+
 type watched struct {
-	sub                     stan.Subscription
+	sub                     pendingCounter
 	subject, group, durable string
 	maxInflight             int
 }
@@ -84,6 +92,10 @@ type pendingReport struct {
 // Subscribe or QueueSubscribe ("" for none); maxInflight as in stan.MaxInflight
 // (0 leaves it out of the report).
 func (r *Reporter) Watch(sub stan.Subscription, subject, group, durable string, maxInflight int) {
+	r.watch(sub, subject, group, durable, maxInflight)
+}
+
+func (r *Reporter) watch(sub pendingCounter, subject, group, durable string, maxInflight int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.subs = append(r.subs, watched{sub, subject, group, durable, maxInflight})
@@ -128,7 +140,7 @@ func (r *Reporter) Report(ctx context.Context) error {
 
 func (r *Reporter) send(ctx context.Context, zero bool) error {
 	if r.Server == "" {
-		return fmt.Errorf("probe.Reporter.Server is empty: set it to the sidecar's --server NAME for this NATS Streaming server")
+		return fmt.Errorf("probe.Reporter.Server is empty: set it to the sidecar's --server NAME (NATS Streaming) or --jetstream NAME for this server")
 	}
 	report := pendingReport{ClientID: r.clientID(), Subscriptions: []subscriptionReport{}}
 	r.mu.Lock()

@@ -19,7 +19,8 @@ import (
 )
 
 // The tests run against a real nats-streaming-server (v0.25.6, as the
-// exporter's tests): $NATS_STREAMING_SERVER, PATH, or Go's bin directory.
+// exporter's tests): $NATS_STREAMING_SERVER, PATH, or Go's bin directory
+// ($GOBIN, else the first GOPATH's bin).
 func stanBinary(t *testing.T) string {
 	if p := os.Getenv("NATS_STREAMING_SERVER"); p != "" {
 		return p
@@ -27,14 +28,24 @@ func stanBinary(t *testing.T) string {
 	if p, err := exec.LookPath("nats-streaming-server"); err == nil {
 		return p
 	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.Split(strings.TrimSpace(string(out)), string(os.PathListSeparator))[0], "bin", "nats-streaming-server")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
+	if p := filepath.Join(goBinDir(), "nats-streaming-server"); fileExists(p) {
+		return p
 	}
 	t.Fatal("nats-streaming-server not found: go install github.com/nats-io/nats-streaming-server@v0.25.6 (scripts/install-nats-streaming-server.sh), or set NATS_STREAMING_SERVER")
 	return ""
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func goBinDir() string {
+	if out, err := exec.Command("go", "env", "GOBIN").Output(); err == nil && strings.TrimSpace(string(out)) != "" {
+		return strings.TrimSpace(string(out))
+	}
+	out, _ := exec.Command("go", "env", "GOPATH").Output()
+	return filepath.Join(strings.Split(strings.TrimSpace(string(out)), string(os.PathListSeparator))[0], "bin")
 }
 
 func freePort(t *testing.T) int {
@@ -46,10 +57,11 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startStan starts a server on free ports and connects a client to it; both stop with the test.
-func startStan(t *testing.T, clientID string) stan.Conn {
+// startServer runs bin with args on a free port of 127.0.0.1 until the test
+// ends, and gives its NATS URL.
+func startServer(t *testing.T, bin string, args ...string) string {
 	port := freePort(t)
-	cmd := exec.Command(stanBinary(t), "-cid", "probe-test", "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-store", "MEMORY")
+	cmd := exec.Command(bin, append([]string{"-a", "127.0.0.1", "-p", fmt.Sprint(port)}, args...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +69,12 @@ func startStan(t *testing.T, clientID string) stan.Conn {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	return fmt.Sprintf("nats://127.0.0.1:%d", port)
+}
+
+// startStan starts a server on free ports and connects a client to it; both stop with the test.
+func startStan(t *testing.T, clientID string) stan.Conn {
+	url := startServer(t, stanBinary(t), "-cid", "probe-test", "-store", "MEMORY")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		sc, err := stan.Connect("probe-test", clientID, stan.NatsURL(url), stan.ConnectWait(time.Second))

@@ -1,14 +1,17 @@
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { NodeTarget } from '../targets.js';
 import { tlsConnectOptions, tlsFailureHint } from '../monitor-access.js';
+import { nodeHttps } from '../node-builtins.js';
 import { http } from '../node-http.js';
+import type { AnswerCap } from './answer-caps.js';
 import { ScrapeError } from './scrape-error.js';
 
-/** Bodies larger than this are refused instead of being read into memory (well below V8's longest string). */
-const MAX_BODY_BYTES = 256 * 1024 * 1024;
 /** How long an idle keep-alive connection is kept for the next scrape. */
 const IDLE_CONNECTION_MS = 30_000;
+/** Of an answer other than 200 only the start is shown in the error; the rest is not read. */
+const ERROR_BODY_BYTES = 4096;
+/** How much of an answer's start AnswerCap.fromHead sees. */
+const HEAD_BYTES = 8192;
 
 export interface JsonResponse {
   status: number;
@@ -22,10 +25,17 @@ interface Answer {
   release(): void;
 }
 
-/** First size of a body buffer; it doubles as a body needs. */
+/** First size of a body buffer; a larger answer gets one of its size (and room to grow) once it is complete. */
 const FIRST_BODY_BYTES = 64 * 1024;
 /** Body buffers larger than this are not kept for the next answer. */
 const MAX_KEPT_BODY_BYTES = 16 * 1024 * 1024;
+/**
+ * A kept buffer may be this many times larger than the answer it held: one grown by a padded
+ * answer is dropped at the next ordinary one, so memory does not stay at its high-water mark.
+ */
+const MAX_KEPT_SLACK = 4;
+/** A buffer made for a complete answer larger than the spare one leaves this much room to grow. */
+const GROWTH = 1.25;
 
 /** A body that broke off after the headers arrived; the reason is decided with the deadline in view. */
 class BrokenBody extends Error {
@@ -57,8 +67,9 @@ export class MonitorHttpClient {
     this.#connections = opts.connections;
     const agentOptions = { keepAlive: true, maxSockets: opts.connections, timeout: IDLE_CONNECTION_MS };
     if (this.#url.protocol === 'https:') {
-      this.#agent = new HttpsAgent({ ...agentOptions, ...tlsConnectOptions(target.tls) });
-      this.#request = httpsRequest;
+      const https = nodeHttps();
+      this.#agent = new https.Agent({ ...agentOptions, ...tlsConnectOptions(target.tls) });
+      this.#request = https.request;
     } else {
       this.#agent = new http.Agent(agentOptions);
       this.#request = http.request;
@@ -69,20 +80,22 @@ export class MonitorHttpClient {
    * GETs `path` (with query) and parses JSON. `allowStatus` lists statuses other than 200 that
    * the caller handles itself (the body is then not parsed). `signal` is the deadline.
    */
-  getJson(path: string, signal: AbortSignal, allowStatus: readonly number[] = []): Promise<JsonResponse> {
-    return this.read(path, signal, (status, body) => ({ status, body: status === 200 ? this.parseJson(path, body) : snippet(body, 120) }), allowStatus);
+  getJson(path: string, signal: AbortSignal, cap: AnswerCap, allowStatus: readonly number[] = []): Promise<JsonResponse> {
+    return this.read(path, signal, cap, (status, body) => ({ status, body: status === 200 ? this.parseJson(path, body) : snippet(body, 120) }), allowStatus);
   }
 
   /**
    * GETs `path` as getJson does and hands the body's bytes to `use`. They are valid only while
    * `use` runs: the buffer is reused for a later answer, so that reading 22 MB of pages per
-   * scrape does not allocate (and fault in) 22 MB of fresh memory each time.
+   * scrape does not allocate (and fault in) 22 MB of fresh memory each time. A body longer than
+   * `cap` is not read past the cap: the server's part of the scrape fails with an error that
+   * names the endpoint, the cap and the flag that raises it.
    */
-  async read<T>(path: string, signal: AbortSignal, use: (status: number, body: Buffer) => T, allowStatus: readonly number[] = []): Promise<T> {
+  async read<T>(path: string, signal: AbortSignal, cap: AnswerCap, use: (status: number, body: Buffer) => T, allowStatus: readonly number[] = []): Promise<T> {
     const where = `${this.#target.url}${path}`;
     let answer: Answer;
     try {
-      answer = await this.#get(path, signal, where);
+      answer = await this.#get(path, signal, where, cap);
     } catch (err) {
       throw classify(err, where, signal);
     }
@@ -106,15 +119,24 @@ export class MonitorHttpClient {
     }
   }
 
-  #takeBuffer(): Buffer {
-    return this.#spareBuffers.pop() ?? Buffer.allocUnsafeSlow(FIRST_BODY_BYTES);
+  /** A buffer for a body of `length` bytes when the answer announced it, else a spare one. */
+  #takeBuffer(length: number | undefined): Buffer {
+    // Small announced bodies (serverz, storez) take from Node's pool and leave the spares to pages.
+    if (length !== undefined && length <= FIRST_BODY_BYTES) return Buffer.allocUnsafe(length);
+    const spare = this.#spareBuffers.pop();
+    if (spare && (length === undefined || spare.length >= length)) return spare;
+    if (spare) this.#spareBuffers.push(spare);
+    return Buffer.allocUnsafeSlow(length ?? FIRST_BODY_BYTES);
   }
 
-  #keepBuffer(buffer: Buffer): void {
-    if (buffer.length <= MAX_KEPT_BODY_BYTES && this.#spareBuffers.length < this.#connections) this.#spareBuffers.push(buffer);
+  /** Keeps a page buffer for the next answer unless it is far larger than the answer it held. */
+  #keepBuffer(buffer: Buffer, used: number): void {
+    if (buffer.length < FIRST_BODY_BYTES || buffer.length > MAX_KEPT_BODY_BYTES || this.#spareBuffers.length >= this.#connections) return;
+    if (buffer.length > FIRST_BODY_BYTES && buffer.length > MAX_KEPT_SLACK * used) return;
+    this.#spareBuffers.push(buffer);
   }
 
-  #get(path: string, signal: AbortSignal, where: string): Promise<Answer> {
+  #get(path: string, signal: AbortSignal, where: string, firstCap: AnswerCap): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#target.authorization) headers['authorization'] = this.#target.authorization.reveal();
     return new Promise((resolve, reject) => {
@@ -129,42 +151,78 @@ export class MonitorHttpClient {
         signal,
       }, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
-        const length = Number(res.headers['content-length']);
-        if (status === 200 && Number.isFinite(length) && length > MAX_BODY_BYTES) {
+        const announced = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
+        const length = announced !== undefined && Number.isSafeInteger(announced) && announced >= 0 ? announced : undefined;
+        const announcedTooMuch = (cap: AnswerCap) => new ScrapeError('invalid_response', `GET ${where} announced ${length} bytes, more than its cap; ${cap.sizedFor}`);
+        let cap = firstCap;
+        if (status === 200 && length !== undefined && length > cap.bytes && !cap.fromHead) {
           res.destroy();
-          reject(new ScrapeError('invalid_response', `GET ${where} announced ${length} bytes, more than ${MAX_BODY_BYTES}`));
+          reject(announcedTooMuch(cap));
           return;
         }
+        // Of another status only the start is read: it is shown in the error, never parsed.
+        let most = status === 200 ? cap.bytes : ERROR_BODY_BYTES;
         // Kept as bytes: a channelsz page is read from them without ever becoming one string.
-        let buffer: Buffer | undefined = this.#takeBuffer();
+        let buffer: Buffer | undefined = this.#takeBuffer(length === undefined ? undefined : Math.min(length, most));
+        // Parts past the buffer's end are joined only once the answer is complete, so a body cut
+        // off at its cap allocates nothing beyond the parts themselves.
+        let overflow: Buffer[] = [];
+        let buffered = 0;
         let size = 0;
-        const fail = (err: Error) => {
-          if (buffer) this.#keepBuffer(buffer);
+        const settle = (failure?: Error) => {
+          const first = buffer;
+          if (!first) return;
           buffer = undefined;
-          reject(err);
+          const parts = overflow;
+          overflow = [];
+          if (failure) {
+            // Never grown for this answer: it is the size earlier answers needed.
+            this.#keepBuffer(first, first.length);
+            reject(failure);
+            return;
+          }
+          let body = first;
+          if (parts.length > 0) {
+            body = Buffer.allocUnsafeSlow(Math.min(most, Math.ceil(size * GROWTH)));
+            first.copy(body, 0, 0, buffered);
+            let at = buffered;
+            // The spare that was too small is dropped, leaving its place to the larger one.
+            for (const part of parts) at += part.copy(body, at);
+          }
+          resolve({ status, body: body.subarray(0, size), release: () => this.#keepBuffer(body, size) });
         };
         res.on('data', (part: Buffer) => {
           if (!buffer) return;
-          if (size + part.length > MAX_BODY_BYTES) {
+          if (size + part.length > most && status === 200 && cap.fromHead) {
+            // An answer that says at its start how large it may be gets that cap, once.
+            cap = cap.fromHead(Buffer.concat([buffer.subarray(0, buffered), ...overflow, part]).toString('latin1', 0, HEAD_BYTES));
+            most = cap.bytes;
+            if (length !== undefined && length > most) {
+              res.destroy();
+              settle(announcedTooMuch(cap));
+              return;
+            }
+          }
+          if (size + part.length > most) {
+            if (status === 200) {
+              res.destroy();
+              settle(new ScrapeError('invalid_response', `GET ${where} sent more than its cap and was cut off; ${cap.sizedFor}`));
+              return;
+            }
+            part = part.subarray(0, most - size);
             res.destroy();
-            fail(new ScrapeError('invalid_response', `GET ${where} sent more than ${MAX_BODY_BYTES} bytes`));
-            return;
           }
-          if (size + part.length > buffer.length) {
-            const bigger = Buffer.allocUnsafeSlow(Math.max(2 * buffer.length, size + part.length));
-            buffer.copy(bigger, 0, 0, size);
-            buffer = bigger;
+          if (overflow.length === 0 && buffered + part.length <= buffer.length) {
+            part.copy(buffer, buffered);
+            buffered += part.length;
+          } else {
+            overflow.push(part);
           }
-          part.copy(buffer, size);
           size += part.length;
+          if (size === most && status !== 200) settle();
         });
-        res.once('end', () => {
-          const body = buffer;
-          if (!body) return;
-          buffer = undefined;
-          resolve({ status, body: body.subarray(0, size), release: () => this.#keepBuffer(body) });
-        });
-        res.once('error', (err: NodeJS.ErrnoException) => fail(signal.aborted ? err : new BrokenBody(err.code)));
+        res.once('end', () => settle());
+        res.once('error', (err: NodeJS.ErrnoException) => settle(signal.aborted ? err : new BrokenBody(err.code)));
       });
       req.once('error', reject);
       req.end();

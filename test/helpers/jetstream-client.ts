@@ -20,18 +20,25 @@ export async function connectJs(url: string | string[], opts: Partial<NodeConnec
 
 /**
  * Adds a stream, retrying for a while: a replicated stream is refused until the cluster has
- * formed enough to place it.
+ * formed enough to place it. Returns once the stream has a leader: until then a publish to it
+ * finds no responder, which the client reports as "jetstream is not enabled".
  */
 export async function addStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
       await jsm.streams.add(config);
-      return;
+      break;
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 200));
     }
+  }
+  for (;;) {
+    const info = await jsm.streams.info(config.name).catch(() => undefined);
+    if (info && (info.cluster === undefined || info.cluster.leader)) return;
+    if (Date.now() > deadline) throw new Error(`stream ${config.name} has no leader after 20 s`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -3,11 +3,12 @@ import { QuietCursors } from '../../model/quiet-cursors.js';
 import type { JetStreamNodeInfo, NodeSnapshot, ServerSnapshot } from '../../model/types.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import type { NodeTarget, ServerTarget } from '../../targets.js';
+import type { AnswerCap, AnswerCaps } from '../answer-caps.js';
 import { MonitorHttpClient } from '../http-client.js';
 import { failureOf } from '../scrape-error.js';
 import type { NodeStream } from './leaders.js';
 import { JetStreamMessageTimes } from './message-times.js';
-import { type JetStreamNodeRead, JszNodeReader } from './node-reader.js';
+import { type JetStreamNodeRead, JszNodeReader, VARZ_PATH } from './node-reader.js';
 import { logicalServerChannels } from './queues.js';
 
 export interface JetStreamSourceOptions {
@@ -17,6 +18,12 @@ export interface JetStreamSourceOptions {
   selectSubject: SubjectMatcher;
   /** Most publish times read over --nats-url per scrape. */
   ageLookups: number;
+  caps: AnswerCaps;
+}
+
+/** The cap of what the reader asks for: /varz, or a /jsz page of `pageSize` accounts. */
+export function jetStreamCap(caps: AnswerCaps, path: string, pageSize: number): AnswerCap {
+  return path === VARZ_PATH ? caps.varz : caps.jszPage(pageSize);
 }
 
 /** Requests to one node at once: /varz beside the first /jsz page, then two pages. */
@@ -93,9 +100,11 @@ class JetStreamNode {
   readonly #target: NodeTarget;
   readonly #http: MonitorHttpClient;
   readonly #reader: JszNodeReader;
+  readonly #opts: JetStreamSourceOptions;
 
   constructor(target: NodeTarget, opts: JetStreamSourceOptions) {
     this.#target = target;
+    this.#opts = opts;
     this.#http = new MonitorHttpClient(target, { timeoutMs: opts.timeoutMs, connections: CONNECTIONS });
     this.#reader = new JszNodeReader(opts.pageSize);
   }
@@ -106,7 +115,7 @@ class JetStreamNode {
     const signal = AbortSignal.any([deadline, giveUp.signal]);
     const snapshot: NodeSnapshot = { node: this.#target.node, url: this.#target.url, durationSeconds: 0, checkedPages: 0 };
     try {
-      const read = await this.#reader.read(async (path) => (await this.#http.getJson(path, signal)).body);
+      const read = await this.#reader.read(async (path) => (await this.#http.getJson(path, signal, jetStreamCap(this.#opts.caps, path, this.#opts.pageSize))).body);
       snapshot.jetstream = nodeInfo(read);
       return { snapshot, streams: read.streams };
     } catch (err) {

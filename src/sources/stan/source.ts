@@ -4,6 +4,7 @@ import type { NodeTarget, ServerTarget } from '../../targets.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import { failureOf } from '../scrape-error.js';
 import { OldestAges } from '../../model/oldest-age.js';
+import type { AnswerCap, AnswerCaps } from '../answer-caps.js';
 import { MonitorHttpClient } from '../http-client.js';
 import { StanMessageTimes } from './message-times.js';
 import { NameTable, type ReadPage, readChannelsPage } from './channelsz-reader.js';
@@ -13,6 +14,7 @@ export interface StanSourceOptions {
   timeoutMs: number;
   pageSize: number;
   selectSubject: SubjectMatcher;
+  caps: AnswerCaps;
   /** Most publish times read over --nats-url per scrape. */
   ageLookups: number;
   /**
@@ -67,12 +69,12 @@ export class StanSource {
   }
 
   async scrape(): Promise<ServerSnapshot> {
-    return this.#scrapeWith((node, info, signal, into) => node.readChannels(info.channels, signal, into));
+    return this.#scrapeWith((node, info, signal, into) => node.readChannels(info.channels, this.#opts.caps.channelszPage(this.#opts.pageSize, info), signal, into));
   }
 
   /** serverz and storez as scrape() reads them, and of the owner's channels only those named (`--subjects auto`). */
   async scrapeChannels(names: readonly string[]): Promise<ServerSnapshot> {
-    return this.#scrapeWith((node, _info, signal, into) => node.readNamedChannels(names, signal, into));
+    return this.#scrapeWith((node, info, signal, into) => node.readNamedChannels(names, this.#opts.caps.channelszChannel(info.subscriptions), signal, into));
   }
 
   async #scrapeWith(readChannels: ChannelReader): Promise<ServerSnapshot> {
@@ -99,7 +101,7 @@ export class StanSource {
     const readListed = async (state: NodeState): Promise<void> => {
       const into = new Map<string, Channel>();
       try {
-        await state.node.readChannels(state.info!.channels, deadline, into);
+        await state.node.readChannels(state.info!.channels, this.#opts.caps.channelszPage(this.#opts.pageSize, state.info!), deadline, into);
         listed.set(state, [...into.values()]);
       } catch (err) {
         failed(state, err);
@@ -159,8 +161,8 @@ class StanNode {
     const signal = AbortSignal.any([deadline, giveUp.signal]);
     try {
       const [serverz, storez] = await Promise.all([
-        this.#http.getJson('/streaming/serverz', signal),
-        this.#http.getJson('/streaming/storez', signal),
+        this.#http.getJson('/streaming/serverz', signal, this.#opts.caps.serverz),
+        this.#http.getJson('/streaming/storez', signal, this.#opts.caps.storez),
       ]);
       const state: NodeState = { node: this, started, info: parseServerz(serverz.body), limits: parseStorez(storez.body) };
       this.ended = performance.now();
@@ -177,12 +179,12 @@ class StanNode {
    * (serverz told how many channels to expect), each page normalised as soon as it arrives while
    * the server still encodes the others. Channels keep the server's order (sorted by name).
    */
-  async readChannels(expected: number, signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
+  async readChannels(expected: number, cap: AnswerCap, signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
     const pageSize = this.#opts.pageSize;
     const readPage = async (offset: number): Promise<{ total: number; count: number; channels: Channel[] }> => {
       const where = `channelsz offset ${offset}`;
       const path = `/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`;
-      const page = await this.#http.read(path, signal, (_status, body) => readChannelsPage(body, this.#names, this.#inboxes) ?? this.#checkedPage(path, body, where));
+      const page = await this.#http.read(path, signal, cap, (_status, body) => readChannelsPage(body, this.#names, this.#inboxes) ?? this.#checkedPage(path, body, where));
       this.ended = performance.now();
       const channels: Channel[] = [];
       for (const parsed of page.channels) {
@@ -227,14 +229,14 @@ class StanNode {
    * One channelsz?channel=NAME&subs=1 per selected name, a few at a time. A 404 means the server
    * has no such channel (nothing was published or subscribed there yet): it is left out.
    */
-  async readNamedChannels(names: readonly string[], signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
+  async readNamedChannels(names: readonly string[], cap: AnswerCap, signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
     const wanted = names.filter((name) => this.#opts.selectSubject(name));
     const found: Array<Channel | undefined> = [];
     let next = 0;
     const readNext = async (): Promise<void> => {
       for (let i = next++; i < wanted.length; i = next++) {
         const name = wanted[i]!;
-        const res = await this.#http.getJson(`/streaming/channelsz?channel=${encodeURIComponent(name)}&subs=1`, signal, [404]);
+        const res = await this.#http.getJson(`/streaming/channelsz?channel=${encodeURIComponent(name)}&subs=1`, signal, cap, [404]);
         if (res.status === 404) continue;
         const parsed = parseChannel(res.body, `channelsz channel ${name}`, this.#inboxes !== undefined);
         found[i] = buildChannel(parsed.facts, parsed.subscriptions);
