@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { RunningExporter } from '../src/exporter.js';
+import { createTestCa } from './helpers/certs.js';
 import { eventually, type Sample, scrape, startTestExporter, valueOf } from './helpers/exporter.js';
 import { addConsumer, addStream, connectJs, fetchWithoutAck, type JsClient } from './helpers/jetstream-client.js';
 import { startLoggedExporter } from './helpers/logged-exporter.js';
@@ -198,6 +199,47 @@ describe('JetStream: a --nats-url the server refuses', () => {
       assert.doesNotMatch(logged.logs(), /s3cret|not-the-password/);
     } finally {
       await logged.exporter.close();
+    }
+  });
+});
+
+describe('JetStream: a tls:// --nats-url', () => {
+  let server: NatsServer;
+  let dir: string;
+  let caFile: string;
+  let target: { seq: number; at: number };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nqe-jsage-tls-'));
+    const ca = createTestCa(dir, 'nats');
+    caFile = ca.caFile;
+    const { certFile, keyFile } = ca.issue('nats', 'server');
+    server = await startNatsServer({ config: `tls { cert_file: "${certFile}", key_file: "${keyFile}" }\n` });
+    const client = await connectJs(server.natsUrl, { tls: { caFile } });
+    await addStream(client.jsm, { name: 'secure', subjects: ['secure'] });
+    await addConsumer(client.jsm, 'secure', { durable_name: 'd' });
+    await publishOne(client.js, 'secure');
+    await sleep(3000);
+    target = await publishOne(client.js, 'secure');
+    for (let i = 0; i < 10; i++) await publishOne(client.js, 'secure');
+    await fetchAndAck(client.js, 'secure', 'd', 1);
+    await client.close();
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('with --nats-ca-file: the exact age of a message between the anchors', async () => {
+    const natsUrl = server.natsUrl.replace('nats://', 'tls://');
+    const exporter = await startTestExporter(['--jetstream', `js=${server.monitorUrl}`, '--nats-url', `js=${natsUrl}`, '--nats-ca-file', caFile]);
+    try {
+      const a = ages(await scrape(exporter), 'secure', 'd');
+      assert.equal(a.undeliveredLowerBound, 0);
+      // Placed between first_ts and last_ts by its sequence it would be 2.7 s younger.
+      near(a.undelivered, target.at, 1, 'sequence 2 over TLS');
+    } finally {
+      await exporter.close();
     }
   });
 });
