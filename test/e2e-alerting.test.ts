@@ -11,8 +11,8 @@ import { type Message, type Stan, closeStan, connectStan, publish, ready } from 
 import { type StanServer, startStan } from './helpers/stan-server.js';
 
 /**
- * The rules run here exactly as committed, with time compressed 60 times: every `for` and every
- * range window of a minute becomes a second (Prometheus scrapes and evaluates every second).
+ * The rules run here exactly as committed, with time compressed 60 times: every `for`, every
+ * range window and every offset of a minute becomes a second (Prometheus scrapes and evaluates every second).
  * Thresholds are the committed ones; the scenario is built to cross them.
  */
 const COMPRESSION = 60;
@@ -32,7 +32,9 @@ function compressRules(text: string): string {
     ...g,
     rules: g.rules.map((r: Rule) => ({
       ...r,
-      expr: r.expr.replace(/\[([^\]:]+)\]/g, (_, d: string) => `[${compressDuration(d)}]`),
+      expr: r.expr
+        .replace(/\[([^\]:]+)\]/g, (_, d: string) => `[${compressDuration(d)}]`)
+        .replace(/\boffset (\w+)/g, (_, d: string) => `offset ${compressDuration(d)}`),
       ...(r.for ? { for: compressDuration(r.for) } : {}),
     })),
   }));
