@@ -1,11 +1,12 @@
 import type { Logger } from './log.js';
 import type { SelfMetrics } from './metrics/self-metrics.js';
-import type { ClientPending, ServerSnapshot, Snapshot } from './model/types.js';
+import type { ClientPending, NodeSnapshot, ServerSnapshot, Snapshot } from './model/types.js';
 import { narrowToScope, reportedScope } from './probes/scope.js';
+import type { ServerTarget } from './targets.js';
 
-/** Anything that can read one server into the model: one per configured server. */
+/** Anything that can read one logical server into the model: one per configured NAME. */
 export interface ServerSource {
-  readonly target: { name: string; url: string };
+  readonly target: ServerTarget;
   scrape(): Promise<ServerSnapshot>;
   /** Reads only the named channels; names the server does not have are left out. */
   scrapeChannels(names: readonly string[]): Promise<ServerSnapshot>;
@@ -57,11 +58,11 @@ export class Collector {
     return this.#inflight;
   }
 
-  /** The last result of each server, for the landing page. */
-  lastResults(): Array<{ name: string; url: string; result?: ServerSnapshot & { at: number } }> {
+  /** The last result of each server, for the landing page; `at` is when that collection started. */
+  lastResults(): Array<{ target: ServerTarget; result?: ServerSnapshot & { at: number } }> {
     return this.#sources.map((s) => {
       const result = this.#last.get(s.target.name);
-      return result ? { name: s.target.name, url: s.target.url, result } : { name: s.target.name, url: s.target.url };
+      return result ? { target: s.target, result } : { target: s.target };
     });
   }
 
@@ -81,16 +82,33 @@ export class Collector {
 
   #record(s: ServerSnapshot, at: number): void {
     const previous = this.#last.get(s.name);
-    if (s.failure) {
-      this.#selfMetrics.countError(s.name, s.failure.reason);
-      const changed = previous?.failure?.message !== s.failure.message;
-      const entry = { server: s.name, reason: s.failure.reason, err: s.failure.message };
-      if (changed) this.#log.warn(entry, 'scrape of server failed');
-      else this.#log.debug(entry, 'scrape of server failed again');
-    } else if (previous?.failure) {
-      this.#log.info({ server: s.name }, 'scrape of server succeeds again');
+    for (const node of s.nodes) this.#recordNode(s.name, node, previous?.nodes.find((n) => n.node === node.node));
+    if (s.ownerConflict && !previous?.ownerConflict) {
+      const claimers = s.nodes.filter((n) => n.info && n.node !== s.owner).map((n) => n.node);
+      this.#log.warn({ server: s.name, owner: s.owner, alsoClaiming: claimers }, 'more than one node claims the queue state (two FT actives or two Raft leaders); exporting the first in configured order');
+    } else if (!s.ownerConflict && previous?.ownerConflict) {
+      this.#log.info({ server: s.name, owner: s.owner }, 'one node claims the queue state again');
     }
+    if (s.clientError !== previous?.clientError) {
+      if (s.clientError) this.#log.warn({ server: s.name, err: s.clientError }, 'the --nats-url connection for exact message ages failed; ages are estimated');
+      else if (previous?.clientError) this.#log.info({ server: s.name }, 'the --nats-url connection works again');
+    }
+    if (s.ageLookups > 0) this.#selfMetrics.countAgeLookups(s.name, s.ageLookups);
     this.#last.set(s.name, { ...s, channels: [], at });
+  }
+
+  #recordNode(server: string, n: NodeSnapshot, previous: NodeSnapshot | undefined): void {
+    if (n.checkedPages > 0) this.#selfMetrics.countCheckedPages(server, n.node, n.checkedPages);
+    if (n.failure) {
+      this.#selfMetrics.countError(server, n.node, n.failure.reason);
+      const entry = { server, node: n.node, reason: n.failure.reason, err: n.failure.message };
+      const changed = previous?.failure?.message !== n.failure.message;
+      if (!changed) this.#log.debug(entry, 'scrape of server failed again');
+      else if (n.failure.reason === 'exporter_error') this.#log.error({ ...entry, err: n.failure.cause }, 'exporter fault while scraping a server (a bug in nats-queue-exporter, not in the server)');
+      else this.#log.warn(entry, 'scrape of server failed');
+    } else if (previous?.failure) {
+      this.#log.info({ server, node: n.node }, 'scrape of server succeeds again');
+    }
   }
 
   async close(): Promise<void> {

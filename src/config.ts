@@ -1,23 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config-error.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';
-import { type MonitorTls, readMonitorTls, ServerPasswords } from './monitor-access.js';
+import { LOG_LEVELS, type LogLevel } from './log-level.js';
+import { type MonitorTls, readInputFile, readMonitorTls, ServerPasswords } from './monitor-access.js';
+import { Secret } from './secret.js';
 import { patternProblem } from './subjects.js';
+import type { NatsClientTarget, NodeTarget, ServerTarget } from './targets.js';
 
 export { ConfigError };
-
-export interface ServerTarget {
-  /** The `server` label. */
-  name: string;
-  /** Monitoring base URL without credentials and without a trailing slash. */
-  url: string;
-  /** Value of the Authorization header when the URL names a user (password from the URL, a file or env). */
-  authorization?: string;
-  /** Set on https:// targets when a --server-ca/cert/key/insecure flag is given. */
-  tls?: MonitorTls;
-}
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
   servers: readonly ServerTarget[];
@@ -36,11 +26,11 @@ export interface Config {
   probeMaxSeries: number;
   /** --web-config: TLS and basic auth for the metrics listener; undefined serves plain http to anyone. */
   webConfig: WebConfig | undefined;
+  /** --age-lookups: most publish times read per server and scrape over --nats-url. */
+  ageLookups: number;
 }
 
 export type CliRequest = { kind: 'run'; config: Config } | { kind: 'help' } | { kind: 'version' };
-
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 interface FlagSpec {
   flag: string;
@@ -55,8 +45,8 @@ interface FlagSpec {
 
 /** Every flag with its environment variable: the one list that --help and the README show. */
 export const FLAGS: readonly FlagSpec[] = [
-  { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME=URL', multiple: true, fallback: 'local=http://127.0.0.1:8222',
-    help: 'monitoring base URL of a NATS Streaming server, NAME becomes the server label; repeat the flag for more servers (env: comma-separated list). https:// and user:pass@ are allowed' },
+  { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME[/NODE]=URL', multiple: true, fallback: 'local=http://127.0.0.1:8222',
+    help: 'monitoring base URL of a NATS Streaming server, NAME becomes the server label; the same NAME with several URLs is one FT pair or Raft cluster, whose nodes get the node label NODE (default: the URL\'s host:port); repeat the flag for more servers or nodes (env: comma-separated list). https:// and user:pass@ are allowed' },
   { flag: 'listen', env: 'NQE_LISTEN', arg: 'HOST:PORT', fallback: '0.0.0.0:7778', help: 'address for /metrics, /, /healthz and /readyz' },
   { flag: 'timeout', env: 'NQE_TIMEOUT', arg: 'SECONDS', fallback: '5', help: 'deadline for all requests to one server in one scrape' },
   { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request; every page is read until total' },
@@ -72,6 +62,14 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'server-key-file', env: 'NQE_SERVER_KEY_FILE', arg: 'FILE', fallback: '', help: 'PEM private key of --server-cert-file' },
   { flag: 'server-insecure-skip-verify', env: 'NQE_SERVER_INSECURE_SKIP_VERIFY', fallback: 'false', help: 'accept any certificate from https:// monitoring URLs (for tests; env: true or false)' },
   { flag: 'server-password-file', env: 'NQE_SERVER_PASSWORD_FILES', arg: '[NAME=]FILE', multiple: true, fallback: '', help: 'password for a monitoring URL that names a user (https://USER@host:8222): NAME=FILE for server NAME, FILE alone for every such server; repeat the flag for more (env: comma-separated). NQE_SERVER_PASSWORD_<NAME> (NAME in capitals, other characters as _) holds one server\'s password itself' },
+  { flag: 'nats-url', env: 'NQE_NATS_URLS', arg: 'NAME=URL', multiple: true, fallback: '',
+    help: 'a NATS client URL (nats://host:4222, tls://..., nats://USER@host:4222) of server NAME: the exporter reads the publish time of the oldest waiting message of each queue over it, for an exact queue_oldest_undelivered_age_seconds (without it the age is estimated); repeat for more servers (env: comma-separated)' },
+  { flag: 'nats-password-file', env: 'NQE_NATS_PASSWORD_FILES', arg: 'NAME=FILE', multiple: true, fallback: '', help: 'the password for the user a --nats-url of server NAME names, read from FILE; repeat for more servers (env: comma-separated)' },
+  { flag: 'nats-token-file', env: 'NQE_NATS_TOKEN_FILES', arg: 'NAME=FILE', multiple: true, fallback: '', help: 'an authentication token for the --nats-url of server NAME, read from FILE; repeat for more servers (env: comma-separated)' },
+  { flag: 'nats-ca-file', env: 'NQE_NATS_CA_FILE', arg: 'FILE', fallback: '', help: 'PEM CA certificates that tls:// --nats-url servers are checked against (all servers)' },
+  { flag: 'nats-cert-file', env: 'NQE_NATS_CERT_FILE', arg: 'FILE', fallback: '', help: 'PEM client certificate shown to --nats-url servers, with --nats-key-file (all servers)' },
+  { flag: 'nats-key-file', env: 'NQE_NATS_KEY_FILE', arg: 'FILE', fallback: '', help: 'PEM private key of --nats-cert-file' },
+  { flag: 'age-lookups', env: 'NQE_AGE_LOOKUPS', arg: 'N', fallback: '20', help: 'most publish times read over --nats-url per server and scrape; queues whose cursor moved beyond that are estimated until a later scrape reads theirs' },
   { flag: 'log-level', env: 'NQE_LOG_LEVEL', arg: 'LEVEL', fallback: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 
@@ -94,37 +92,134 @@ export function helpText(): string {
 
 type Source = { text: string; from: string };
 
-function parseServer(raw: string, from: string, passwords: ServerPasswords): ServerTarget {
+/** One `--server` entry, before nodes are grouped into logical servers. */
+interface ServerEntry extends NodeTarget {
+  /** The entry as given, credentials hidden, for messages that name it. */
+  given: string;
+}
+
+const SERVER_EXAMPLE = 'write NAME=http://host:8222 (or NAME/NODE=http://host:8222), e.g. --server prod-a=http://nats-a:8222';
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+
+function parseServer(raw: string, from: string, passwords: ServerPasswords): ServerEntry {
   const eq = raw.indexOf('=');
-  const example = 'write NAME=http://host:8222, e.g. --server prod-a=http://nats-a:8222';
+  const example = SERVER_EXAMPLE;
   if (eq <= 0) throw new ConfigError(`${from} "${raw}": missing NAME=; ${example}`);
-  const name = raw.slice(0, eq).trim();
+  const label = raw.slice(0, eq).trim();
   const urlText = raw.slice(eq + 1).trim();
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/.test(name)) {
-    throw new ConfigError(`${from} "${raw}": NAME "${name}" may hold only letters, digits, ".", "_", ":" and "-"; ${example}`);
+  const slash = label.indexOf('/');
+  const name = slash < 0 ? label : label.slice(0, slash);
+  const nodeName = slash < 0 ? undefined : label.slice(slash + 1);
+  if (!NAME_PATTERN.test(name)) {
+    throw new ConfigError(`${from} "${redactUrlText(raw)}": NAME "${name}" may hold only letters, digits, ".", "_", ":" and "-"; ${example}`);
+  }
+  if (nodeName !== undefined && !NAME_PATTERN.test(nodeName)) {
+    throw new ConfigError(`${from} "${redactUrlText(raw)}": NODE "${nodeName}" may hold only letters, digits, ".", "_", ":" and "-"; ${example}`);
   }
   let url: URL;
   try {
     url = new URL(urlText);
   } catch {
-    throw new ConfigError(`${from} "${name}=...": "${redactUrlText(urlText)}" is not a URL; ${example}`);
+    throw new ConfigError(`${from} "${label}=...": "${redactUrlText(urlText)}" is not a URL; ${example}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${from} "${name}=...": the URL must start with http:// or https:// (the monitoring port, not nats://); ${example}`);
+    throw new ConfigError(`${from} "${label}=...": the URL must start with http:// or https:// (the monitoring port, not nats://); ${example}`);
   }
   if (url.search !== '' || url.hash !== '') {
-    throw new ConfigError(`${from} "${name}=...": the URL must be the monitoring base URL without ?query or #fragment; ${example}`);
+    throw new ConfigError(`${from} "${label}=...": the URL must be the monitoring base URL without ?query or #fragment; ${example}`);
   }
-  let authorization: string | undefined;
+  let authorization: Secret | undefined;
   if (url.username !== '' || url.password !== '') {
     const user = decodeURIComponent(url.username);
     const pass = passwords.forServer(name, url.password === '' ? undefined : decodeURIComponent(url.password), from);
-    authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    authorization = new Secret(`Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`);
     url.username = '';
     url.password = '';
   }
   const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-  return authorization === undefined ? { name, url: base } : { name, url: base, authorization };
+  const entry: ServerEntry = { server: name, node: nodeName ?? url.host, url: base, given: `${from} "${label}=${base}"` };
+  if (authorization !== undefined) entry.authorization = authorization;
+  return entry;
+}
+
+/**
+ * Entries with the same NAME become the nodes of one logical server, in the order given. A URL
+ * given twice, under one NAME or two, and a node name given twice in one server are refused.
+ */
+function groupServers(entries: readonly ServerEntry[]): ServerTarget[] {
+  const byUrl = new Map<string, ServerEntry>();
+  const byName = new Map<string, NodeTarget[]>();
+  for (const entry of entries) {
+    const sameUrl = byUrl.get(entry.url);
+    if (sameUrl) {
+      throw new ConfigError(`${sameUrl.given} and ${entry.given} name the same monitoring URL: give each node once, under the NAME of the server it belongs to`);
+    }
+    byUrl.set(entry.url, entry);
+    const nodes = byName.get(entry.server) ?? [];
+    const sameNode = nodes.find((n) => n.node === entry.node);
+    if (sameNode) {
+      throw new ConfigError(`${entry.given}: server "${entry.server}" has a node "${entry.node}" already (${sameNode.url}); name the nodes apart with NAME/NODE=URL`);
+    }
+    const { given: _given, ...node } = entry;
+    nodes.push(Object.freeze(node));
+    byName.set(entry.server, nodes);
+  }
+  return [...byName].map(([name, nodes]) => Object.freeze({ name, nodes: Object.freeze(nodes) }));
+}
+
+/** `NAME=FILE` entries of a per-server file flag, read into secrets by server NAME. */
+function secretsByServer(entries: readonly Source[], names: ReadonlySet<string>, what: string): Map<string, { secret: Secret; from: string }> {
+  const found = new Map<string, { secret: Secret; from: string }>();
+  for (const src of entries) {
+    const eq = src.text.indexOf('=');
+    const name = eq > 0 ? src.text.slice(0, eq).trim() : '';
+    const file = src.text.slice(eq + 1).trim();
+    if (eq <= 0 || file === '') throw new ConfigError(`${src.from} "${src.text}": write NAME=FILE, e.g. ${src.from.startsWith('--') ? src.from : '--nats-password-file'} prod=/run/secrets/nats`);
+    if (!names.has(name)) throw new ConfigError(`${src.from} ${name}=...: there is no --nats-url for a server named "${name}"; give --nats-url ${name}=nats://host:4222 first`);
+    if (found.has(name)) throw new ConfigError(`${src.from}: server "${name}" is given two ${what} files; give one`);
+    const text = readInputFile({ text: file, from: src.from }, `file holding the ${what}`).toString('utf8').replace(/\r?\n$/, '');
+    if (text === '') throw new ConfigError(`${src.from} ${file}: the file is empty; write the ${what} into it`);
+    found.set(name, { secret: new Secret(text), from: src.from });
+  }
+  return found;
+}
+
+/** Adds each `--nats-url NAME=URL` (with its password, token and TLS) to the server of that NAME. */
+function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passwordFiles: Source[]; tokenFiles: Source[]; tls: MonitorTls | undefined }): ServerTarget[] {
+  const example = 'write NAME=nats://host:4222 with the NAME of a --server, e.g. --nats-url prod=nats://nats-a:4222';
+  const clients = new Map<string, NatsClientTarget>();
+  for (const src of input.urls) {
+    const eq = src.text.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`${src.from} "${redactUrlText(src.text)}": missing NAME=; ${example}`);
+    const name = src.text.slice(0, eq).trim();
+    if (!servers.some((s) => s.name === name)) throw new ConfigError(`${src.from} "${name}=...": there is no --server named "${name}"; ${example}`);
+    if (clients.has(name)) throw new ConfigError(`${src.from} "${name}=...": server "${name}" has a --nats-url already; give one per server (a NATS client reaches the whole cluster from one URL)`);
+    let url: URL;
+    try {
+      url = new URL(src.text.slice(eq + 1).trim());
+    } catch {
+      throw new ConfigError(`${src.from} "${name}=...": "${redactUrlText(src.text.slice(eq + 1).trim())}" is not a URL; ${example}`);
+    }
+    if (!['nats:', 'tls:'].includes(url.protocol)) throw new ConfigError(`${src.from} "${name}=...": the URL must start with nats:// or tls:// (the client port, not the monitoring port); ${example}`);
+    const client: NatsClientTarget = { server: name, url: `${url.protocol}//${url.host}` };
+    if (url.username !== '') client.user = decodeURIComponent(url.username);
+    if (url.password !== '') client.password = new Secret(decodeURIComponent(url.password));
+    if (input.tls) client.tls = input.tls;
+    clients.set(name, client);
+  }
+  const named = new Set(clients.keys());
+  for (const [name, { secret, from }] of secretsByServer(input.passwordFiles, named, 'password')) {
+    const client = clients.get(name)!;
+    if (client.user === undefined) throw new ConfigError(`${from} ${name}=...: the --nats-url of server "${name}" names no user; write it as nats://USER@host:4222`);
+    if (client.password !== undefined) throw new ConfigError(`${from} ${name}=...: the --nats-url of server "${name}" holds a password already; keep one (the file is safer)`);
+    client.password = secret;
+  }
+  for (const [name, { secret }] of secretsByServer(input.tokenFiles, named, 'token')) clients.get(name)!.token = secret;
+  if (input.tls && clients.size === 0) throw new ConfigError('--nats-ca-file, --nats-cert-file and --nats-key-file apply to --nats-url connections, and no --nats-url is given');
+  return servers.map((s) => {
+    const client = clients.get(s.name);
+    return client ? Object.freeze({ ...s, natsClient: Object.freeze(client) }) : s;
+  });
 }
 
 /** Hides user:pass@ in a URL-like text that did not parse. */
@@ -231,25 +326,23 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     const src = pick(flag);
     return src.text.trim() === '' ? undefined : src;
   };
-  const passwordFiles = repeated('server-password-file').length > 0
-    ? repeated('server-password-file').map((text) => ({ text, from: '--server-password-file' }))
-    : (optional('server-password-file')?.text.split(',') ?? []).filter((t) => t.trim() !== '').map((text) => ({ text, from: 'NQE_SERVER_PASSWORD_FILES' }));
-  const passwords = new ServerPasswords(passwordFiles, env);
+  /** Every value of a repeatable flag, else the comma-separated items of its variable. */
+  const listOf = (flag: string): Source[] => {
+    if (repeated(flag).length > 0) return repeated(flag).map((text) => ({ text, from: `--${flag}` }));
+    const src = optional(flag);
+    return (src?.text.split(',') ?? []).filter((t) => t.trim() !== '').map((text) => ({ text: text.trim(), from: src!.from }));
+  };
+  const passwords = new ServerPasswords(listOf('server-password-file'), env);
 
-  let servers: ServerTarget[];
+  let entries: ServerEntry[];
   if (repeated('server').length > 0) {
-    servers = repeated('server').map((s) => parseServer(s, '--server', passwords));
+    entries = repeated('server').map((s) => parseServer(s, '--server', passwords));
   } else {
     const src = pick('server');
-    servers = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, passwords));
-    if (servers.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
+    entries = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, passwords));
+    if (entries.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
   }
-  const names = new Set<string>();
-  for (const s of servers) {
-    if (names.has(s.name)) throw new ConfigError(`--server: the name "${s.name}" is given twice; give each server its own NAME`);
-    names.add(s.name);
-  }
-  passwords.checkAllUsed(servers);
+  passwords.checkAllUsed(entries);
 
   const monitorTls = readMonitorTls({
     ca: optional('server-ca-file'),
@@ -258,11 +351,17 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     insecure: switchedOn('server-insecure-skip-verify'),
   });
   if (monitorTls) {
-    if (!servers.some((s) => s.url.startsWith('https:'))) {
+    if (!entries.some((s) => s.url.startsWith('https:'))) {
       throw new ConfigError('--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server URL starts with https://');
     }
-    servers = servers.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
+    entries = entries.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
   }
+  const servers = withNatsClients(groupServers(entries), {
+    urls: listOf('nats-url'),
+    passwordFiles: listOf('nats-password-file'),
+    tokenFiles: listOf('nats-token-file'),
+    tls: readMonitorTls({ ca: optional('nats-ca-file'), cert: optional('nats-cert-file'), key: optional('nats-key-file') }, { cert: '--nats-cert-file', key: '--nats-key-file' }),
+  });
   const webConfigSrc = optional('web-config');
 
   const logLevel = pick('log-level');
@@ -284,7 +383,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   }
 
   const config: Config = {
-    servers: Object.freeze(servers.map((s) => Object.freeze(s))),
+    servers: Object.freeze(servers),
     listen: Object.freeze(parseListen(pick('listen'))),
     timeoutSeconds: parseNumber(pick('timeout'), { integer: false, min: 0.001, max: 300, example: '--timeout 5' }),
     pageSize: parseNumber(pick('page-size'), { integer: true, min: 1, max: 1_000_000, example: '--page-size 1024' }),
@@ -297,6 +396,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     probeTtlSeconds: parseNumber(pick('probe-ttl'), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
     probeMaxSeries: parseNumber(pick('probe-max-series'), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
     webConfig: webConfigSrc && loadWebConfig(webConfigSrc.text, webConfigSrc.from),
+    ageLookups: parseNumber(pick('age-lookups'), { integer: true, min: 0, max: 10_000, example: '--age-lookups 20' }),
   };
   return { kind: 'run', config: Object.freeze(config) };
 }

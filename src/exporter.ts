@@ -28,8 +28,9 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     timeoutMs: config.timeoutSeconds * 1000,
     pageSize: config.pageSize,
     selectSubject,
+    ageLookups: config.ageLookups,
   }));
-  const selfMetrics = new SelfMetrics(VERSION, config.servers.map((s) => s.name));
+  const selfMetrics = new SelfMetrics(VERSION, config.servers.flatMap((s) => s.nodes));
   const probeStore = config.probeListen
     ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries })
     : undefined;
@@ -71,7 +72,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${scheme}://${host}:${address.port}`;
   const access = config.webConfig && { webConfig: config.webConfig.file, tls: config.webConfig.tls !== undefined, basicAuthUsers: config.webConfig.users.size };
-  log.info({ url, ...access, probeUrl: probes?.url, servers: config.servers.map((s) => ({ name: s.name, url: s.url })), version: VERSION }, 'nats-queue-exporter listening');
+  log.info({ url, ...access, probeUrl: probes?.url, servers: config.servers.map((s) => ({ name: s.name, nodes: s.nodes.map((n) => ({ node: n.node, url: n.url })) })), version: VERSION }, 'nats-queue-exporter listening');
 
   return {
     url,

@@ -19,7 +19,7 @@ export interface InputText {
   from: string;
 }
 
-function readInputFile(src: InputText, what: string): Buffer {
+export function readInputFile(src: InputText, what: string): Buffer {
   try {
     return readFileSync(src.text);
   } catch (err) {
@@ -31,11 +31,11 @@ function readInputFile(src: InputText, what: string): Buffer {
  * Reads --server-ca-file, --server-cert-file, --server-key-file and
  * --server-insecure-skip-verify; undefined when none is set. Files are read once, at start.
  */
-export function readMonitorTls(input: { ca?: InputText; cert?: InputText; key?: InputText; insecure?: InputText }): MonitorTls | undefined {
+export function readMonitorTls(input: { ca?: InputText; cert?: InputText; key?: InputText; insecure?: InputText }, flags = { cert: '--server-cert-file', key: '--server-key-file' }): MonitorTls | undefined {
   if (!input.ca && !input.cert && !input.key && !input.insecure) return undefined;
   if (Boolean(input.cert) !== Boolean(input.key)) {
     const given = (input.cert ?? input.key)!;
-    throw new ConfigError(`${given.from} is given alone: a client certificate needs both --server-cert-file and --server-key-file`);
+    throw new ConfigError(`${given.from} is given alone: a client certificate needs both ${flags.cert} and ${flags.key}`);
   }
   const tls: MonitorTls = { rejectUnauthorized: !input.insecure };
   if (input.ca) {
@@ -141,19 +141,24 @@ export class ServerPasswords {
     return '';
   }
 
-  /** Refuses passwords that no server can use: a NAME that is not a server, or a server whose URL names no user. */
-  checkAllUsed(servers: readonly { name: string; authorization?: string }[]): void {
+  /**
+   * Refuses passwords that no server can use: a NAME that is not a server, or a server none of
+   * whose URLs names a user. `nodes` are the --server entries, several per FT pair or cluster.
+   */
+  checkAllUsed(nodes: readonly { server: string; authorization?: unknown }[]): void {
+    const names = [...new Set(nodes.map((n) => n.server))];
     for (const [name, entry] of this.#byServer) {
       if (entry.used) continue;
-      const known = servers.some((s) => s.name === name);
+      const known = names.includes(name);
       throw new ConfigError(known
         ? `${entry.src.from} ${name}=...: the URL of server "${name}" names no user; write it as https://USER@host:8222 so the password goes with a user`
-        : `${entry.src.from} ${name}=...: there is no server named "${name}"; the names are ${servers.map((s) => s.name).join(', ')}`);
+        : `${entry.src.from} ${name}=...: there is no server named "${name}"; the names are ${names.join(', ')}`);
     }
-    for (const s of servers) {
-      const envName = passwordEnvName(s.name);
-      if (this.#env[envName] !== undefined && this.#env[envName] !== '' && s.authorization === undefined) {
-        throw new ConfigError(`${envName} is set, but the URL of server "${s.name}" names no user; write it as https://USER@host:8222`);
+    for (const name of names) {
+      const envName = passwordEnvName(name);
+      const withUser = nodes.some((n) => n.server === name && n.authorization !== undefined);
+      if (this.#env[envName] !== undefined && this.#env[envName] !== '' && !withUser) {
+        throw new ConfigError(`${envName} is set, but the URL of server "${name}" names no user; write it as https://USER@host:8222`);
       }
     }
     if (this.#fallback && !this.#fallback.used) {

@@ -83,8 +83,8 @@ test('health, readiness, credentials never logged, and SIGTERM during a scrape: 
   child.kill('SIGTERM');
   const result = await scrape;
   assert.equal(result.status, 200);
-  assert.match(result.text, /stan_up\{server="slow"\} 0/);
-  assert.match(result.text, /nats_queue_exporter_scrape_errors_total\{server="slow",reason="http_status"\} 1/);
+  assert.match(result.text, /stan_up\{server="slow",node="127\.0\.0\.1:\d+"\} 0/);
+  assert.match(result.text, /nats_queue_exporter_scrape_errors_total\{server="slow",node="127\.0\.0\.1:\d+",reason="http_status"\} 1/);
   const { code, at } = await exited;
   assert.equal(code, 0);
   assert.ok(at - signalled < 5000, `exited ${((at - signalled) / 1000).toFixed(2)} s after SIGTERM`);

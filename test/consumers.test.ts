@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildChannel, undeliveredMessages } from '../src/model/consumers.js';
+import { buildChannel, evictedMessages, undeliveredMessages } from '../src/model/consumers.js';
 import type { Subscription } from '../src/model/types.js';
 
 const facts = { name: 'c', messages: 0, bytes: 0, firstSeq: 1, lastSeq: 0, subscriptionCount: 0 };
@@ -19,13 +19,25 @@ test('undelivered counts from the cursor, or from the oldest message still held 
   assert.equal(undeliveredMessages(0, 1, 0), 0);
 });
 
+test('evicted counts the messages store limits removed after the cursor, before the consumer got them', () => {
+  // Limits evicted 1..50; a consumer at 10 never got 11..50.
+  assert.equal(evictedMessages(51, 10), 40);
+  assert.equal(evictedMessages(51, 50), 0);
+  assert.equal(evictedMessages(51, 70), 0);
+  // A channel that never held a message, and one whose first message is still held.
+  assert.equal(evictedMessages(0, 0), 0);
+  assert.equal(evictedMessages(1, 0), 0);
+  const channel = buildChannel({ ...facts, firstSeq: 51, lastSeq: 100 }, [member({ durable: 'audit', lastSent: 10, offline: true })]);
+  assert.deepEqual(channel.consumers.map((c) => [c.evicted, c.undelivered, c.offline]), [[40, 50, true]]);
+});
+
 test('a queue group shares one cursor: the highest last_sent of its members', () => {
   const channel = buildChannel({ ...facts, lastSeq: 50 }, [
     member({ clientId: 'a', lastSent: 30, unacked: 4 }),
     member({ clientId: 'b', lastSent: 42, unacked: 10, stalled: true }),
   ]);
   assert.deepEqual(channel.consumers, [
-    { group: 'g', durable: '', lastSent: 42, undelivered: 8, unacked: 14, pending: 22, members: 2, stalledMembers: 1, maxInflight: 20, offline: false },
+    { group: 'g', durable: '', lastSent: 42, undelivered: 8, unacked: 14, pending: 22, members: 2, stalledMembers: 1, maxInflight: 20, offline: false, evicted: 0 },
   ]);
 });
 

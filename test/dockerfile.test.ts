@@ -96,7 +96,7 @@ describe('Dockerfile', () => {
         assert.equal(res.status, 200);
         return res.text();
       }, 15_000).catch((err: Error) => assert.fail(`${err.message}\n${stderr}`));
-      assert.match(metrics, /^stan_up\{server="gone"\} 0$/m);
+      assert.match(metrics, /^stan_up\{server="gone",node="[^"]+"\} 0$/m);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
     });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { negotiateFormat } from '../src/http/negotiation.js';
 import { escapeLabelValue, formatValue, labelText } from '../src/metrics/exposition.js';
+import { parseSamples, unescapeLabelValue } from './helpers/exporter.js';
 
 test('label values escape backslash, quote and newline', () => {
   assert.equal(escapeLabelValue('plain'), 'plain');
@@ -24,4 +25,13 @@ test('OpenMetrics only when asked for above the text format', () => {
   assert.equal(negotiateFormat('*/*'), 'text');
   assert.equal(negotiateFormat(undefined), 'text');
   assert.equal(negotiateFormat('text/html,application/xhtml+xml'), 'text');
+});
+
+test('the test helper decodes label values in one pass: a backslash before "n" stays a backslash', () => {
+  for (const value of ['plain', 'a\\nb', 'a\nb', 'a\\\\nb', 'q"uote', 'end\\', '\\"']) {
+    assert.equal(unescapeLabelValue(escapeLabelValue(value)), value);
+  }
+  assert.equal(unescapeLabelValue('a\\\\nb'), 'a\\nb');
+  const [sample] = parseSamples('x{v="C:\\\\new\\\\dir"} 1\n');
+  assert.equal(sample!.labels['v'], 'C:\\new\\dir');
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -243,14 +244,18 @@ describe('flag errors', () => {
     refused(['--server', https, '--server-password-file', `a=${join(dir, 'nope')}`], /cannot read it \(ENOENT\)/);
   });
 
-  test('the password reaches the Authorization header, and the config prints it redacted', () => {
+  test('the password reaches the Authorization header, and the whole config prints it redacted', () => {
     const request = parseCli(['--server', https, '--server-password-file', `a=${passwordFile}`, '--server-cert-file', exporterCert.certFile, '--server-key-file', exporterCert.keyFile], {});
     assert.equal(request.kind, 'run');
     const config = (request as Extract<typeof request, { kind: 'run' }>).config;
-    assert.equal(config.servers[0]!.authorization, `Basic ${Buffer.from(`${MONITOR_USER}:${MONITOR_PASSWORD}`).toString('base64')}`);
-    assert.equal(config.servers[0]!.url, 'https://nats-a:8222');
-    const printed = JSON.stringify(config.servers[0]!.tls);
-    assert.match(printed, /"key":"\[redacted\]"/);
-    assert.deepEqual(secretsIn(printed), []);
+    const node = config.servers[0]!.nodes[0]!;
+    const header = `Basic ${Buffer.from(`${MONITOR_USER}:${MONITOR_PASSWORD}`).toString('base64')}`;
+    assert.equal(node.authorization?.reveal(), header);
+    assert.equal(node.url, 'https://nats-a:8222');
+    for (const printed of [JSON.stringify(config), inspect(config, { depth: 10 }), String(node.authorization)]) {
+      assert.deepEqual(secretsIn(printed), [], printed);
+    }
+    assert.match(JSON.stringify(config), /"authorization":"\[redacted\]"/);
+    assert.match(JSON.stringify(config), /"key":"\[redacted\]"/);
   });
 });

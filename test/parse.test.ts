@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { buildChannel } from '../src/model/consumers.js';
 import { ScrapeError } from '../src/sources/scrape-error.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez, splitQueueName } from '../src/sources/stan/parse.js';
-import { holdsQueueState } from '../src/sources/stan/source.js';
+import { ownsQueueState } from '../src/sources/stan/source.js';
 
 // Recorded from nats-streaming-server v0.25.6 (see test/fixtures/README.md).
 const fixture = (path: string): unknown => JSON.parse(readFileSync(new URL(`../../test/fixtures/${path}`, import.meta.url), 'utf8'));
@@ -47,13 +47,13 @@ test('a channelsz page normalises into queue groups, durables and numbered subsc
   const [jobs, orders] = page.channels.map((c) => parseChannel(c, 'channelsz')).map((p) => buildChannel(p.facts, p.subscriptions));
   assert.equal(orders!.name, 'orders');
   assert.deepEqual(orders!.consumers, [
-    { group: 'workers', durable: '', lastSent: 6, undelivered: 14, unacked: 6, pending: 20, members: 2, stalledMembers: 2, maxInflight: 6, offline: false },
+    { group: 'workers', durable: '', lastSent: 6, undelivered: 14, unacked: 6, pending: 20, members: 2, stalledMembers: 2, maxInflight: 6, offline: false, evicted: 0 },
   ]);
   assert.equal(jobs!.name, 'jobs');
   const byKey = new Map(jobs!.consumers.map((c) => [`${c.group}|${c.durable}`, c]));
   // The durable queue group "dur:grp:with:colon" splits at the first colon; all its members left.
   assert.deepEqual(byKey.get('grp:with:colon|dur'), {
-    group: 'grp:with:colon', durable: 'dur', lastSent: 3, undelivered: 5, unacked: 3, pending: 8, members: 0, stalledMembers: 0, maxInflight: 0, offline: true,
+    group: 'grp:with:colon', durable: 'dur', lastSent: 3, undelivered: 5, unacked: 3, pending: 8, members: 0, stalledMembers: 0, maxInflight: 0, offline: true, evicted: 0,
   });
   assert.equal(byKey.get('|solo')?.pending, 8);
   assert.equal(byKey.size, 2, 'plain subscriptions are no consumers');
@@ -91,7 +91,7 @@ test('wrong shapes are refused with the field that is wrong', () => {
 });
 
 test('only a standalone server, an FT active and a Raft leader hold the queue figures to export', () => {
-  const state = (path: string) => holdsQueueState(parseServerz(fixture(path)));
+  const state = (path: string) => ownsQueueState(parseServerz(fixture(path)));
   assert.equal(state('standalone/serverz.json'), true);
   assert.equal(state('ft/active-serverz.json'), true);
   assert.equal(state('ft/standby-serverz.json'), false);

@@ -101,7 +101,7 @@ describe('one server with more than 1,024 channels', () => {
     const text = await res.text();
     assert.match(text, /\n# EOF\n$/);
     assert.equal(text.match(/# EOF/g)!.length, 1);
-    assert.match(text, /# TYPE stan_server_received_messages counter\nstan_server_received_messages_total\{server="many"\} \d+/);
+    assert.match(text, /# TYPE stan_server_received_messages counter\nstan_server_received_messages_total\{server="many",node="[^"]+"\} \d+/);
     assert.match(text, /# TYPE nats_queue_exporter_scrape_errors counter\n/);
     assert.equal(valueOf(parseSamples(text.replace(/# EOF\n$/, '')), 'stan_up', { server: 'many' }), 1);
   });

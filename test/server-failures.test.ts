@@ -86,8 +86,10 @@ describe('servers that fail never break the others', () => {
     };
     for (const [server, reason] of Object.entries(expected)) {
       assert.equal(valueOf(samples, 'stan_up', { server }), 0, server);
+      assert.equal(valueOf(samples, 'queue_server_owner_up', { server }), 0, `${server} has no owner that answered`);
+      assert.equal(valueOf(samples, 'queue_server_nodes_up', { server }), 0, server);
       assert.equal(valueOf(samples, 'nats_queue_exporter_scrape_errors_total', { server, reason }), 1, `${server} counts one ${reason} error`);
-      const others = samples.filter((s) => s.labels['server'] === server && !['stan_up', 'nats_queue_exporter_scrape_errors_total', 'nats_queue_exporter_scrape_duration_seconds'].includes(s.name));
+      const others = samples.filter((s) => s.labels['server'] === server && !['stan_up', 'nats_queue_exporter_scrape_errors_total', 'nats_queue_exporter_scrape_duration_seconds', 'nats_queue_exporter_checked_parser_pages_total'].includes(s.name) && !s.name.startsWith('queue_server_'));
       assert.deepEqual(others, [], `${server} has no other series`);
     }
     assert.ok(valueOf(samples, 'nats_queue_exporter_scrape_duration_seconds', { server: 'silent' })! >= timeoutSeconds * 0.9);
@@ -97,7 +99,7 @@ describe('servers that fail never break the others', () => {
     const html = await (await fetch(`${exporter.url}/`)).text();
     assert.match(html, /nats-queue-exporter \d+\.\d+\.\d+/);
     assert.match(html, /href="\/metrics"/);
-    assert.match(html, /<td>good<\/td><td>http:\/\/127\.0\.0\.1:\d+<\/td><td>up: STANDALONE, 1 channels<\/td>/);
+    assert.match(html, /<td>good<\/td><td>127\.0\.0\.1:\d+<\/td><td>http:\/\/127\.0\.0\.1:\d+<\/td><td>up: STANDALONE, 1 channels, owns the queue figures<\/td>/);
     assert.match(html, /<td>notfound<\/td>.*down \(http_status\): GET .* answered HTTP 404/);
     assert.match(html, /<td>silent<\/td>.*down \(timeout\)/);
   });

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:https';
 import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { caBundleProblem } from '../pem.js';
-import type { PemSource, TlsServerSettings } from './web-config.js';
+import type { PemSource, TlsServerSettings } from './tls-settings.js';
 
 function describe(source: PemSource, key: string): string {
   return 'file' in source ? `${key}_file ${source.file}` : `${key} (inline)`;

@@ -5,34 +5,7 @@ import { parse } from 'yaml';
 import { ConfigError } from '../config-error.js';
 import { Secret } from '../secret.js';
 import { checkTlsMaterial } from './tls.js';
-
-export const CLIENT_AUTH_TYPES = [
-  'NoClientCert',
-  'RequestClientCert',
-  'RequireAnyClientCert',
-  'VerifyClientCertIfGiven',
-  'RequireAndVerifyClientCert',
-] as const;
-export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
-
-/** PEM text named by a file (read again when the file changes) or written inline in the web config. */
-export type PemSource = { file: string } | { inline: Secret };
-
-export interface TlsServerSettings {
-  cert: PemSource;
-  key: PemSource;
-  clientCa: PemSource | undefined;
-  clientAuthType: ClientAuthType;
-  /** A client certificate must carry one of these subject alternative names; empty allows any. */
-  clientAllowedSans: readonly string[];
-  minVersion: SecureVersion;
-  maxVersion: SecureVersion;
-  /** OpenSSL cipher list; undefined keeps Node's defaults. */
-  ciphers: string | undefined;
-  honorCipherOrder: boolean;
-  /** OpenSSL curve list; undefined keeps Node's defaults. */
-  ecdhCurve: string | undefined;
-}
+import { CLIENT_AUTH_TYPES, type ClientAuthType, type PemSource, type TlsServerSettings } from './tls-settings.js';
 
 /** `--web-config`: who may reach the metrics listener, and over what. */
 export interface WebConfig {

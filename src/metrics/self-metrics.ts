@@ -5,7 +5,7 @@ import type { ExpositionFormat } from './exposition.js';
 
 const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
-const REASONS: readonly ScrapeErrorReason[] = ['timeout', 'connect', 'http_status', 'invalid_response'];
+const REASONS: readonly ScrapeErrorReason[] = ['timeout', 'connect', 'http_status', 'invalid_response', 'exporter_error'];
 
 /**
  * The exporter's own metrics and the process metrics, kept by prom-client. The same metric
@@ -14,21 +14,37 @@ const REASONS: readonly ScrapeErrorReason[] = ['timeout', 'connect', 'http_statu
 export class SelfMetrics {
   readonly #text = new Registry();
   readonly #openMetrics = new Registry<OpenMetricsContentType>();
-  readonly #errors: Counter<'server' | 'reason'>;
+  readonly #errors: Counter<'server' | 'node' | 'reason'>;
+  readonly #checkedPages: Counter<'server' | 'node'>;
+  readonly #ageLookups: Counter<'server'>;
   readonly #probeReports: Counter<'result'>;
 
-  constructor(version: string, serverNames: readonly string[]) {
+  /** `nodes`: every configured node, so that each counter starts at 0. */
+  constructor(version: string, nodes: ReadonlyArray<{ server: string; node: string }>) {
     this.#openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     collectDefaultMetrics({ register: this.#text });
     // These are gauges named like counters; promtool and Prometheus' naming rules reject them.
     for (const name of MISNAMED_DEFAULT_METRICS) this.#text.removeSingleMetric(name);
     this.#errors = new Counter({
       name: 'nats_queue_exporter_scrape_errors_total',
-      help: 'Failed scrapes of a server, by reason: timeout, connect, http_status, invalid_response.',
-      labelNames: ['server', 'reason'],
+      help: `Failed scrapes of a node, by reason: ${REASONS.join(', ')} (a fault of the exporter itself, not of the server).`,
+      labelNames: ['server', 'node', 'reason'],
       registers: [this.#text],
     });
-    for (const server of serverNames) for (const reason of REASONS) this.#errors.inc({ server, reason }, 0);
+    for (const { server, node } of nodes) for (const reason of REASONS) this.#errors.inc({ server, node, reason }, 0);
+    this.#checkedPages = new Counter({
+      name: 'nats_queue_exporter_checked_parser_pages_total',
+      help: 'channelsz pages the fast reader left to the slower checked parser (JSON it was not sure of); a node whose pages all take this path costs more CPU per scrape.',
+      labelNames: ['server', 'node'],
+      registers: [this.#text],
+    });
+    for (const { server, node } of nodes) this.#checkedPages.inc({ server, node }, 0);
+    this.#ageLookups = new Counter({
+      name: 'nats_queue_exporter_age_lookups_total',
+      help: 'Publish times of single messages read over --nats-url for queue_oldest_undelivered_age_seconds (the load this puts on NATS).',
+      labelNames: ['server'],
+      registers: [this.#text],
+    });
     this.#probeReports = new Counter({
       name: 'nats_queue_exporter_probe_reports_total',
       help: `Client-side pending reports POSTed to the probe listener, by result: ${PROBE_RESULTS.join(', ')}.`,
@@ -46,8 +62,16 @@ export class SelfMetrics {
     for (const metric of this.#text.getMetricsAsArray()) this.#openMetrics.registerMetric(metric as unknown as Metric);
   }
 
-  countError(server: string, reason: ScrapeErrorReason): void {
-    this.#errors.inc({ server, reason });
+  countError(server: string, node: string, reason: ScrapeErrorReason): void {
+    this.#errors.inc({ server, node, reason });
+  }
+
+  countCheckedPages(server: string, node: string, pages: number): void {
+    this.#checkedPages.inc({ server, node }, pages);
+  }
+
+  countAgeLookups(server: string, lookups: number): void {
+    this.#ageLookups.inc({ server }, lookups);
   }
 
   countProbeReport(result: ProbeResult): void {

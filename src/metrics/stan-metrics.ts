@@ -1,4 +1,4 @@
-import type { Channel, Consumer, ServerInfo, ServerSnapshot, Snapshot, StoreLimits, Subscription } from '../model/types.js';
+import type { Channel, Consumer, NodeSnapshot, ServerInfo, ServerSnapshot, Snapshot, StoreLimits, Subscription } from '../model/types.js';
 import { escapeLabelValue, type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
 import { add, type Labelled, labelled, type Row, writeRows } from './families.js';
 
@@ -47,6 +47,9 @@ const CONSUMER_ROWS: ReadonlyArray<Row<Consumer>> = [
   ['queue_consumers_stalled', 'gauge', 'Online members whose in-flight window is full.', (q) => q.stalledMembers],
   ['queue_max_inflight', 'gauge', 'Sum of the online members\' max in-flight.', (q) => q.maxInflight],
   ['queue_offline', 'gauge', '1 when a durable consumer has no member online (its backlog still counts).', (q) => (q.offline ? 1 : 0)],
+  ['queue_oldest_undelivered_age_seconds', 'gauge', 'Seconds since the first message after the cursor was published; 0 when nothing waits. See queue_oldest_undelivered_age_lower_bound.', (q) => q.oldestUndeliveredAge?.seconds],
+  ['queue_oldest_undelivered_age_lower_bound', 'gauge', '1 when queue_oldest_undelivered_age_seconds is only a lower bound: the message is older than anything the exporter has seen (it started since, and has no --nats-url).', (q) => (q.oldestUndeliveredAge ? (q.oldestUndeliveredAge.kind === 'at_least' ? 1 : 0) : undefined)],
+  ['queue_msgs_evicted', 'gauge', 'Messages evicted by store limits before this consumer got them: max(0, first_seq - 1 - cursor); they can never be delivered to it.', (q) => q.evicted],
 ];
 
 const SUBSCRIPTION_ROWS: ReadonlyArray<Row<Subscription>> = [
@@ -64,7 +67,10 @@ export interface RenderOptions {
 
 /** Label texts of a snapshot, built once and shared by the requests that render it. */
 interface SnapshotLabels {
+  /** Logical servers: `server` only. */
   servers: Labelled<ServerSnapshot>;
+  /** Nodes, and their serverz and storez figures: `server` and `node`. */
+  nodes: Labelled<NodeSnapshot>;
   /** stan_server_info's labels: the server's identity. */
   identities: Labelled<ServerInfo>;
   info: Labelled<ServerInfo>;
@@ -127,6 +133,7 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
   if (cached) return cached;
   cached = {
     servers: labelled(),
+    nodes: labelled(),
     identities: labelled(),
     info: labelled(),
     limits: labelled(),
@@ -138,13 +145,16 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
   const sharedConsumerLabels = cached.sharedConsumerLabels;
   for (const s of snapshot.servers) {
     const serverLabel = `server="${escapeLabelValue(s.name)}"`;
-    const serverBytes = labelBytes(serverLabel);
-    add(cached.servers, serverBytes, NO_LABELS, s);
-    if (s.failure || !s.info || !s.limits) continue;
-    const i = s.info;
-    add(cached.identities, labelBytes(labelText([['server', s.name], ['cluster_id', i.clusterId], ['server_id', i.serverId], ['version', i.version], ['state', i.state], ['role', i.role]])), NO_LABELS, i);
-    add(cached.info, serverBytes, NO_LABELS, i);
-    add(cached.limits, serverBytes, NO_LABELS, s.limits);
+    add(cached.servers, labelBytes(serverLabel), NO_LABELS, s);
+    for (const n of s.nodes) {
+      const nodeBytes = labelBytes(`${serverLabel},node="${escapeLabelValue(n.node)}"`);
+      add(cached.nodes, nodeBytes, NO_LABELS, n);
+      if (n.failure || !n.info || !n.limits) continue;
+      const i = n.info;
+      add(cached.identities, labelBytes(labelText([['server', s.name], ['node', n.node], ['cluster_id', i.clusterId], ['server_id', i.serverId], ['version', i.version], ['state', i.state], ['role', i.role]])), NO_LABELS, i);
+      add(cached.info, nodeBytes, NO_LABELS, i);
+      add(cached.limits, nodeBytes, NO_LABELS, n.limits);
+    }
     for (const c of s.channels) {
       const channelBytes = labelBytes(`${serverLabel},subject="${escapeLabelValue(c.name)}"`);
       add(cached.channels, channelBytes, NO_LABELS, c);
@@ -170,22 +180,36 @@ function subscriptionLabels(labels: SnapshotLabels): Labelled<Subscription> {
   return subs;
 }
 
-const SCRAPE_ROWS: ReadonlyArray<Row<ServerSnapshot>> = [
-  ['stan_up', 'gauge', '1 when the last scrape of this server fully succeeded.', (s) => (s.failure ? 0 : 1)],
-  ['nats_queue_exporter_scrape_duration_seconds', 'gauge', 'How long this server\'s part of the last scrape took.', (s) => s.durationSeconds],
+const NODE_ROWS: ReadonlyArray<Row<NodeSnapshot>> = [
+  ['stan_up', 'gauge', '1 when the last scrape of this node fully succeeded.', (n) => (n.failure ? 0 : 1)],
+  ['nats_queue_exporter_scrape_duration_seconds', 'gauge', 'How long this node\'s part of the last scrape took.', (n) => n.durationSeconds],
 ];
+
+const LOGICAL_SERVER_ROWS: ReadonlyArray<Row<ServerSnapshot>> = [
+  ['queue_server_owner_up', 'gauge', '1 when the node that owns the queue state (standalone, FT active, Raft leader) answered and its queue figures were read this scrape.', (s) => (s.owner === undefined ? 0 : 1)],
+  ['queue_server_nodes', 'gauge', 'Nodes configured for this server (2 for an FT pair, 3 or more for a Raft cluster).', (s) => s.nodes.length],
+  ['queue_server_nodes_up', 'gauge', 'Nodes of this server that answered this scrape.', (s) => countUp(s.nodes)],
+  ['queue_server_owner_conflict', 'gauge', '1 when more than one node claimed the queue state this scrape (two FT actives, two Raft leaders); the figures come from the first in configured order.', (s) => (s.ownerConflict ? 1 : 0)],
+];
+
+function countUp(nodes: readonly NodeSnapshot[]): number {
+  let up = 0;
+  for (const n of nodes) if (!n.failure) up++;
+  return up;
+}
 
 const INFO_ROWS: ReadonlyArray<Row<ServerInfo>> = [
   ['stan_server_info', 'gauge', 'Identity and state of the server; always 1.', () => 1],
 ];
 
 /**
- * Writes the NATS Streaming families of a snapshot, family by family: servers, channels,
- * consumers, then (when asked for) subscriptions.
+ * Writes the NATS Streaming families of a snapshot, family by family: nodes, logical servers,
+ * channels, consumers, then (when asked for) subscriptions.
  */
 export async function writeStanFamilies(snapshot: Snapshot, out: ExpositionWriter, opts: RenderOptions): Promise<void> {
   const labels = snapshotLabels(snapshot);
-  await writeRows(out, SCRAPE_ROWS, labels.servers);
+  await writeRows(out, NODE_ROWS, labels.nodes);
+  await writeRows(out, LOGICAL_SERVER_ROWS, labels.servers);
   await writeRows(out, INFO_ROWS, labels.identities);
   await writeRows(out, SERVER_ROWS, labels.info);
   await writeRows(out, LIMIT_ROWS, labels.limits);

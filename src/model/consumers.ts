@@ -9,6 +9,15 @@ export function undeliveredMessages(lastSeq: number, firstSeq: number, lastSent:
 }
 
 /**
+ * Messages evicted by store limits before a consumer whose cursor is `lastSent` got them: every
+ * sequence after the cursor and below first_seq. An empty channel that never held a message
+ * (first_seq 0) has evicted nothing.
+ */
+export function evictedMessages(firstSeq: number, lastSent: number): number {
+  return Math.max(0, firstSeq - 1 - lastSent);
+}
+
+/**
  * Channels with up to this many subscriptions (nearly all) find a subscription's consumer and
  * earlier twins by scanning; larger ones by key, so that a channel of thousands stays linear.
  */
@@ -44,6 +53,7 @@ export function buildChannel(facts: ChannelFacts, subscriptions: Subscription[])
         stalledMembers: 0,
         maxInflight: 0,
         offline: false,
+        evicted: 0,
       });
     }
     const consumer = consumers[at]!;
@@ -59,6 +69,7 @@ export function buildChannel(facts: ChannelFacts, subscriptions: Subscription[])
     consumer.undelivered = undeliveredMessages(facts.lastSeq, facts.firstSeq, consumer.lastSent);
     consumer.pending = consumer.undelivered + consumer.unacked;
     consumer.offline = consumer.durable !== '' && consumer.members === 0;
+    consumer.evicted = evictedMessages(facts.firstSeq, consumer.lastSent);
   }
   return {
     name: facts.name,

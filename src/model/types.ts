@@ -3,7 +3,11 @@
  * Nothing in here knows a metric name or a monitoring endpoint.
  */
 
-export type ScrapeErrorReason = 'timeout' | 'connect' | 'http_status' | 'invalid_response';
+/**
+ * Why a node's part of a scrape failed. `exporter_error` is a fault of the exporter itself (a bug),
+ * kept apart so that nobody chases a healthy server.
+ */
+export type ScrapeErrorReason = 'timeout' | 'connect' | 'http_status' | 'invalid_response' | 'exporter_error';
 
 export interface ServerInfo {
   clusterId: string;
@@ -82,6 +86,23 @@ export interface Consumer {
   maxInflight: number;
   /** A durable consumer with no member online. */
   offline: boolean;
+  /**
+   * Messages the store evicted (limits) before this consumer got them: max(0, first_seq - 1 - cursor).
+   * They can never be delivered to it.
+   */
+  evicted: number;
+  /** How long the first message after the cursor has waited; undefined while nothing can be said. 0 exact when nothing waits. */
+  oldestUndeliveredAge?: MessageAge;
+}
+
+/**
+ * How long a message has waited since it was published. `exact`: from the message's own
+ * timestamp. `estimated`: from the exporter's publish history (within a scrape interval or so).
+ * `at_least`: the message is older than anything the exporter has seen; `seconds` is a lower bound.
+ */
+export interface MessageAge {
+  seconds: number;
+  kind: 'exact' | 'estimated' | 'at_least';
 }
 
 /** A channel's own figures, as the server reports them. */
@@ -102,22 +123,52 @@ export interface Channel extends ChannelFacts {
 export interface ScrapeFailure {
   reason: ScrapeErrorReason;
   message: string;
+  /** With `exporter_error`: the exporter's own error, whose stack goes to the log. */
+  cause?: Error;
 }
 
-export interface ServerSnapshot {
-  /** The configured NAME of the server. */
-  name: string;
+/** One node's part of a scrape: a standalone server, or one node of an FT pair or Raft cluster. */
+export interface NodeSnapshot {
+  /** The node label (NAME/NODE=URL, else the URL's host:port). */
+  node: string;
+  /** Monitoring base URL, without credentials. */
+  url: string;
   durationSeconds: number;
-  /** Set when this server's scrape failed; then info, limits and channels are empty. */
+  /** Set when this node's scrape failed; then info and limits are absent. */
   failure?: ScrapeFailure;
   info?: ServerInfo;
   limits?: StoreLimits;
+  /** channelsz pages of this scrape that the fast reader left to the checked parser. */
+  checkedPages: number;
+}
+
+/**
+ * One logical server (a standalone server, an FT pair or a Raft cluster) in one scrape: every
+ * node's own figures, and the queue figures of the node that owns them.
+ */
+export interface ServerSnapshot {
+  /** The configured NAME: the `server` label of every queue, channel and subscription. */
+  name: string;
+  nodes: NodeSnapshot[];
+  /**
+   * The node whose channels were read this scrape: the STANDALONE server, the FT_ACTIVE node of a
+   * pair, the Raft Leader. Undefined when no node owns them (all standby, an election, all down,
+   * or the owner failed while its channels were read); then `channels` is empty.
+   */
+  owner?: string;
+  /** More than one node claimed ownership (two actives, two leaders): `owner` is the first in configured order. */
+  ownerConflict: boolean;
+  /** The owner's channels; empty without an owner. */
   channels: Channel[];
+  /** Publish times read over `--nats-url` this scrape. */
+  ageLookups: number;
+  /** Why the `--nats-url` connection failed, while it does. */
+  clientError?: string;
 }
 
 /** Names one consumer across servers: the labels its queue series carry. */
 export interface ConsumerKey {
-  /** The configured NAME of the server the subscriptions use. */
+  /** The configured NAME of the (logical) server the subscriptions use. */
   server: string;
   subject: string;
   group: string;

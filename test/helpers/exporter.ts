@@ -27,11 +27,16 @@ export function parseSamples(text: string): Sample[] {
     const labels: Record<string, string> = {};
     const labelRe = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
     for (const l of (m[2] ?? '').matchAll(labelRe)) {
-      labels[l[1]!] = l[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+      labels[l[1]!] = unescapeLabelValue(l[2]!);
     }
     samples.push({ name: m[1]!, labels, value: Number(m[3]) });
   }
   return samples;
+}
+
+/** Decodes a label value's escapes (\\, \" and \n) in one pass, so that a backslash before "n" stays a backslash. */
+export function unescapeLabelValue(escaped: string): string {
+  return escaped.replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c));
 }
 
 export async function scrape(exporter: RunningExporter): Promise<Sample[]> {

@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { ServerTarget } from '../../config.js';
+import type { NodeTarget } from '../../targets.js';
 import { tlsConnectOptions, tlsFailureHint } from '../../monitor-access.js';
 import { ScrapeError } from '../scrape-error.js';
 
@@ -40,7 +40,7 @@ class BrokenBody extends Error {
  * credentials.
  */
 export class MonitorHttpClient {
-  readonly #target: ServerTarget;
+  readonly #target: NodeTarget;
   readonly #url: URL;
   readonly #basePath: string;
   readonly #agent: HttpAgent;
@@ -49,7 +49,7 @@ export class MonitorHttpClient {
   /** Body buffers of earlier answers, at most one per connection. */
   readonly #spareBuffers: Buffer[] = [];
 
-  constructor(target: ServerTarget, opts: { timeoutMs: number; connections: number }) {
+  constructor(target: NodeTarget, opts: { timeoutMs: number; connections: number }) {
     this.#target = target;
     this.#url = new URL(target.url);
     this.#basePath = this.#url.pathname === '/' ? '' : this.#url.pathname;
@@ -115,7 +115,7 @@ export class MonitorHttpClient {
 
   #get(path: string, signal: AbortSignal, where: string): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.#target.authorization) headers['authorization'] = this.#target.authorization;
+    if (this.#target.authorization) headers['authorization'] = this.#target.authorization.reveal();
     return new Promise((resolve, reject) => {
       const req = this.#request({
         protocol: this.#url.protocol,
