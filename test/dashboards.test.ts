@@ -145,6 +145,17 @@ describe('Grafana dashboards', () => {
     }
   });
 
+  test('time series span the gap an FT takeover leaves (the alerts\' bridge), not longer ones', () => {
+    const bridge = /last_over_time\(\w+\{[^}]*\}\[(\d+)m\]\)/.exec(loadRules()[0]!.rules.find((r) => r.alert === 'NatsQueueStuck')!.expr)?.[1];
+    assert.ok(bridge, 'NatsQueueStuck reads last_over_time(...[Nm])');
+    for (const [file, d] of dashboards) {
+      for (const p of panels(d).filter((p) => p.type === 'timeseries')) {
+        const custom = (p.fieldConfig?.defaults as { custom?: { spanNulls?: number } } | undefined)?.custom;
+        assert.equal(custom?.spanNulls, Number(bridge) * 60_000, `${file}: "${p.title}"`);
+      }
+    }
+  });
+
   test('every query selects by job and the identity labels, and no line is keyed by a node', () => {
     for (const [file, d] of dashboards) {
       for (const p of panels(d).filter((p) => p.targets)) {

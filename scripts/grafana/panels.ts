@@ -4,6 +4,7 @@ import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import { MONITORING } from '../alerts/config.js';
 import { IDENTITY_VARIABLES, JOB_REGEX } from './queries.js';
 
 /** Every panel and query uses the data source chosen in the `datasource` variable. */
@@ -58,8 +59,19 @@ export function flag(zero: string, one: string, zeroColor: string, oneColor: str
 
 export const YES_NO = flag('no', 'yes', 'green', 'orange');
 
+/**
+ * Lines are drawn across gaps up to the alerts' bridge (an FT takeover or a Raft election leaves a
+ * scrape or two without queue series), and broken by longer ones.
+ */
+const SPAN_GAPS_MS = (() => {
+  const m = /^(\d+)m$/.exec(MONITORING.bridge);
+  if (!m) throw new Error(`scripts/alerts/config.ts: bridge "${MONITORING.bridge}" must be whole minutes, e.g. "3m"`);
+  return Number(m[1]) * 60_000;
+})();
+
 export function timeSeries(spec: PanelSpec & { stacked?: boolean }): timeseries.PanelBuilder {
   const p = new timeseries.PanelBuilder()
+    .spanNulls(SPAN_GAPS_MS)
     .id(spec.id)
     .title(spec.title)
     .description(spec.answers)
