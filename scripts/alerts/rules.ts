@@ -68,6 +68,16 @@ export const ALERTS: readonly AlertSpec[] = [
     dashboard: 'server',
   },
   {
+    alert: 'NatsStreamingOwnerConflict',
+    why: 'Two nodes claim the queues (two FT actives after a partition, two Raft leaders): the exporter reads the first claimer in configured order; for a moment during an election this is normal.',
+    expr: `max by (${SERVER}) (${sel('queue_server_owner_conflict')}) == 1`,
+    for: '2m',
+    severity: 'critical',
+    summary: 'Two nodes of a NATS Streaming server both claim to own the queues.',
+    description: `More than one node of ${onServer} has claimed to be the FT active or the Raft leader for 2 minutes (queue_server_owner_conflict ${value}): clients may write to both, and the queue figures come from the first of them in the exporter's configured order only.`,
+    dashboard: 'server',
+  },
+  {
     alert: 'NatsStreamingRedundancyLost',
     expr: `max by (${SERVER}) (${sel('queue_server_nodes')}) - max by (${SERVER}) (${sel('queue_server_nodes_up')}) > 0\nand ${on(SERVER)}\nmax by (${SERVER}) (${sel('queue_server_nodes_up')}) > 0`,
     for: '5m',
