@@ -94,7 +94,7 @@ export const ALERTS: readonly AlertSpec[] = [
     severity: 'warning',
     summary: 'A NATS Streaming server that was watched is no longer exported.',
     description: `No exporter has exported ${onServer} for 5 minutes, though one did in the last day (value ${value}): its queues are not watched.`,
-    dashboard: 'none',
+    dashboard: 'server',
   },
   {
     alert: 'NatsQueueStuck',
