@@ -43,13 +43,13 @@ const THRESHOLD = 'nats_queue:alert_threshold';
 
 /**
  * The threshold for each queue (or channel) of `metric`: its override where one is recorded,
- * else the default. Compared with `op on (subject[, group]) group_left ()`. `max` merges copies
+ * else the default (for each queue seen, bridged like the value it is compared with). Compared with `op on (subject[, group]) group_left ()`. `max` merges copies
  * of a threshold series (two replicas' recordings read through Thanos), so a duplicate changes
  * nothing instead of making the comparison fail.
  */
 export function threshold(name: ThresholdName, metric: string): string {
   const keys = MONITORING.thresholds[name].scope === 'queue' ? 'subject, group' : 'subject';
-  return `(\n  max by (${keys}) (${THRESHOLD}{threshold="${name}", subject!=""})\n  or on (${keys})\n  max by (${keys}) (${sel(metric)}) * 0 + on () group_left () max (${THRESHOLD}{threshold="${name}", subject=""})\n)`;
+  return `(\n  max by (${keys}) (${THRESHOLD}{threshold="${name}", subject!=""})\n  or on (${keys})\n  ${now(metric, keys)} * 0 + on () group_left () max (${THRESHOLD}{threshold="${name}", subject=""})\n)`;
 }
 
 /** `left OP threshold`, matched per queue or channel. */
