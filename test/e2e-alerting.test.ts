@@ -87,7 +87,20 @@ async function startAlertingStack(targets: string[], opts: { inhibit: boolean })
     rule_files: ['rules.yml'],
     alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${alertmanager.port}`] }] }] },
     scrape_configs: [{ job_name: 'nats-queue-exporter', file_sd_configs: [{ files: ['targets.json'], refresh_interval: '1s' }] }],
-  }), { 'rules.yml': compressRules(readRepoFile(RULES_FILE)), 'targets.json': sdFile(targets) });
+  }), { 'rules.yml': 'groups: []\n', 'targets.json': sdFile(targets) });
+  // The rules are loaded once the targets are scraped: Prometheus hands discovered targets to its
+  // scrapers up to 5 s after it starts, which compressed is 5 minutes of absent(up).
+  await eventually(async () => {
+    const up = await instantQuery(prometheus, 'up{job="nats-queue-exporter"} == 1');
+    assert.equal(up.result.length, targets.length, 'the exporters are not scraped yet');
+  }, 30_000);
+  const rules = compressRules(readRepoFile(RULES_FILE));
+  writeFileSync(join(prometheus.dir, 'rules.yml'), rules);
+  assert.equal((await fetch(`${prometheus.url}/-/reload`, { method: 'POST' })).status, 200);
+  await eventually(async () => {
+    const res = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: unknown[] } };
+    assert.equal(res.data.groups.length, loadRules(rules).length, 'the rules are not loaded yet');
+  }, 10_000);
   return {
     prometheus,
     alertmanager,
@@ -108,7 +121,8 @@ async function prometheusAlerts(prometheus: RunningTool): Promise<Array<{ labels
 }
 
 const QUEUE = { server: 'main', subject: 'orders', group: 'workers' };
-const EXPECTED_ALERTS = ['NatsQueueBacklogGrowing', 'NatsQueueConsumerStalled', 'NatsQueueStuck'];
+/** A consumer that holds its in-flight window and acks nothing is all of these, hung handlers included. */
+const EXPECTED_ALERTS = ['NatsQueueBacklogGrowing', 'NatsQueueConsumerStalled', 'NatsQueueHandlersHung', 'NatsQueueStuck'];
 /**
  * Panels with nothing to show in this scenario: client-side probe figures (no worker reports
  * them) and messages lost to the store limits (the server keeps them all).

@@ -65,6 +65,8 @@ export function startPrometheus(config: string, files: Record<string, string> = 
     `--web.listen-address=127.0.0.1:${port}`,
     // Firing alerts are re-sent to Alertmanager this often (default 1m).
     '--rules.alert.resend-delay=1s',
+    // POST /-/reload re-reads the config and rule files.
+    '--web.enable-lifecycle',
     '--log.level=warn',
   ]);
 }
