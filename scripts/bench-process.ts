@@ -47,17 +47,18 @@ async function startProcess(label: string, command: string, args: string[], port
 
 /**
  * This exporter, from the build next to this script (dist/src/cli.js), with the Node flag that
- * `npm start` and the container image give it.
+ * `npm start` and the container image give it, reading `monitorUrl` as a NATS Streaming server
+ * (--server) or a JetStream server (--jetstream).
  */
-export async function startOurs(label: string, monitorUrl: string, extraArgs: string[] = []): Promise<ExporterProcess> {
+export async function startOurs(label: string, monitorUrl: string, extraArgs: string[] = [], serverFlag: 'server' | 'jetstream' = 'server'): Promise<ExporterProcess> {
   const port = await freePort();
-  const args = ['--max-semi-space-size=4', CLI, '--server', `bench=${monitorUrl}`, '--listen', `127.0.0.1:${port}`, '--probe-listen', 'off',
+  const args = ['--max-semi-space-size=4', CLI, `--${serverFlag}`, `bench=${monitorUrl}`, '--listen', `127.0.0.1:${port}`, '--probe-listen', 'off',
     '--timeout', '60', '--log-level', 'warn', ...extraArgs];
   return startProcess(label, process.execPath, args, port, '/readyz');
 }
 
-/** prometheus-nats-exporter with its NATS Streaming collectors on. */
-export async function startPeer(label: string, binary: string, monitorUrl: string): Promise<ExporterProcess> {
+/** prometheus-nats-exporter with its NATS Streaming collectors on, reading each of `monitorUrls`. */
+export async function startPeer(label: string, binary: string, ...monitorUrls: string[]): Promise<ExporterProcess> {
   const port = await freePort();
-  return startProcess(label, binary, ['-port', String(port), '-addr', '127.0.0.1', '-channelz', '-serverz', monitorUrl], port, '/metrics');
+  return startProcess(label, binary, ['-port', String(port), '-addr', '127.0.0.1', '-channelz', '-serverz', ...monitorUrls], port, '/metrics');
 }

@@ -12,9 +12,10 @@ import { startMonitorProxy } from '../test/helpers/monitor-proxy.js';
 import { BACKLOG_PER_CHANNEL, startFillerProcess } from './bench-fill.js';
 import { PAGE_CONCURRENCY } from '../src/sources/stan/source.js';
 import { PageSweep, PROMETHEUS_HEADERS, type ScrapeResult, timedScrape } from './bench-http.js';
-import { findOrInstallPeer } from './bench-peer.js';
+import { findPeer } from './bench-peer.js';
 import { cpuSeconds, memory } from './bench-proc.js';
 import { type ExporterProcess, startOurs, startPeer } from './bench-process.js';
+import { labelsOfKey, type NssSeries, readNss } from '../test/helpers/nss-series.js';
 
 const SHAPES = listFromEnv('BENCH_SHAPES', [100, 1_000, 10_000]);
 const SCRAPES = listFromEnv('BENCH_SCRAPES', [30])[0]!;
@@ -40,7 +41,8 @@ function log(line: string): void {
 
 interface Contender {
   label: string;
-  kind: 'ours' | 'peer' | 'floor';
+  /** compat: this exporter with --nss-compat, measured for what it adds and held to the peer, not to the targets. */
+  kind: 'ours' | 'compat' | 'peer' | 'floor';
   pid?: number;
   scrape(keepText: boolean): Promise<ScrapeResult>;
 }
@@ -59,6 +61,8 @@ interface Measured {
   wireBytes: number;
   /** Channels the answer covers (for the floor: pages). */
   channels?: number;
+  /** The nss_* series of the last answer (the peer, and this exporter with --nss-compat). */
+  nss?: NssSeries;
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -109,7 +113,8 @@ async function measure(contenders: Contender[], serverPid: number): Promise<Meas
       if (r.text !== undefined && c.kind !== 'floor') {
         m.series = countSeries(r.text);
         m.textBytes = Buffer.byteLength(r.text);
-        m.channels = countLines(r.text, c.kind === 'ours' ? 'stan_channel_messages{' : 'nss_chan_msgs_total{');
+        m.channels = countLines(r.text, c.kind === 'peer' ? 'nss_chan_msgs_total{' : 'stan_channel_messages{');
+        if (c.kind === 'peer' || c.kind === 'compat') m.nss = readNss(r.text);
       }
     }
   }
@@ -124,7 +129,7 @@ async function measure(contenders: Contender[], serverPid: number): Promise<Meas
   return results;
 }
 
-function exporterContender(p: ExporterProcess, kind: 'ours' | 'peer'): Contender {
+function exporterContender(p: ExporterProcess, kind: Contender['kind']): Contender {
   return { label: p.label, kind, pid: p.pid, scrape: (keepText) => timedScrape(p.metricsUrl, keepText) };
 }
 
@@ -141,6 +146,14 @@ interface ShapeResult {
   channels: number;
   fillSeconds: number;
   measured: Measured[];
+  /** The --nats-url contender: publish times read over its client connection, and the scrapes it answered. */
+  ageLookups: { lookups: number; scrapes: number };
+}
+
+/** Publish times the exporter at `metricsUrl` has read over --nats-url so far. */
+async function ageLookupsOf(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return Number(/^nats_queue_exporter_age_lookups_total\{server="bench"\} (\S+)$/m.exec(text)?.[1] ?? 0);
 }
 
 function printTable(shapes: ShapeResult[]): void {
@@ -155,7 +168,7 @@ function printTable(shapes: ShapeResult[]): void {
         fmt(s.channels), m.label, fmt(med), fmt(p95(m)), fmt(m.cpuPerScrape, 3), fmt(m.serverCpuPerScrape, 3), fmt(m.rssMb), fmt(m.peakRssMb),
         fmt(m.series), m.textBytes === undefined ? '' : fmt(m.textBytes / MB, 1), fmt(m.wireBytes / MB, 1),
         m.kind === 'floor' ? `${fmt(s.channels)} (${m.channels} page${m.channels === 1 ? '' : 's'})` : fmt(m.channels),
-        m.kind === 'ours' ? ratio(med, peer && median(peer)) : '', m.kind === 'ours' ? ratio(med, floor && median(floor)) : '',
+        m.kind === 'ours' || m.kind === 'compat' ? ratio(med, peer && median(peer)) : '', m.kind === 'ours' || m.kind === 'compat' ? ratio(med, floor && median(floor)) : '',
       ]);
     }
   }
@@ -171,7 +184,7 @@ async function main(): Promise<void> {
     const install = fileURLToPath(new URL('../../scripts/install-nats-streaming-server.sh', import.meta.url));
     if (spawnSync('bash', [install], { stdio: 'inherit' }).status !== 0) throw new Error('could not install nats-streaming-server: install Go, or set NATS_STREAMING_SERVER');
   }
-  const peer = findOrInstallPeer(log);
+  const peer = findPeer();
   if ('missing' in peer) log(`the peer is left out: ${peer.missing}`);
 
   const server = await startStan({ clusterId: 'bench-cluster', store: 'MEMORY', args: ['-msu', '0'] });
@@ -197,8 +210,13 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 1000));
         idleRssMb = Math.max(idleRssMb, memory(withSubs.pid).rss / MB);
         exporters.push(await startOurs('this, --no-subscription-metrics', server.monitorUrl, ['--no-subscription-metrics']));
-        if ('path' in peer) exporters.push(await startPeer('prometheus-nats-exporter v0.16.0', peer.path, server.monitorUrl));
-        const contenders: Contender[] = exporters.map((p, i) => exporterContender(p, i < 2 ? 'ours' : 'peer'));
+        const compat = await startOurs('this, --nss-compat (subscription metrics on)', server.monitorUrl, ['--nss-compat']);
+        exporters.push(compat);
+        const exactAges = await startOurs('this, --no-subscription-metrics, --nats-url (exact ages)', server.monitorUrl, ['--no-subscription-metrics', '--nats-url', `bench=${server.natsUrl}`]);
+        exporters.push(exactAges);
+        const peerProcess = 'path' in peer ? await startPeer('prometheus-nats-exporter v0.16.0', peer.path, server.monitorUrl) : undefined;
+        if (peerProcess) exporters.push(peerProcess);
+        const contenders: Contender[] = exporters.map((p) => exporterContender(p, p === peerProcess ? 'peer' : p === compat ? 'compat' : 'ours'));
         contenders.splice(1, 0, withoutGzip(withSubs));
         contenders.push({
           label: 'floor: channelsz pages, no processing',
@@ -211,7 +229,9 @@ async function main(): Promise<void> {
         const measured = await measure(contenders, server.process.pid!);
         const floor = measured.find((m) => m.kind === 'floor')!;
         floor.channels = Math.ceil(channels / PAGE_SIZE);
-        results.push({ channels, fillSeconds, measured });
+        // One more scrape reads the counter; it is not counted among the measured ones.
+        const ageLookups = { lookups: await ageLookupsOf(exactAges.metricsUrl), scrapes: WARMUP_SCRAPES + SCRAPES };
+        results.push({ channels, fillSeconds, measured, ageLookups });
       } finally {
         await Promise.all(exporters.map((p) => p.stop()));
         await sweep.close();
@@ -230,6 +250,10 @@ async function main(): Promise<void> {
   for (const s of results) console.log(`fill ${fmt(s.channels)} channels: ${s.fillSeconds.toFixed(1)} s (cumulative shapes: each adds to the previous)`);
   console.log(`idle RSS of this exporter (started, not scraped yet): ${idleRssMb.toFixed(0)} MB`);
   console.log(sharedSweep);
+  for (const s of results) {
+    const { lookups, scrapes } = s.ageLookups;
+    console.log(`--nats-url at ${fmt(s.channels)} channels: ${fmt(lookups)} publish times read in ${scrapes} scrapes (${(lookups / scrapes).toFixed(1)} per scrape; 2 cursors per channel, --age-lookups 20)`);
+  }
   if ('missing' in peer) console.log(`peer: not measured: ${peer.missing}`);
   for (const s of results) {
     const p = s.measured.find((m) => m.kind === 'peer');
@@ -239,8 +263,37 @@ async function main(): Promise<void> {
     }
   }
   console.log('');
+  for (const s of results) printCompat(s);
+  console.log('');
   printTargets(results, idleRssMb);
   console.log(`\nbench took ${((performance.now() - began) / 1000).toFixed(0)} s`);
+}
+
+/** What --nss-compat adds to the same exporter with subscription metrics, and how its nss_* series compare with the peer's. */
+function printCompat(s: ShapeResult): void {
+  const base = s.measured.find((m) => m.kind === 'ours');
+  const compat = s.measured.find((m) => m.kind === 'compat');
+  if (!base || !compat) return;
+  const plus = (a: number | undefined, b: number | undefined, digits = 0) => (a === undefined || b === undefined ? '?' : `${a >= b ? '+' : ''}${fmt(a - b, digits)}`);
+  console.log(`--nss-compat at ${fmt(s.channels)} channels adds ${plus(median(compat), median(base))} ms to the median (${fmt(median(base))} -> ${fmt(median(compat))}), `
+    + `${plus(compat.cpuPerScrape, base.cpuPerScrape, 3)} CPU s per scrape, ${plus(compat.peakRssMb, base.peakRssMb)} MB peak RSS, `
+    + `${plus(compat.series, base.series)} series and ${plus(compat.textBytes && compat.textBytes / MB, base.textBytes && base.textBytes / MB, 1)} MB of text`);
+  const peer = s.measured.find((m) => m.kind === 'peer');
+  if (!peer?.nss || !compat.nss) return;
+  let same = 0;
+  const differ: string[] = [];
+  const missing: string[] = [];
+  for (const [key, value] of peer.nss.series) {
+    const ours = compat.nss.series.get(key);
+    if (ours === undefined) missing.push(key);
+    else if (ours === value) same++;
+    else differ.push(`${key}: ${value} there, ${ours} here`);
+  }
+  const extra = [...compat.nss.series.keys()].filter((key) => !peer.nss!.series.has(key));
+  const extraChannels = new Set(extra.map((key) => labelsOfKey(key)['channel'] ?? '(not a channel series)'));
+  console.log(`nss_* against the peer at ${fmt(s.channels)} channels: ${fmt(same)} of its ${fmt(peer.nss.series.size)} series identical here, ${differ.length} with another value, ${missing.length} missing here; `
+    + `${fmt(extra.length)} more here, of ${fmt(extraChannels.size)} channels it did not list`);
+  for (const line of [...differ, ...missing].slice(0, 5)) console.log(`  ${line}`);
 }
 
 function printTargets(results: ShapeResult[], idleRssMb: number): void {

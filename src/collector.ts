@@ -23,6 +23,14 @@ export interface CollectorOptions {
   clientReports?: ClientReports;
   /** `--subjects auto`: read only the channels and consumers the client reports name. */
   subjectsAuto?: boolean;
+  /** Sees each finished collection before its requesters do (the status page's history). */
+  onCollection?: (snapshot: Snapshot) => void;
+}
+
+/** When /metrics last started a collection, and how long before that the one before it. */
+export interface ScrapeCadence {
+  sinceLastMs: number;
+  intervalMs: number | undefined;
 }
 
 /**
@@ -35,7 +43,11 @@ export class Collector {
   readonly #selfMetrics: SelfMetrics;
   readonly #clientReports: ClientReports | undefined;
   readonly #subjectsAuto: boolean;
+  readonly #onCollection: ((snapshot: Snapshot) => void) | undefined;
   #inflight: Promise<Snapshot> | undefined;
+  #lastEndedAt: number | undefined;
+  #lastScrapeStart: number | undefined;
+  #scrapeIntervalMs: number | undefined;
   #last = new Map<string, ServerSnapshot & { at: number }>();
 
   constructor(sources: readonly ServerSource[], log: Logger, selfMetrics: SelfMetrics, opts: CollectorOptions = {}) {
@@ -44,11 +56,39 @@ export class Collector {
     this.#selfMetrics = selfMetrics;
     this.#clientReports = opts.clientReports;
     this.#subjectsAuto = opts.subjectsAuto ?? false;
+    this.#onCollection = opts.onCollection;
   }
 
+  /** For /metrics: a new collection, or the one in flight. */
   collect(): Promise<Snapshot> {
+    if (!this.#inflight) {
+      const now = performance.now();
+      if (this.#lastScrapeStart !== undefined) this.#scrapeIntervalMs = now - this.#lastScrapeStart;
+      this.#lastScrapeStart = now;
+    }
+    return this.#start();
+  }
+
+  /**
+   * For readers that must not add load on NATS (the status page): nothing when the last
+   * collection ended less than maxAgeMs ago, else the one in flight, else a new one. What was
+   * collected reaches them through onCollection.
+   */
+  async refresh(maxAgeMs: number): Promise<void> {
+    if (!this.#inflight && this.#lastEndedAt !== undefined && performance.now() - this.#lastEndedAt < maxAgeMs) return;
+    await this.#start();
+  }
+
+  /** How often /metrics collects; undefined before its first collection. */
+  scrapeCadence(): ScrapeCadence | undefined {
+    if (this.#lastScrapeStart === undefined) return undefined;
+    return { sinceLastMs: performance.now() - this.#lastScrapeStart, intervalMs: this.#scrapeIntervalMs };
+  }
+
+  #start(): Promise<Snapshot> {
     this.#inflight ??= this.#run().finally(() => {
       this.#inflight = undefined;
+      this.#lastEndedAt = performance.now();
     });
     return this.#inflight;
   }
@@ -71,7 +111,14 @@ export class Collector {
     const clientPending = this.#clientReports?.pending(performance.now()) ?? [];
     const servers = await Promise.all(this.#sources.map((s) => this.#scrapeServer(s, clientPending)));
     for (const s of servers) this.#record(s, startedAt);
-    return { startedAt, servers, clientPending };
+    const snapshot = { startedAt, servers, clientPending };
+    try {
+      this.#onCollection?.(snapshot);
+    } catch (err) {
+      // The page's bookkeeping must never cost a scrape its answer.
+      this.#log.error({ err }, 'recording a collection for the status page failed');
+    }
+    return snapshot;
   }
 
   async #scrapeServer(source: ServerSource, clientPending: readonly ClientPending[]): Promise<ServerSnapshot> {
@@ -84,8 +131,8 @@ export class Collector {
     const previous = this.#last.get(s.name);
     for (const node of s.nodes) this.#recordNode(s.name, node, previous?.nodes.find((n) => n.node === node.node));
     if (s.ownerConflict && !previous?.ownerConflict) {
-      const claimers = s.nodes.filter((n) => n.info && n.node !== s.owner).map((n) => n.node);
-      this.#log.warn({ server: s.name, owner: s.owner, alsoClaiming: claimers }, 'more than one node claims the queue state (two FT actives or two Raft leaders); exporting the first in configured order');
+      const claimers = s.nodes.filter((n) => (n.info ?? n.jetstream) && n.node !== s.owner).map((n) => n.node);
+      this.#log.warn({ server: s.name, owner: s.owner, alsoClaiming: claimers }, 'more than one node claims the queue state (two FT actives, two Raft leaders, two JetStream meta leaders); exporting the first in configured order');
     } else if (!s.ownerConflict && previous?.ownerConflict) {
       this.#log.info({ server: s.name, owner: s.owner }, 'one node claims the queue state again');
     }

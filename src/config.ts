@@ -5,7 +5,7 @@ import { LOG_LEVELS, type LogLevel } from './log-level.js';
 import { type MonitorTls, readInputFile, readMonitorTls, ServerPasswords } from './monitor-access.js';
 import { Secret } from './secret.js';
 import { patternProblem } from './subjects.js';
-import type { NatsClientTarget, NodeTarget, ServerTarget } from './targets.js';
+import type { Backend, NatsClientTarget, NodeTarget, ServerTarget } from './targets.js';
 
 export { ConfigError };
 
@@ -14,16 +14,22 @@ export interface Config {
   listen: { host: string; port: number };
   timeoutSeconds: number;
   pageSize: number;
+  /** --answer-cap-factor: multiplies the cap of every monitoring answer (src/sources/answer-caps.ts). */
+  answerCapFactor: number;
   subjects: readonly string[];
   /** `--subjects auto`: only the channels this pod's probes report (subjects is then empty). */
   subjectsAuto: boolean;
   excludeSubjects: readonly string[];
   subscriptionMetrics: boolean;
+  /** --nss-compat: also the nss_* families of prometheus-nats-exporter v0.16.0. */
+  nssCompat: boolean;
   logLevel: LogLevel;
   /** Where workers POST their client-side pending reports; undefined when turned off. */
   probeListen: { host: string; port: number } | undefined;
   probeTtlSeconds: number;
   probeMaxSeries: number;
+  /** Most bytes probe reports may take at once: the held ones and the bodies being read together. */
+  probeMaxBytes: number;
   /** --web-config: TLS and basic auth for the metrics listener; undefined serves plain http to anyone. */
   webConfig: WebConfig | undefined;
   /** --age-lookups: most publish times read per server and scrape over --nats-url. */
@@ -48,14 +54,19 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME[/NODE]=URL', multiple: true, fallback: 'local=http://127.0.0.1:8222',
     help: 'monitoring base URL of a NATS Streaming server, NAME becomes the server label; the same NAME with several URLs is one FT pair or Raft cluster, whose nodes get the node label NODE (default: the URL\'s host:port); repeat the flag for more servers or nodes (env: comma-separated list). https:// and user:pass@ are allowed' },
   { flag: 'listen', env: 'NQE_LISTEN', arg: 'HOST:PORT', fallback: '0.0.0.0:7778', help: 'address for /metrics, /, /healthz and /readyz' },
+  { flag: 'jetstream', env: 'NQE_JETSTREAM', arg: 'NAME[/NODE]=URL', multiple: true, fallback: '',
+    help: 'monitoring base URL of a nats-server with JetStream (-m port), NAME becomes the server label; the same NAME with several URLs is one cluster (give every node: each consumer is read from the node that leads it); repeat the flag for more servers or nodes (env: comma-separated list). Mixes with --server; https:// and user:pass@ are allowed' },
   { flag: 'timeout', env: 'NQE_TIMEOUT', arg: 'SECONDS', fallback: '5', help: 'deadline for all requests to one server in one scrape' },
-  { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request; every page is read until total' },
+  { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request (NATS Streaming), accounts per /jsz request (JetStream); every page is read until total' },
+  { flag: 'answer-cap-factor', env: 'NQE_ANSWER_CAP_FACTOR', arg: 'FACTOR', fallback: '1', help: 'multiplies the most bytes read of each monitoring answer (serverz 64 KiB, storez 256 KiB, varz 256 KiB, a channelsz page sized by --page-size and the channels and subscriptions serverz counts, a /jsz page by the streams and consumers at its start); an answer past its cap is cut off and its server is down' },
   { flag: 'subjects', env: 'NQE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'export only channels matching these NATS subject patterns (* and >), or "auto": only the channels the probes of this pod report (sidecar); default all' },
   { flag: 'exclude-subjects', env: 'NQE_EXCLUDE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'leave out channels matching these patterns' },
   { flag: 'no-subscription-metrics', env: 'NQE_NO_SUBSCRIPTION_METRICS', fallback: 'false', help: 'leave out the per-subscription stan_subscription_* series (env: true or false)' },
+  { flag: 'nss-compat', env: 'NQE_NSS_COMPAT', fallback: 'false', help: 'also export the nss_* families of prometheus-nats-exporter v0.16.0 (-channelz -serverz), same names, types, help and labels, for every channel; reads every subscription\'s inbox and the channels of Raft followers too (env: true or false)' },
   { flag: 'probe-listen', env: 'NQE_PROBE_LISTEN', arg: 'HOST:PORT', fallback: '127.0.0.1:7779', help: 'address for workers to POST /v1/pending (client-side pending reports), or "off"' },
   { flag: 'probe-ttl', env: 'NQE_PROBE_TTL', arg: 'SECONDS', fallback: '30', help: 'a client\'s report counts for this long unless it reports again, so a dead worker\'s figures vanish' },
   { flag: 'probe-max-series', env: 'NQE_PROBE_MAX_SERIES', arg: 'N', fallback: '1000', help: 'most subscription reports held at once over all clients; a report beyond it is refused with 429' },
+  { flag: 'probe-max-bytes', env: 'NQE_PROBE_MAX_BYTES', arg: 'BYTES', fallback: '12582912', help: 'most memory the probe reports may take at once, the ones held and the bodies being read together; a report beyond it is refused with 429 before it is read' },
   { flag: 'web-config', env: 'NQE_WEB_CONFIG', arg: 'FILE', fallback: '', help: 'TLS and basic auth for the metrics listener, in the Prometheus exporter-toolkit web config format (tls_server_config, basic_auth_users, http_server_config.headers, auth_excluded_paths); /healthz and /readyz stay open to basic auth unless auth_excluded_paths says otherwise' },
   { flag: 'server-ca-file', env: 'NQE_SERVER_CA_FILE', arg: 'FILE', fallback: '', help: 'PEM CA certificates that https:// monitoring URLs are checked against, instead of the system CAs (all servers)' },
   { flag: 'server-cert-file', env: 'NQE_SERVER_CERT_FILE', arg: 'FILE', fallback: '', help: 'PEM client certificate shown to https:// monitoring URLs, with --server-key-file (all servers)' },
@@ -75,7 +86,7 @@ export const FLAGS: readonly FlagSpec[] = [
 
 export function helpText(): string {
   const lines = [
-    'Usage: nats-queue-exporter [--server NAME=URL ...] [flags]',
+    'Usage: nats-queue-exporter [--server NAME=URL ...] [--jetstream NAME=URL ...] [flags]',
     '',
     'Exports NATS Streaming channels, queue groups and subscriptions as Prometheus metrics.',
     '',
@@ -92,18 +103,20 @@ export function helpText(): string {
 
 type Source = { text: string; from: string };
 
-/** One `--server` entry, before nodes are grouped into logical servers. */
+/** One `--server` or `--jetstream` entry, before nodes are grouped into logical servers. */
 interface ServerEntry extends NodeTarget {
+  backend: Backend;
   /** The entry as given, credentials hidden, for messages that name it. */
   given: string;
 }
 
-const SERVER_EXAMPLE = 'write NAME=http://host:8222 (or NAME/NODE=http://host:8222), e.g. --server prod-a=http://nats-a:8222';
+/** The flag of each backend, for messages. */
+const BACKEND_FLAG: Readonly<Record<Backend, string>> = { stan: 'server', jetstream: 'jetstream' };
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 
-function parseServer(raw: string, from: string, passwords: ServerPasswords): ServerEntry {
+function parseServer(raw: string, from: string, backend: Backend, passwords: ServerPasswords): ServerEntry {
   const eq = raw.indexOf('=');
-  const example = SERVER_EXAMPLE;
+  const example = `write NAME=http://host:8222 (or NAME/NODE=http://host:8222), e.g. --${BACKEND_FLAG[backend]} prod-a=http://nats-a:8222`;
   if (eq <= 0) throw new ConfigError(`${from} "${raw}": missing NAME=; ${example}`);
   const label = raw.slice(0, eq).trim();
   const urlText = raw.slice(eq + 1).trim();
@@ -137,34 +150,41 @@ function parseServer(raw: string, from: string, passwords: ServerPasswords): Ser
     url.password = '';
   }
   const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-  const entry: ServerEntry = { server: name, node: nodeName ?? url.host, url: base, given: `${from} "${label}=${base}"` };
+  const entry: ServerEntry = { server: name, node: nodeName ?? url.host, url: base, backend, given: `${from} "${label}=${base}"` };
   if (authorization !== undefined) entry.authorization = authorization;
   return entry;
 }
 
 /**
  * Entries with the same NAME become the nodes of one logical server, in the order given. A URL
- * given twice, under one NAME or two, and a node name given twice in one server are refused.
+ * given twice, under one NAME or two, a node name given twice in one server, and one NAME for a
+ * --server and a --jetstream are refused.
  */
 function groupServers(entries: readonly ServerEntry[]): ServerTarget[] {
   const byUrl = new Map<string, ServerEntry>();
   const byName = new Map<string, NodeTarget[]>();
+  const firstOf = new Map<string, ServerEntry>();
   for (const entry of entries) {
     const sameUrl = byUrl.get(entry.url);
     if (sameUrl) {
       throw new ConfigError(`${sameUrl.given} and ${entry.given} name the same monitoring URL: give each node once, under the NAME of the server it belongs to`);
     }
     byUrl.set(entry.url, entry);
+    const first = firstOf.get(entry.server) ?? entry;
+    if (first.backend !== entry.backend) {
+      throw new ConfigError(`${first.given} and ${entry.given} give one NAME to a NATS Streaming server and a JetStream server: the server label must tell them apart, so give them different NAMEs`);
+    }
+    firstOf.set(entry.server, first);
     const nodes = byName.get(entry.server) ?? [];
     const sameNode = nodes.find((n) => n.node === entry.node);
     if (sameNode) {
       throw new ConfigError(`${entry.given}: server "${entry.server}" has a node "${entry.node}" already (${sameNode.url}); name the nodes apart with NAME/NODE=URL`);
     }
-    const { given: _given, ...node } = entry;
+    const { given: _given, backend: _backend, ...node } = entry;
     nodes.push(Object.freeze(node));
     byName.set(entry.server, nodes);
   }
-  return [...byName].map(([name, nodes]) => Object.freeze({ name, nodes: Object.freeze(nodes) }));
+  return [...byName].map(([name, nodes]) => Object.freeze({ name, backend: firstOf.get(name)!.backend, nodes: Object.freeze(nodes) }));
 }
 
 /** `NAME=FILE` entries of a per-server file flag, read into secrets by server NAME. */
@@ -192,7 +212,7 @@ function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passw
     const eq = src.text.indexOf('=');
     if (eq <= 0) throw new ConfigError(`${src.from} "${redactUrlText(src.text)}": missing NAME=; ${example}`);
     const name = src.text.slice(0, eq).trim();
-    if (!servers.some((s) => s.name === name)) throw new ConfigError(`${src.from} "${name}=...": there is no --server named "${name}"; ${example}`);
+    if (!servers.some((s) => s.name === name && s.backend === 'stan')) throw new ConfigError(`${src.from} "${name}=...": there is no --server named "${name}" (--nats-url reads NATS Streaming messages; a --jetstream server needs none); ${example}`);
     if (clients.has(name)) throw new ConfigError(`${src.from} "${name}=...": server "${name}" has a --nats-url already; give one per server (a NATS client reaches the whole cluster from one URL)`);
     let url: URL;
     try {
@@ -334,14 +354,24 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   };
   const passwords = new ServerPasswords(listOf('server-password-file'), env);
 
-  let entries: ServerEntry[];
-  if (repeated('server').length > 0) {
-    entries = repeated('server').map((s) => parseServer(s, '--server', passwords));
-  } else {
+  /** The entries of --server or --jetstream: the repeated flag, else its comma-separated variable. */
+  const entriesOf = (flag: string, backend: Backend): ServerEntry[] => {
+    if (repeated(flag).length > 0) return repeated(flag).map((s) => parseServer(s, `--${flag}`, backend, passwords));
+    const spec = FLAGS.find((f) => f.flag === flag)!;
+    const text = env[spec.env];
+    if (text === undefined || text === '') return [];
+    const src = { text, from: spec.env };
+    return src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, backend, passwords));
+  };
+  const jetstreamEntries = entriesOf('jetstream', 'jetstream');
+  let stanEntries = entriesOf('server', 'stan');
+  // The default STAN server only when no server of either kind is given.
+  if (stanEntries.length === 0 && jetstreamEntries.length === 0) {
     const src = pick('server');
-    entries = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, passwords));
-    if (entries.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
+    stanEntries = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, 'stan', passwords));
+    if (stanEntries.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
   }
+  let entries = [...stanEntries, ...jetstreamEntries];
   passwords.checkAllUsed(entries);
 
   const monitorTls = readMonitorTls({
@@ -352,7 +382,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   });
   if (monitorTls) {
     if (!entries.some((s) => s.url.startsWith('https:'))) {
-      throw new ConfigError('--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server URL starts with https://');
+      throw new ConfigError('--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server URL starts with https:// (nor any --jetstream URL)');
     }
     entries = entries.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
   }
@@ -378,6 +408,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   const probeListen = probeListenSrc.text.trim() === 'off'
     ? undefined
     : Object.freeze(parseListen(probeListenSrc, 'e.g. 127.0.0.1:7779 (reachable from the pod only), or off'));
+  const nssCompat = switchedOn('nss-compat');
+  if (subjectsAuto && nssCompat) {
+    throw new ConfigError(`${nssCompat.from} and ${subjects.from} auto cannot go together: the nss_* families are a central exporter's view of every channel, a sidecar reads only its pod's; run --nss-compat in a central exporter without --subjects auto`);
+  }
   if (subjectsAuto && probeListen === undefined) {
     throw new ConfigError(`${subjects.from} auto takes its channels from probe reports, but ${probeListenSrc.from} is off: give --probe-listen HOST:PORT, or name the subjects`);
   }
@@ -387,14 +421,17 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     listen: Object.freeze(parseListen(pick('listen'))),
     timeoutSeconds: parseNumber(pick('timeout'), { integer: false, min: 0.001, max: 300, example: '--timeout 5' }),
     pageSize: parseNumber(pick('page-size'), { integer: true, min: 1, max: 1_000_000, example: '--page-size 1024' }),
+    answerCapFactor: parseNumber(pick('answer-cap-factor'), { integer: false, min: 1, max: 1000, example: '--answer-cap-factor 4' }),
     subjects: Object.freeze(subjectsAuto ? [] : parsePatterns(subjects)),
     subjectsAuto,
     excludeSubjects: Object.freeze(parsePatterns(pick('exclude-subjects'))),
     subscriptionMetrics: switchedOn('no-subscription-metrics') === undefined,
+    nssCompat: nssCompat !== undefined,
     logLevel: logLevel.text as LogLevel,
     probeListen,
     probeTtlSeconds: parseNumber(pick('probe-ttl'), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
     probeMaxSeries: parseNumber(pick('probe-max-series'), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
+    probeMaxBytes: parseNumber(pick('probe-max-bytes'), { integer: true, min: 8 * 1024 * 1024, max: 2 ** 40, example: '--probe-max-bytes 33554432 (32 MiB)' }),
     webConfig: webConfigSrc && loadWebConfig(webConfigSrc.text, webConfigSrc.from),
     ageLookups: parseNumber(pick('age-lookups'), { integer: true, min: 0, max: 10_000, example: '--age-lookups 20' }),
   };

@@ -2,12 +2,16 @@ import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
-import { createMetricsServer } from './http/metrics-server.js';
+import { WatchedHistory } from './http/status/watched-history.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
+import { http } from './node-http.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
 import { type RunningProbeListener, startProbeListener } from './probes/start.js';
+import { ProbeMemoryBound } from './probes/memory-bound.js';
 import { ProbeStore } from './probes/store.js';
+import { AnswerCaps } from './sources/answer-caps.js';
+import { JetStreamSource } from './sources/jetstream/source.js';
 import { StanSource } from './sources/stan/source.js';
 import { subjectFilter } from './subjects.js';
 import { VERSION } from './version.js';
@@ -24,28 +28,36 @@ export interface RunningExporter {
 /** Wires config -> sources -> collector -> http and starts listening. */
 export async function startExporter(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningExporter> {
   const selectSubject = subjectFilter(config.subjects, config.excludeSubjects);
-  const sources = config.servers.map((target) => new StanSource(target, {
-    timeoutMs: config.timeoutSeconds * 1000,
-    pageSize: config.pageSize,
-    selectSubject,
-    ageLookups: config.ageLookups,
-  }));
+  const stanOptions = { timeoutMs: config.timeoutSeconds * 1000, pageSize: config.pageSize, selectSubject, ageLookups: config.ageLookups, nssCompat: config.nssCompat, caps: new AnswerCaps(config.answerCapFactor) };
+  const sources = config.servers.map((target) => (target.backend === 'jetstream' ? new JetStreamSource(target, stanOptions) : new StanSource(target, stanOptions)));
   const selfMetrics = new SelfMetrics(VERSION, config.servers.flatMap((s) => s.nodes));
+  const probeMemory = new ProbeMemoryBound(config.probeMaxBytes);
   const probeStore = config.probeListen
-    ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries })
+    ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries, memory: probeMemory })
     : undefined;
-  const collector = new Collector(sources, log, selfMetrics, { clientReports: probeStore, subjectsAuto: config.subjectsAuto });
+  const history = new WatchedHistory();
+  const collector = new Collector(sources, log, selfMetrics, {
+    clientReports: probeStore,
+    subjectsAuto: config.subjectsAuto,
+    onCollection: (snapshot) => history.record(snapshot),
+  });
   let ready = false;
   const app = createApp({
     collector,
+    history,
     selfMetrics,
     log,
     version: VERSION,
     subscriptionMetrics: config.subscriptionMetrics,
+    nssCompat: config.nssCompat,
     isReady: () => ready,
   });
 
-  const { server, scheme } = createMetricsServer(app, config.webConfig, log);
+  // TLS and bcrypt are loaded only with a web config: without one (every sidecar) they would cost
+  // memory in every pod for nothing.
+  const { server, scheme } = config.webConfig
+    ? (await import('./http/metrics-server.js')).createMetricsServer(app, config.webConfig, log)
+    : { server: http.createServer(app), scheme: 'http' as const };
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError('--listen', config.listen, err)));
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -58,6 +70,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
         servers: new Set(config.servers.map((s) => s.name)),
         ttlSeconds: config.probeTtlSeconds,
         maxSeries: config.probeMaxSeries,
+        memory: probeMemory,
         log,
         countReport: (result) => selfMetrics.countProbeReport(result),
       });
@@ -72,7 +85,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${scheme}://${host}:${address.port}`;
   const access = config.webConfig && { webConfig: config.webConfig.file, tls: config.webConfig.tls !== undefined, basicAuthUsers: config.webConfig.users.size };
-  log.info({ url, ...access, probeUrl: probes?.url, servers: config.servers.map((s) => ({ name: s.name, nodes: s.nodes.map((n) => ({ node: n.node, url: n.url })) })), version: VERSION }, 'nats-queue-exporter listening');
+  log.info({ url, ...access, probeUrl: probes?.url, servers: config.servers.map((s) => ({ name: s.name, backend: s.backend, nodes: s.nodes.map((n) => ({ node: n.node, url: n.url })) })), version: VERSION }, 'nats-queue-exporter listening');
 
   return {
     url,

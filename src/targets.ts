@@ -15,12 +15,16 @@ export interface NodeTarget {
   tls?: MonitorTls;
 }
 
+/** The monitoring API a server speaks: NATS Streaming's /streaming (--server) or nats-server's /jsz (--jetstream). */
+export type Backend = 'stan' | 'jetstream';
+
 /**
  * A logical server: one NAME and its nodes. A standalone server has one node; an FT pair or a
  * Raft cluster has several, and its queue figures come from whichever node owns them.
  */
 export interface ServerTarget {
   name: string;
+  backend: Backend;
   nodes: readonly NodeTarget[];
   /** `--nats-url NAME=...`: a client connection to read the publish times of single messages. */
   natsClient?: NatsClientTarget;

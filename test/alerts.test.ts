@@ -61,7 +61,7 @@ describe('alert rules', () => {
       const name = rule.alert!;
       assert.ok(!names.has(name), `${name} is defined twice`);
       names.add(name);
-      assert.match(name, /^Nats(Queue|Streaming)[A-Z]/, `${name}: alerts share the NatsQueue/NatsStreaming prefix`);
+      assert.match(name, /^Nats(Queue|Streaming|JetStream)[A-Z]/, `${name}: alerts share the NatsQueue/NatsStreaming/NatsJetStream prefix`);
       assert.match(rule.for ?? '', /^\d+[smh]$/, `${name}: needs a for`);
       assert.ok(['critical', 'warning'].includes(rule.labels?.['severity'] ?? ''), `${name}: severity must be critical (pages) or warning (tickets)`);
       const a = rule.annotations ?? {};

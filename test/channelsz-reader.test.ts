@@ -41,6 +41,21 @@ test('every recorded channelsz page reads the same as through JSON.parse and the
   assert.ok(subscriptions.some((s) => s.group === '' && s.durable !== ''), 'the fixture has a durable');
 });
 
+test('inboxes are read only when asked for (--nss-compat), and then as the checked parser reads them', () => {
+  for (const path of [...PAGES, 'nss/standalone/server-channelsz-subs-offset-0.json', 'nss/clustered/n2-channelsz-subs-offset-0.json']) {
+    const body = bytesOf(path);
+    const page = parseChannelsPage(JSON.parse(body.toString('utf8')), 'test');
+    assert.deepEqual(readChannelsPage(body, new NameTable(), new NameTable()), { total: page.total, count: page.count, channels: page.channels.map((c) => parseChannel(c, 'test', true)) }, path);
+  }
+  const inboxes = (inboxTable?: NameTable) => readChannelsPage(bytesOf('standalone/channelsz-subs.json'), new NameTable(), inboxTable)!.channels.flatMap((c) => c.subscriptions.map((s) => s.inbox));
+  assert.ok(inboxes(new NameTable()).every((inbox) => inbox.startsWith('_INBOX.')));
+  assert.ok(inboxes().every((inbox) => inbox === ''));
+  const noInbox = edited('standalone/channelsz-subs.json', (page) => delete page.channels[0]!.subscriptions[0]!['inbox']);
+  assert.ok(readChannelsPage(noInbox), 'without inboxes asked for, a missing one does not matter');
+  assert.equal(readChannelsPage(noInbox, new NameTable(), new NameTable()), undefined);
+  assert.throws(() => parseChannel(JSON.parse(noInbox.toString('utf8')).channels[0], 'test', true), /field "inbox" is missing/);
+});
+
 test('names with escapes and non-ASCII letters, compact JSON and numbers in any JSON form read as JSON.parse reads them', () => {
   const bodies = [
     edited('standalone/channelsz-subs.json', (page) => {

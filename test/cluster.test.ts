@@ -1,50 +1,27 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunningExporter } from '../src/exporter.js';
 import { eventually, find, scrape, startTestExporter, valueOf } from './helpers/exporter.js';
-import { freePort } from './helpers/ports.js';
 import { type Stan, closeStan, connectStan, publishMany, ready } from './helpers/stan-client.js';
-import { type StanServer, startStan } from './helpers/stan-server.js';
+import { type RaftCluster, roleOf, startRaftCluster } from './helpers/stan-server.js';
 
 const NODES = ['n1', 'n2', 'n3'];
 
-async function roleOf(node: StanServer): Promise<string> {
-  const res = await fetch(`${node.monitorUrl}/streaming/serverz`);
-  return ((await res.json()) as { role?: string }).role ?? '';
-}
-
 describe('a 3-node Raft cluster', () => {
-  let dir: string;
-  const nodes = new Map<string, StanServer>();
+  let cluster: RaftCluster;
+  let nodes: RaftCluster['nodes'];
   let exporter: RunningExporter;
   let sc: Stan;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nqe-raft-'));
-    const routePorts = await Promise.all(NODES.map(() => freePort()));
-    await Promise.all(NODES.map(async (id, i) => {
-      const nodeDir = join(dir, id);
-      mkdirSync(nodeDir);
-      const routes = routePorts.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(',');
-      nodes.set(id, await startStan({
-        clusterId: 'raft',
-        store: 'FILE',
-        dir: join(nodeDir, 'store'),
-        waitForStates: ['CLUSTERED'],
-        args: ['--clustered', '--cluster_node_id', id, '--cluster_peers', NODES.join(','), '--cluster_log_path', join(nodeDir, 'raft'),
-          '-cluster', `nats://127.0.0.1:${routePorts[i]}`, '-routes', routes],
-      }));
-    }));
+    cluster = await startRaftCluster('raft', NODES);
+    nodes = new Map(cluster.nodes);
     exporter = await startTestExporter(NODES.flatMap((id) => ['--server', `raft/${id}=${nodes.get(id)!.monitorUrl}`]));
   });
   after(async () => {
     if (sc) await closeStan(sc).catch(() => undefined);
     await exporter?.close();
-    await Promise.all([...nodes.values()].map((n) => n.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   async function leader(): Promise<string> {

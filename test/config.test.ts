@@ -5,7 +5,7 @@ import { refused, run } from './helpers/config.js';
 
 test('defaults', () => {
   const c = run([]);
-  assert.deepEqual(c.servers, [{ name: 'local', nodes: [{ server: 'local', node: '127.0.0.1:8222', url: 'http://127.0.0.1:8222' }] }]);
+  assert.deepEqual(c.servers, [{ name: 'local', backend: 'stan', nodes: [{ server: 'local', node: '127.0.0.1:8222', url: 'http://127.0.0.1:8222' }] }]);
   assert.deepEqual(c.listen, { host: '0.0.0.0', port: 7778 });
   assert.equal(c.timeoutSeconds, 5);
   assert.equal(c.pageSize, 1024);
@@ -23,8 +23,8 @@ test('flags', () => {
     '--subjects', 'orders.>, jobs.*', '--exclude-subjects', 'orders.test', '--no-subscription-metrics', '--log-level', 'debug',
   ]);
   assert.deepEqual(c.servers, [
-    { name: 'a', nodes: [{ server: 'a', node: 'nats-a:8222', url: 'http://nats-a:8222' }] },
-    { name: 'b', nodes: [{ server: 'b', node: 'nats-b:8443', url: 'https://nats-b:8443/monitor' }] },
+    { name: 'a', backend: 'stan', nodes: [{ server: 'a', node: 'nats-a:8222', url: 'http://nats-a:8222' }] },
+    { name: 'b', backend: 'stan', nodes: [{ server: 'b', node: 'nats-b:8443', url: 'https://nats-b:8443/monitor' }] },
   ]);
   assert.deepEqual(c.listen, { host: '::1', port: 9000 });
   assert.equal(c.timeoutSeconds, 2.5);

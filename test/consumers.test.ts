@@ -5,7 +5,7 @@ import type { Subscription } from '../src/model/types.js';
 
 const facts = { name: 'c', messages: 0, bytes: 0, firstSeq: 1, lastSeq: 0, subscriptionCount: 0 };
 const member = (over: Partial<Subscription>): Subscription => ({
-  clientId: 'c1', group: 'g', durable: '', unacked: 0, lastSent: 0, maxInflight: 10, ackWaitSeconds: 30, stalled: false, offline: false, index: 0, ...over,
+  clientId: 'c1', inbox: '', group: 'g', durable: '', unacked: 0, lastSent: 0, maxInflight: 10, ackWaitSeconds: 30, stalled: false, offline: false, index: 0, ...over,
 });
 
 test('undelivered counts from the cursor, or from the oldest message still held when the cursor is behind it', () => {

@@ -75,8 +75,8 @@ describe('Grafana dashboards', () => {
         assert.deepEqual(v!.datasource, DATASOURCE, `${file}: variable ${name} uses the datasource variable`);
         if (name !== 'job') assert.equal(v!.allValue, '.*', `${file}: "All" must match the empty group and durable too`);
       }
-      // Logical servers: stan_up's server label is the configured NAME, one for all nodes of a pair or cluster.
-      assert.match(String(vars.get('server')!.query), /^label_values\(stan_up\{job=~"\$job", namespace=~"\$namespace"\}, server\)$/, file);
+      // Logical servers of both backends: the node gauges' server label is the configured NAME, one for all nodes of a pair or cluster.
+      assert.equal(String(vars.get('server')!.query), 'label_values({__name__=~"stan_up|jetstream_up", job=~"$job", namespace=~"$namespace"}, server)', file);
     }
   });
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { negotiateFormat } from '../src/http/negotiation.js';
 import { escapeLabelValue, formatValue, labelText } from '../src/metrics/exposition.js';
 import { parseSamples, unescapeLabelValue } from './helpers/exporter.js';
+import { SelfMetrics } from '../src/metrics/self-metrics.js';
 
 test('label values escape backslash, quote and newline', () => {
   assert.equal(escapeLabelValue('plain'), 'plain');
@@ -34,4 +35,15 @@ test('the test helper decodes label values in one pass: a backslash before "n" s
   assert.equal(unescapeLabelValue('a\\\\nb'), 'a\\nb');
   const [sample] = parseSamples('x{v="C:\\\\new\\\\dir"} 1\n');
   assert.equal(sample!.labels['v'], 'C:\\new\\dir');
+});
+
+test('the exporter\'s own counters keep _total in the text format after an OpenMetrics scrape', async () => {
+  const own = new SelfMetrics('test', [{ server: 'a', node: 'n' }]);
+  const before = await own.render('text');
+  assert.match(await own.render('openmetrics'), /^nats_queue_exporter_scrape_errors_total\{server="a",node="n",reason="timeout"\} 0$/m);
+  const after = await own.render('text');
+  for (const text of [before, after]) {
+    assert.match(text, /^nats_queue_exporter_scrape_errors_total\{server="a",node="n",reason="timeout"\} 0$/m);
+    assert.match(text, /^process_cpu_seconds_total \S+$/m);
+  }
 });

@@ -68,6 +68,17 @@ describe('a fault-tolerant pair on a shared FILE store', () => {
     seriesBefore = queueSeries(samples);
   });
 
+  test('the status page\'s data names the pair once, with both nodes and the one its queue figures come from', async () => {
+    const doc = await (await fetch(`${exporter.url}/api/v1/queues`)).json() as {
+      servers: Array<{ name: string; owner: string | null; nodes: Array<{ node: string; up: boolean; state: string; owner: boolean }> }>;
+      queues: Array<{ server: string; subject: string; pending: number }>;
+    };
+    assert.deepEqual(doc.servers.map((s) => [s.name, s.owner, s.nodes.map((n) => [n.node, n.up, n.state, n.owner])]), [
+      ['ft', 'a', [['a', true, 'FT_ACTIVE', true], ['b', true, 'FT_STANDBY', false]]],
+    ]);
+    assert.deepEqual(doc.queues.map((q) => [q.server, q.subject, q.pending]), [['ft', 'ft.orders', 5]]);
+  });
+
   test('kill -9 of the active: the standby takes over and the same series carry the same values', async () => {
     await active.kill();
     const takeover = await eventually(async () => {

@@ -7,14 +7,31 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RunningExporter } from '../src/exporter.js';
 import { eventually, scrape, startTestExporter, valueOf } from './helpers/exporter.js';
+import { addConsumer, addStream, connectJs, type JsClient, publish } from './helpers/jetstream-client.js';
+import { type NatsServer, startNatsServer } from './helpers/nats-server.js';
 import { type Stan, closeStan, connectStan, publishMany } from './helpers/stan-client.js';
 import { type StanServer, startStan } from './helpers/stan-server.js';
 import { NODE_WORKER, type WorkerProcess, startWorker } from './helpers/workers.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/go-worker', import.meta.url));
+const PROBE = fileURLToPath(new URL('../../go/probe', import.meta.url));
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+const PROBE_MODULE = 'github.com/nats-queue-exporter/nats-queue-exporter/go/probe';
 const INTERVAL_MS = 300;
 const TTL_SECONDS = 2;
+
+/** Builds examples/go-worker into a temporary directory (removed by the caller). */
+function buildExample(): { buildDir: string; binary: string } {
+  const buildDir = mkdtempSync(join(tmpdir(), 'nqe-go-worker-'));
+  const binary = join(buildDir, 'go-worker');
+  try {
+    execFileSync('go', ['build', '-buildvcs=false', '-o', binary, '.'], { cwd: EXAMPLE, stdio: 'pipe', timeout: 300_000 });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    throw new Error(`go build in examples/go-worker failed (Go 1.21 or newer and the Go module proxy are needed): ${e.stderr?.toString() ?? e.message}`);
+  }
+  return { buildDir, binary };
+}
 
 test('the README\'s Go snippet is code of the example worker, in its order', () => {
   const readme = readFileSync(README, 'utf8');
@@ -30,7 +47,15 @@ test('the README\'s Go snippet is code of the example worker, in its order', () 
   }
 });
 
-describe('the Go example worker (examples/go-worker, stan.go) reports sub.Pending() to the sidecar', () => {
+test('the Go probe package is versioned with the project: its Version, the example\'s require and the README\'s go get', () => {
+  const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  assert.match(readFileSync(join(PROBE, 'go.mod'), 'utf8'), new RegExp(`^module ${PROBE_MODULE}$`, 'm'));
+  assert.equal(/^const Version = "([^"]+)"$/m.exec(readFileSync(join(PROBE, 'probe.go'), 'utf8'))?.[1], version);
+  assert.match(readFileSync(join(EXAMPLE, 'go.mod'), 'utf8'), new RegExp(`\\t${PROBE_MODULE} v${version}\n`));
+  assert.ok(readFileSync(README, 'utf8').includes(`go get ${PROBE_MODULE}@v${version}`), `README.md says go get ${PROBE_MODULE}@v${version}`);
+});
+
+describe('the Go example worker (examples/go-worker, stan.go and go/probe) reports sub.Pending() to the sidecar', () => {
   let buildDir: string;
   let binary: string;
   let server: StanServer;
@@ -39,14 +64,7 @@ describe('the Go example worker (examples/go-worker, stan.go) reports sub.Pendin
   const workers: WorkerProcess[] = [];
 
   before(async () => {
-    buildDir = mkdtempSync(join(tmpdir(), 'nqe-go-worker-'));
-    binary = join(buildDir, 'go-worker');
-    try {
-      execFileSync('go', ['build', '-buildvcs=false', '-o', binary, '.'], { cwd: EXAMPLE, stdio: 'pipe', timeout: 300_000 });
-    } catch (err) {
-      const e = err as { stderr?: Buffer; message: string };
-      throw new Error(`go build in examples/go-worker failed (Go 1.21 or newer and the Go module proxy are needed): ${e.stderr?.toString() ?? e.message}`);
-    }
+    ({ buildDir, binary } = buildExample());
     server = await startStan({ clusterId: 'go-probes' });
     exporter = await startTestExporter(['--server', `main=${server.monitorUrl}`, '--probe-ttl', String(TTL_SECONDS)]);
     publisher = await connectStan(server.natsUrl, server.clusterId, 'go-test-publisher');
@@ -138,5 +156,48 @@ describe('the Go example worker (examples/go-worker, stan.go) reports sub.Pendin
 
     await node.kill('SIGKILL');
     await eventually(async () => assert.equal(valueOf(await scrape(exporter), 'queue_client_reports', labels), undefined), TTL_SECONDS * 1000 + 3000);
+  });
+});
+
+describe('the Go example worker with -jetstream (nats.go jetstream.Consumer and go/probe) against a real nats-server', () => {
+  let buildDir: string;
+  let binary: string;
+  let server: NatsServer;
+  let client: JsClient;
+  let exporter: RunningExporter;
+  let worker: WorkerProcess | undefined;
+
+  before(async () => {
+    ({ buildDir, binary } = buildExample());
+    server = await startNatsServer();
+    client = await connectJs(server.natsUrl);
+    exporter = await startTestExporter(['--jetstream', `js=${server.monitorUrl}`]);
+  }, { timeout: 320_000 });
+  after(async () => {
+    await worker?.kill();
+    await client?.close();
+    await exporter?.close();
+    await server?.stop();
+    rmSync(buildDir, { recursive: true, force: true });
+  });
+
+  test('the message in the handler reaches the exporter with the queue\'s labels; the library\'s prefetch does not; SIGTERM sends zeros', async () => {
+    await addStream(client.jsm, { name: 'go-tasks', subjects: ['go-tasks'] });
+    await addConsumer(client.jsm, 'go-tasks', { durable_name: 'ledger', max_ack_pending: 4 });
+    await publish(client.js, 'go-tasks', 10);
+    worker = startWorker(binary, ['-jetstream', '-nats', server.natsUrl, '-subject', 'go-tasks', '-durable', 'ledger', '-server', 'js', '-sidecar', exporter.probeUrl!, '-interval', `${INTERVAL_MS}ms`, '-work', '30s'], {});
+    await worker.waitFor((e) => typeof e['text'] === 'string' && e['text'].includes('subscribed to stream go-tasks'));
+    const labels = { server: 'js', subject: 'go-tasks', group: '', durable: 'ledger' };
+    const s = await eventually(async () => {
+      const s = await scrape(exporter);
+      assert.equal(valueOf(s, 'queue_client_msgs_pending', labels), 1);
+      assert.equal(valueOf(s, 'queue_msgs_unacked', labels), 4);
+      return s;
+    });
+    // One handler at a time holds "message 0"; the other three the server sent sit in the package's buffer.
+    assert.equal(valueOf(s, 'queue_client_bytes_pending', labels), 9);
+    assert.equal(valueOf(s, 'queue_client_msgs_dropped', labels), 0);
+    assert.equal(await worker.kill('SIGTERM'), 0);
+    assert.equal(valueOf(await scrape(exporter), 'queue_client_msgs_pending', labels), 0);
   });
 });

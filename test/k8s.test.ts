@@ -3,38 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Service } from 'kubernetes-models/v1/Service';
-import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
-import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
-import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
-import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseCli } from '../src/config.js';
 import { DASHBOARDS_CONFIGMAP_FILE, PROMETHEUS_RULE_FILE, renderKubernetesFiles } from '../scripts/k8s/generate.js';
+import { SIDECAR_NODE_FLAGS, SIDECAR_NODE_OPTIONS, SIDECAR_RESOURCES } from '../scripts/k8s/resources.js';
+import { type Manifest, envOf, exporterOf, podOf, validate } from './helpers/k8s-models.js';
 import { ROOT, RULES_FILE, readRepoFile } from './helpers/repo-files.js';
-
-type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; [key: string]: unknown };
-
-/** Schema validators by apiVersion/kind; validate() throws naming the field that is wrong. */
-const MODELS: Record<string, (m: Manifest) => { validate(): void }> = {
-  'apps/v1/Deployment': (m) => new Deployment(m as never),
-  'v1/Service': (m) => new Service(m as never),
-  'v1/ConfigMap': (m) => new ConfigMap(m as never),
-  'monitoring.coreos.com/v1/ServiceMonitor': (m) => new ServiceMonitor(m as never),
-  'monitoring.coreos.com/v1/PodMonitor': (m) => new PodMonitor(m as never),
-  'monitoring.coreos.com/v1/PrometheusRule': (m) => new PrometheusRule(m as never),
-};
-
-function validate(m: Manifest, where: string): void {
-  const model = MODELS[`${m.apiVersion}/${m.kind}`];
-  assert.ok(model, `${where}: no schema for ${m.apiVersion} ${m.kind}`);
-  try {
-    model(m).validate();
-  } catch (err) {
-    assert.fail(`${where} ${m.kind}/${m.metadata.name}: ${(err as Error).message}`);
-  }
-}
 
 /** kustomize on PATH, else kubectl's built-in one. */
 function kustomize(dir: string): Manifest[] {
@@ -57,21 +31,11 @@ function manifestFiles(dir: string): string[] {
     .sort();
 }
 
-interface Container {
-  name: string;
-  image: string;
-  args?: string[];
-  env?: Array<{ name: string; value: string }>;
-  ports?: Array<{ name?: string; containerPort: number }>;
-  livenessProbe?: unknown;
-  readinessProbe?: unknown;
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
-}
-
-interface PodTemplate {
-  metadata: { labels: Record<string, string> };
-  spec: { securityContext?: { runAsNonRoot?: boolean }; containers: Container[] };
+/** The Dockerfile's ENTRYPOINT, which a sidecar's `command` repeats with Node flags added. */
+function entrypoint(): string[] {
+  const line = readRepoFile('Dockerfile').split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+  assert.ok(line, 'the Dockerfile has an ENTRYPOINT');
+  return JSON.parse(line.slice('ENTRYPOINT '.length)) as string[];
 }
 
 describe('Kubernetes manifests', () => {
@@ -105,24 +69,20 @@ describe('Kubernetes manifests', () => {
   for (const [dir, expectedKinds] of [
     ['k8s', ['ConfigMap', 'Deployment', 'PrometheusRule', 'Service', 'ServiceMonitor']],
     ['k8s/sidecar', ['ConfigMap', 'Deployment', 'PodMonitor', 'PrometheusRule']],
+    ['k8s/sidecar-classic', ['ConfigMap', 'Deployment', 'PodMonitor', 'PrometheusRule']],
   ] as const) {
     test(`kustomize build ${dir}: valid resources, hardened pods, monitors that find the exporter`, () => {
       const manifests = kustomize(join(ROOT, dir));
       assert.deepEqual(manifests.map((m) => m.kind).sort(), [...expectedKinds]);
       for (const m of manifests) validate(m, `kustomize build ${dir}`);
 
-      const deployment = manifests.find((m) => m.kind === 'Deployment') as Manifest & { spec: { template: PodTemplate } };
-      const pod = deployment.spec.template;
+      const pod = podOf(manifests);
       assert.equal(pod.spec.securityContext?.runAsNonRoot, true, 'pods run as non-root');
-      const exporter = pod.spec.containers.find((c) => c.name === 'nats-queue-exporter');
-      assert.ok(exporter, 'a container named nats-queue-exporter');
+      const exporter = exporterOf(pod);
       assert.match(exporter.image, /^nats-queue-exporter:\d+\.\d+\.\d+$/, 'the kustomization sets the image tag');
       assert.deepEqual(exporter.ports, [{ name: 'metrics', containerPort: 7778 }]);
       assert.ok(exporter.livenessProbe && exporter.readinessProbe, 'liveness and readiness probes');
-      const env = Object.fromEntries((exporter.env ?? []).map((e) => [e.name, e.value]));
-      const request = parseCli(exporter.args ?? [], env);
-      assert.equal(request.kind, 'run', 'the exporter accepts the arguments and environment the manifest gives it');
-      for (const c of pod.spec.containers) {
+      for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
         assert.ok(c.resources?.requests?.['cpu'] && c.resources.requests['memory'] && c.resources.limits?.['memory'], `${c.name}: requests and a memory limit`);
         assert.equal(c.securityContext?.allowPrivilegeEscalation, false, `${c.name}: no privilege escalation`);
         assert.equal(c.securityContext?.readOnlyRootFilesystem, true, `${c.name}: read-only root filesystem`);
@@ -142,5 +102,36 @@ describe('Kubernetes manifests', () => {
       for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) assert.equal(selected[k], v, `${monitor.kind} selector ${k}=${v}`);
       for (const e of monitor.spec.endpoints ?? monitor.spec.podMetricsEndpoints ?? []) assert.equal(e.port, 'metrics');
     });
+
+    test(`kustomize build ${dir}: the exporter accepts the arguments and environment the manifest gives it`, () => {
+      const exporter = exporterOf(podOf(kustomize(join(ROOT, dir))));
+      const request = parseCli(exporter.args ?? [], envOf(exporter));
+      assert.equal(request.kind, 'run');
+      if (request.kind !== 'run') return;
+      // The example FT pair: one logical server of two nodes.
+      assert.deepEqual(request.config.servers.map((s) => s.name), ['prod']);
+    });
   }
+
+  test('the native sidecar is an init container that runs for the pod\'s life; the classic one an ordinary second container', () => {
+    const native = podOf(kustomize(join(ROOT, 'k8s/sidecar')));
+    assert.deepEqual(native.spec.initContainers?.map((c) => [c.name, c.restartPolicy]), [['nats-queue-exporter', 'Always']]);
+    assert.deepEqual(native.spec.containers.map((c) => c.name), ['worker']);
+    // Kubernetes starts the worker once the sidecar's startup probe passes: the exporter is listening by then.
+    assert.equal(exporterOf(native).startupProbe?.httpGet?.path, '/readyz');
+    const classic = podOf(kustomize(join(ROOT, 'k8s/sidecar-classic')));
+    assert.equal(classic.spec.initContainers, undefined);
+    assert.deepEqual(classic.spec.containers.map((c) => [c.name, c.restartPolicy]), [['worker', undefined], ['nats-queue-exporter', undefined]]);
+    for (const pod of [native, classic]) {
+      const sidecar = exporterOf(pod);
+      const worker = pod.spec.containers.find((c) => c.name === 'worker')!;
+      assert.equal(envOf(worker)['NQE_PROBE_URL'], 'http://127.0.0.1:7779', 'the worker reports to the probe listener on loopback');
+      assert.deepEqual(sidecar.args?.slice(0, 2), ['--subjects', 'auto']);
+      // The command is the image's ENTRYPOINT with the Node flags npm run footprint measures.
+      const [node, ...script] = entrypoint();
+      assert.deepEqual(sidecar.command, [node, ...SIDECAR_NODE_FLAGS, ...script]);
+      assert.equal(envOf(sidecar)['NODE_OPTIONS'], SIDECAR_NODE_OPTIONS);
+      assert.deepEqual(sidecar.resources, SIDECAR_RESOURCES);
+    }
+  });
 });

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import type { Logger } from '../src/log.js';
 import { Collector } from '../src/collector.js';
 import { SelfMetrics } from '../src/metrics/self-metrics.js';
+import { AnswerCaps } from '../src/sources/answer-caps.js';
 import { StanSource } from '../src/sources/stan/source.js';
 import type { ServerTarget } from '../src/targets.js';
 import { find, parseSamples, scrape, valueOf } from './helpers/exporter.js';
@@ -26,7 +27,7 @@ function memoryLog(): { log: Logger; lines: () => Array<Record<string, unknown>>
   return { log: pino({ level: 'debug' }, sink), lines: () => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-const target = (name: string, ...nodes: Array<[node: string, url: string]>): ServerTarget => ({ name, nodes: nodes.map(([node, url]) => ({ server: name, node, url })) });
+const target = (name: string, ...nodes: Array<[node: string, url: string]>): ServerTarget => ({ name, backend: 'stan', nodes: nodes.map(([node, url]) => ({ server: name, node, url })) });
 
 describe('two standalone servers under one NAME both claim the queue state', () => {
   let first: StanServer;
@@ -97,7 +98,7 @@ describe('faults that are not the server\'s', () => {
     const bug = () => {
       throw new TypeError('cannot read properties of undefined (reading \'name\')');
     };
-    const opts = { timeoutMs: 5000, pageSize: 1024, selectSubject: bug, ageLookups: 0 };
+    const opts = { timeoutMs: 5000, pageSize: 1024, selectSubject: bug, ageLookups: 0, caps: new AnswerCaps(1) };
     const sc = await connectStan(server.natsUrl, server.clusterId, 'bug-pub');
     await publishMany(sc, 'any.channel', 1);
     await closeStan(sc);
@@ -120,7 +121,7 @@ describe('faults that are not the server\'s', () => {
   test('pages the fast reader leaves to the checked parser are counted per node, and still read', async () => {
     const { log } = memoryLog();
     const metrics = new SelfMetrics('test', [{ server: 'odd', node: 'proxy' }]);
-    const source = new StanSource(target('odd', ['proxy', fixturesUrl]), { timeoutMs: 5000, pageSize: 1024, selectSubject: () => true, ageLookups: 0 });
+    const source = new StanSource(target('odd', ['proxy', fixturesUrl]), { timeoutMs: 5000, pageSize: 1024, selectSubject: () => true, ageLookups: 0, caps: new AnswerCaps(1) });
     const collector = new Collector([source], log, metrics);
     const { servers: [snapshot] } = await collector.collect();
     await collector.collect();

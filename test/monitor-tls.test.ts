@@ -110,7 +110,7 @@ async function scrapeOnce(server: string, args: string[], env: NodeJS.ProcessEnv
   try {
     const text = await metrics(started);
     const samples = parseSamples(text);
-    const page = await (await fetch(`${started.exporter.url}/`)).text();
+    const page = await (await fetch(`${started.exporter.url}/api/v1/queues`)).text();
     return {
       up: valueOf(samples, 'stan_up', { server }),
       seq: valueOf(samples, 'stan_channel_last_sequence', { server, subject: 'orders' }),

@@ -6,7 +6,7 @@ import { POINTS_PER_CHANNEL, PublishHistory } from '../src/model/publish-history
 import type { Subscription } from '../src/model/types.js';
 
 const member = (over: Partial<Subscription>): Subscription => ({
-  clientId: 'c1', group: 'g', durable: 'd', unacked: 0, lastSent: 0, maxInflight: 10, ackWaitSeconds: 30, stalled: false, offline: false, index: 0, ...over,
+  clientId: 'c1', inbox: '', group: 'g', durable: 'd', unacked: 0, lastSent: 0, maxInflight: 10, ackWaitSeconds: 30, stalled: false, offline: false, index: 0, ...over,
 });
 const channel = (lastSeq: number, cursor: number, firstSeq = 1) =>
   buildChannel({ name: 'jobs', messages: lastSeq - firstSeq + 1, bytes: 0, firstSeq, lastSeq, subscriptionCount: 1 }, [member({ lastSent: cursor })]);

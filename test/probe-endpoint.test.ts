@@ -92,7 +92,7 @@ describe('the probe endpoint refuses bad reports and keeps what it accepted', ()
       ['negative', { client_id: 'c', subscriptions: [sub(), sub({ bytes: -1 })] }, 400, /^subscriptions\[1\]\.bytes is -1: write a whole number from 0/],
       ['fraction', { client_id: 'c', subscriptions: [sub({ msgs: 1.5 })] }, 400, /^subscriptions\[0\]\.msgs is 1\.5/],
       ['negative optional', { client_id: 'c', subscriptions: [sub({ dropped: -2 })] }, 400, /^subscriptions\[0\]\.dropped is -2/],
-      ['unknown server', { client_id: 'c', subscriptions: [sub({ server: 'prod-x' })] }, 400, /^subscriptions\[0\]\.server "prod-x" is not a server of this exporter: use one of "main", "other" \(the NAME in --server NAME=URL\)/],
+      ['unknown server', { client_id: 'c', subscriptions: [sub({ server: 'prod-x' })] }, 400, /^subscriptions\[0\]\.server "prod-x" is not a server of this exporter: use one of "main", "other" \(the NAME in --server or --jetstream NAME=URL\)/],
       ['missing field', { client_id: 'c', subscriptions: [{ server: 'main', subject: 'a', group: '', msgs: 1, bytes: 1 }] }, 400, /^subscriptions\[0\]\.durable is missing: write a string \(""/],
       ['unknown field', { client_id: 'c', subscriptions: [sub({ pending: 1 })] }, 400, /^subscriptions\[0\] has the unknown field "pending": the fields are server, subject, group, durable, msgs, bytes, dropped, max_inflight/],
       ['unknown top-level field', { client_id: 'c', subscriptions: [], extra: true }, 400, /^the report has the unknown field "extra"/],

@@ -96,3 +96,52 @@ test('manual-ack: a redelivery replaces an unacked message; settled unacked mess
   assert.deepEqual([t.messages, t.bytes], [1, 1], 'the settled, unacked ones are the server\'s again; the running one stays');
   gate.resolve();
 });
+
+/** The JsMsg methods the probe reads, recording what reaches the "client" (seq is the stream sequence). */
+function jsMsg(seq: number, payload: string, calls: string[]) {
+  const record = (name: string) => () => void calls.push(`${name} ${seq}`);
+  return { seq, data: Buffer.from(payload), ack: record('ack'), nak: record('nak'), term: record('term'), working: record('working'), ackAck: async () => (calls.push(`ackAck ${seq}`), true) };
+}
+
+test('JetStream: a message handed out counts until ack, ackAck, nak or term; working() does not end it; a redelivery replaces it', async () => {
+  const t = tally(1000);
+  const calls: string[] = [];
+  const msgs = [1, 2, 3, 4].map((seq) => jsMsg(seq, 'ab', calls));
+  for (const m of msgs) t.holdJetStream(m);
+  assert.deepEqual([t.messages, t.bytes], [4, 8]);
+  msgs[0]!.working();
+  assert.equal(t.messages, 4, 'working() only asks for more time');
+  msgs[0]!.ack();
+  msgs[1]!.nak();
+  msgs[2]!.term();
+  assert.equal(await msgs[3]!.ackAck(), true, 'ackAck resolves as the client\'s does');
+  assert.deepEqual([t.messages, t.bytes], [0, 0]);
+  assert.deepEqual(calls, ['working 1', 'ack 1', 'nak 2', 'term 3', 'ackAck 4'], 'every call still reaches the client');
+
+  t.holdJetStream(jsMsg(9, 'abc', calls));
+  t.holdJetStream(jsMsg(9, 'abc', calls));
+  assert.deepEqual([t.messages, t.bytes], [1, 3], 'the redelivery of sequence 9 replaced its copy');
+  t.expire(performance.now() + 2000);
+  assert.deepEqual([t.messages, t.bytes], [0, 0], 'left unacked past the ack wait, it is the server\'s again');
+});
+
+test('JetStream: a callback\'s message counts until the callback settled and it was finished; buffers count until removed', async () => {
+  const t = tally();
+  const gate = deferred();
+  const handler = t.wrapJetStream(async (m: ReturnType<typeof jsMsg>) => {
+    m.ack();
+    await gate.promise;
+  });
+  const running = handler(jsMsg(1, 'abcd', []));
+  assert.equal(t.messages, 1, 'acked but its handler still runs');
+  gate.resolve();
+  await running;
+  assert.equal(t.messages, 0);
+
+  const buffer = { getPending: () => 5 };
+  t.addBuffer(buffer);
+  t.addBuffer({ getPending: () => 2 });
+  assert.equal(t.bufferedMessages(), 7);
+  t.removeBuffer(buffer);
+  assert.equal(t.bufferedMessages(), 2);
+});

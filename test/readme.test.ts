@@ -20,9 +20,9 @@ test('the Configuration table names every flag and its environment variable', ()
   }
 });
 
-test('the README starts with the two commands: run and test', () => {
-  const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)![1]!;
-  assert.match(firstBlock, /npm start/);
-  assert.match(firstBlock, /\.ci\/run/);
+test('the README starts with the two commands: try it (the demo) and test', () => {
+  const [first, second] = /```sh\n([\s\S]*?)```/.exec(readme)![1]!.split('\n');
+  assert.match(first!, /^npm ci && npm run demo\b/);
+  assert.match(second!, /^bash \.ci\/run\b/);
   assert.match(readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8'), /\nnpm test\n/);
 });

@@ -1,40 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { RunningExporter } from '../src/exporter.js';
+import { startBadMonitor } from './helpers/bad-monitor.js';
 import { eventually, find, scrape, startTestExporter, valueOf } from './helpers/exporter.js';
 import { closeStan, connectStan, publishMany } from './helpers/stan-client.js';
 import { type StanServer, startStan } from './helpers/stan-server.js';
-
-/** Answers every request in one bad way, chosen by the first path segment: /404/..., /html/... */
-async function startBadMonitor(): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    const mode = (req.url ?? '').split('/')[1];
-    if (mode === '404') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
-    } else if (mode === 'html') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Welcome to nginx!</body></html>');
-    } else if (mode === 'truncated') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{\n  "cluster_id": "x",\n  "server_id": "y",\n  "clie');
-    }
-    // "silent": never answers.
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 describe('servers that fail never break the others', () => {
   let good: StanServer;
@@ -95,13 +65,21 @@ describe('servers that fail never break the others', () => {
     assert.ok(valueOf(samples, 'nats_queue_exporter_scrape_duration_seconds', { server: 'silent' })! >= timeoutSeconds * 0.9);
   });
 
-  test('the landing page shows each server with its last result and no credentials', async () => {
+  test('the status page and /api/v1/queues show each server with its last result and no credentials', async () => {
     const html = await (await fetch(`${exporter.url}/`)).text();
-    assert.match(html, /nats-queue-exporter \d+\.\d+\.\d+/);
-    assert.match(html, /href="\/metrics"/);
-    assert.match(html, /<td>good<\/td><td>127\.0\.0\.1:\d+<\/td><td>http:\/\/127\.0\.0\.1:\d+<\/td><td>up: STANDALONE, 1 channels, owns the queue figures<\/td>/);
-    assert.match(html, /<td>notfound<\/td>.*down \(http_status\): GET .* answered HTTP 404/);
-    assert.match(html, /<td>silent<\/td>.*down \(timeout\)/);
+    assert.match(html, /nats-queue-exporter <span class="version">\d+\.\d+\.\d+/);
+    assert.match(html, /href="metrics"/);
+    const doc = await (await fetch(`${exporter.url}/api/v1/queues`)).json() as { servers: Array<{ name: string; owner: string | null; nodes: Array<Record<string, unknown>> }> };
+    const server = (name: string) => doc.servers.find((s) => s.name === name);
+    const good = server('good')!;
+    assert.match(String(good.nodes[0]!['node']), /^127\.0\.0\.1:\d+$/);
+    assert.equal(good.owner, good.nodes[0]!['node']);
+    assert.match(String(good.nodes[0]!['url']), /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual([good.nodes[0]!['up'], good.nodes[0]!['state'], good.nodes[0]!['owner'], good.nodes[0]!['channels']], [true, 'STANDALONE', true, 1]);
+    assert.equal(server('notfound')!.owner, null);
+    assert.equal(server('notfound')!.nodes[0]!['up'], false);
+    assert.match(JSON.stringify(server('notfound')!.nodes[0]!['error']), /"reason":"http_status","message":"GET .* answered HTTP 404/);
+    assert.match(JSON.stringify(server('silent')!.nodes[0]!['error']), /"reason":"timeout"/);
   });
 
   test('a server stopped mid-test goes to stan_up 0, and comes back with its figures after a restart', async () => {

@@ -253,11 +253,12 @@ describe('basic auth on plain http', () => {
     assert.equal((await fetch(`${started.exporter.url}/healthz/`)).status, 401, 'only the exact path is open');
   });
 
-  test('the password and its hash never appear in logs, /, /metrics or the 401 answer', async () => {
+  test('the password and its hash never appear in logs, /, /api/v1/queues, /metrics or the 401 answer', async () => {
     const authorization = basic(USER, PASSWORD);
     const texts = [
       await (await fetch(`${started.exporter.url}/metrics`, { headers: { authorization } })).text(),
       await (await fetch(`${started.exporter.url}/`, { headers: { authorization } })).text(),
+      await (await fetch(`${started.exporter.url}/api/v1/queues`, { headers: { authorization } })).text(),
       await (await fetch(`${started.exporter.url}/metrics`, { headers: { authorization: basic(USER, `${PASSWORD}x`) } })).text(),
       started.logs(),
     ];

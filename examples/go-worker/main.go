@@ -1,6 +1,8 @@
 // Command go-worker is an example NATS Streaming worker that reports its
 // subscription's client-side pending messages (stan.go Subscription.Pending())
-// to the nats-queue-exporter sidecar running in the same pod.
+// to the nats-queue-exporter sidecar running in the same pod, with the
+// go/probe package of this repository. With -jetstream it is the same worker
+// on a JetStream pull consumer (nats.go's jetstream package) instead.
 package main
 
 import (
@@ -13,7 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/stan.go"
+	"github.com/nats-queue-exporter/nats-queue-exporter/go/probe"
 )
 
 func main() {
@@ -27,13 +32,18 @@ func main() {
 	manualAck := flag.Bool("manual-ack", false, "ack each message after handling it")
 	maxInflight := flag.Int("max-inflight", stan.DefaultMaxInflight, "most unacked messages the server sends this subscription")
 	work := flag.Duration("work", 100*time.Millisecond, "time the handler spends on each message")
-	server := flag.String("server", "local", "NAME the sidecar gives this NATS Streaming server (its --server NAME=URL)")
-	sidecar := flag.String("sidecar", envOr("NQE_PROBE_URL", "http://127.0.0.1:7779"), "the sidecar's probe listener (env NQE_PROBE_URL)")
-	interval := flag.Duration("interval", 5*time.Second, "time between pending reports")
+	server := flag.String("server", "local", "NAME the sidecar gives this server (its --server NAME=URL, or --jetstream NAME=URL)")
+	jetStream := flag.Bool("jetstream", false, "consume the JetStream pull consumer -durable of the stream -subject (always acking) instead of a NATS Streaming channel")
+	sidecar := flag.String("sidecar", envOr("NQE_PROBE_URL", probe.DefaultURL), "the sidecar's probe listener (env NQE_PROBE_URL)")
+	interval := flag.Duration("interval", probe.DefaultInterval, "time between pending reports")
 	flag.Parse()
 	logger := log.New(os.Stdout, "go-worker ", log.LstdFlags|log.Lmicroseconds)
 	if *subject == "" {
 		logger.Fatal("-subject is required, e.g. -subject orders")
+	}
+	if *jetStream {
+		consumeJetStream(logger, *natsURL, *subject, *durable, *work, &probe.Reporter{URL: *sidecar, ClientID: *clientID, Server: *server, Interval: *interval, Logf: logger.Printf})
+		return
 	}
 
 	sc, err := stan.Connect(*cluster, *clientID, stan.NatsURL(*natsURL))
@@ -62,8 +72,14 @@ func main() {
 		logger.Fatalf("subscribe to %s: %v", *subject, err)
 	}
 
-	reporter := &PendingReporter{URL: *sidecar, ClientID: *clientID, Server: *server, Interval: *interval, Logf: logger.Printf}
+	reporter := &probe.Reporter{URL: *sidecar, ClientID: *clientID, Server: *server, Interval: *interval, Logf: logger.Printf}
 	reporter.Watch(sub, *subject, *group, *durable, *maxInflight)
+	logger.Printf("subscribed to %s (group %q, durable %q), reporting to %s every %s", *subject, *group, *durable, *sidecar, *interval)
+	reportUntilSignal(logger, reporter)
+}
+
+// reportUntilSignal reports until SIGTERM or SIGINT, then once more with zeros.
+func reportUntilSignal(logger *log.Logger, reporter *probe.Reporter) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	done := make(chan struct{})
@@ -71,11 +87,41 @@ func main() {
 		reporter.Run(ctx)
 		close(done)
 	}()
-	logger.Printf("subscribed to %s (group %q, durable %q), reporting to %s every %s", *subject, *group, *durable, *sidecar, *interval)
-
 	<-ctx.Done()
 	<-done
 	logger.Printf("stopped after a final pending report")
+}
+
+// consumeJetStream handles the messages of the pull consumer durable on stream,
+// one at a time, counting through the probe what the handler holds. The
+// jetstream package's prefetch buffer is its own and is not counted.
+func consumeJetStream(logger *log.Logger, natsURL, stream, durable string, work time.Duration, reporter *probe.Reporter) {
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		logger.Fatalf("connect to %s: %v", natsURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		logger.Fatal(err)
+	}
+	consumer, err := js.Consumer(context.Background(), stream, durable)
+	if err != nil {
+		logger.Fatalf("consumer %q of stream %q: %v", durable, stream, err)
+	}
+	held := reporter.WatchConsumer(consumer)
+	consuming, err := consumer.Consume(held.Handler(func(m jetstream.Msg) {
+		time.Sleep(work)
+		if err := m.Ack(); err != nil {
+			logger.Printf("ack: %v", err)
+		}
+	}))
+	if err != nil {
+		logger.Fatalf("consume %q of stream %q: %v", durable, stream, err)
+	}
+	defer consuming.Stop()
+	logger.Printf("subscribed to stream %s (consumer %q), reporting to %s", stream, durable, reporter.URL)
+	reportUntilSignal(logger, reporter)
 }
 
 func envOr(name, fallback string) string {

@@ -218,12 +218,16 @@ export function exporterDashboard(spec: DashboardSpec): dashboard.DashboardBuild
     .withVariable(datasourceVariable())
     .withVariable(labelVariable({ name: 'job', label: 'Job', query: `label_values(stan_up{job=~"${JOB_REGEX}"}, job)`, multi: true, allValue: JOB_REGEX }));
   const matchers = ['job=~"$job"'];
-  const narrowed = (metric: string, label: string): string => `label_values(${metric}{${matchers.join(', ')}}, ${label})`;
+  const narrowed = (metric: string, label: string): string => {
+    const open = metric.endsWith('}') ? `${metric.slice(0, -1)}, ` : `${metric}{`;
+    return `label_values(${open}${matchers.join(', ')}}, ${label})`;
+  };
   for (const label of IDENTITY_VARIABLES) {
     d.withVariable(labelVariable({ name: label, label: label[0]!.toUpperCase() + label.slice(1), query: narrowed('stan_up', label), multi: true }));
     matchers.push(`${label}=~"$${label}"`);
   }
-  const queueVariables: Array<[string, string, string]> = [['server', 'Server', 'stan_up'], ['subject', 'Subject', spec.subjects], ['group', 'Queue group', 'queue_msgs_pending'], ['durable', 'Durable', 'queue_msgs_pending']];
+  // Servers of both backends: NATS Streaming (stan_up) and JetStream (jetstream_up), per node.
+  const queueVariables: Array<[string, string, string]> = [['server', 'Server', '{__name__=~"stan_up|jetstream_up"}'], ['subject', 'Subject', spec.subjects], ['group', 'Queue group', 'queue_msgs_pending'], ['durable', 'Durable', 'queue_msgs_pending']];
   for (const [name, label, metric] of queueVariables) {
     d.withVariable(labelVariable({ name, label, query: narrowed(metric, name), multi: spec.multi }));
     matchers.push(`${name}=~"$${name}"`);

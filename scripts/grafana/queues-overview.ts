@@ -21,8 +21,8 @@ export function queuesOverview(): dashboard.DashboardBuilder {
   d.withPanel(layout.place(singleStat({
     id: 2,
     title: 'Servers up',
-    answers: 'Can an exporter read any node of each server (an FT pair or Raft cluster is one server)? DOWN means no node answers and its queues are not watched.',
-    queries: [{ expr: perServer('stan_up'), legend: '{{server}}' }],
+    answers: 'Can an exporter read any node of each server (an FT pair, a Raft or JetStream cluster is one server)? DOWN means no node answers and its queues are not watched.',
+    queries: [{ expr: `${perServer('stan_up')}\nor\n${perServer('jetstream_up')}`, legend: '{{server}}' }],
     mappings: flag('DOWN', 'UP', 'red', 'green'),
     thresholds: [[null, 'red'], [1, 'green']],
   }), 6, 5));
@@ -37,9 +37,9 @@ export function queuesOverview(): dashboard.DashboardBuilder {
   d.withPanel(layout.place(instantTable({
     id: 4,
     title: 'Nodes',
-    answers: 'Each node of each server: whether an exporter reads it, its state (FT_ACTIVE, FT_STANDBY, CLUSTERED...), its Raft role and its version.',
+    answers: 'Each node of each server: whether an exporter reads it and, for NATS Streaming, its state (FT_ACTIVE, FT_STANDBY, CLUSTERED...), its Raft role and its version.',
     queries: [
-      { expr: `max by (${SERVER}, node) (${selector('stan_up', 'server')})`, legend: 'up' },
+      { expr: `max by (${SERVER}, node) (${selector('stan_up', 'server')})\nor\nmax by (${SERVER}, node) (${selector('jetstream_up', 'server')})`, legend: 'up' },
       { expr: `max by (${SERVER}, node, state, role, version) (${selector('stan_server_info', 'server')})`, legend: 'info' },
     ],
     merge: true,

@@ -1,18 +1,20 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Document, parseDocument } from 'yaml';
+import { renderChart } from './chart.js';
+import { renderManifests } from './manifests.js';
+import { DASHBOARD_LABEL, RELEASE_LABEL } from './resources.js';
 
 /**
- * The Kubernetes files that repeat what lives elsewhere: the PrometheusRule carries the groups of
- * the rules file (comments included), the ConfigMap carries grafana/*.json verbatim.
+ * Every generated Kubernetes file: k8s/ and the Helm chart from the builders of resources.ts; the
+ * PrometheusRule carries the groups of the rules file (comments included), the ConfigMap carries
+ * grafana/*.json verbatim, both read from those files when this runs.
  */
 
 export const RULES_FILE = 'alerts/nats-queue-exporter.rules.yml';
 export const PROMETHEUS_RULE_FILE = 'k8s/monitoring/prometheus-rule.yaml';
 export const DASHBOARDS_CONFIGMAP_FILE = 'k8s/monitoring/grafana-dashboards.yaml';
 
-/** The label kube-prometheus-stack's Prometheus selects rules and monitors by (its Helm release). */
-export const RELEASE_LABEL = { release: 'kube-prometheus-stack' };
 
 function header(source: string): string {
   return `# Generated from ${source} by \`npm run generate\`: edit that instead.\n`;
@@ -39,8 +41,7 @@ export function dashboardsConfigMap(root: string): string {
     kind: 'ConfigMap',
     metadata: {
       name: 'nats-queue-exporter-dashboards',
-      // Grafana's dashboard sidecar (kube-prometheus-stack default) loads ConfigMaps with this label.
-      labels: { 'app.kubernetes.io/name': 'nats-queue-exporter', grafana_dashboard: '1' },
+      labels: { 'app.kubernetes.io/name': 'nats-queue-exporter', ...DASHBOARD_LABEL },
     },
     data,
   });
@@ -49,7 +50,9 @@ export function dashboardsConfigMap(root: string): string {
 
 export function renderKubernetesFiles(root: string): Map<string, string> {
   return new Map([
+    ...renderManifests(),
     [PROMETHEUS_RULE_FILE, prometheusRule(root)],
     [DASHBOARDS_CONFIGMAP_FILE, dashboardsConfigMap(root)],
+    ...renderChart(root),
   ]);
 }

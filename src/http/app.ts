@@ -5,17 +5,23 @@ import { CONTENT_TYPES, ExpositionWriter } from '../metrics/exposition.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
 import { writeStanFamilies } from '../metrics/stan-metrics.js';
 import { writeClientFamilies } from '../metrics/client-metrics.js';
-import { landingPage } from './landing-page.js';
+import { writeNssFamilies } from '../metrics/nss-compat.js';
 import { ClientGoneError } from './client-gone-error.js';
 import { startMetricsBody } from './metrics-body.js';
 import { acceptsGzip, negotiateFormat } from './negotiation.js';
+import type { WatchedHistory } from './status/watched-history.js';
+import { addStatusRoutes } from './status/routes.js';
 
 export interface AppDeps {
   collector: Collector;
+  /** What the collector has seen lately while someone looks, for / and /api/v1/queues. */
+  history: WatchedHistory;
   selfMetrics: SelfMetrics;
   log: Logger;
   version: string;
   subscriptionMetrics: boolean;
+  /** --nss-compat: the nss_* families after this exporter's own. */
+  nssCompat: boolean;
   /** False until the listener is up and while shutting down. */
   isReady: () => boolean;
 }
@@ -34,6 +40,7 @@ export function createApp(deps: AppDeps): Express {
       const out = new ExpositionWriter(format, body.sink);
       await writeStanFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
       await writeClientFamilies(snapshot, out);
+      if (deps.nssCompat) await writeNssFamilies(snapshot, out);
       // In OpenMetrics this ends with # EOF, so it goes last.
       out.text(own);
       await out.end();
@@ -63,9 +70,7 @@ export function createApp(deps: AppDeps): Express {
     else res.status(503).type('text/plain').send('not ready\n');
   });
 
-  app.get('/', (_req, res) => {
-    res.type('html').send(landingPage(deps.version, deps.collector.lastResults()));
-  });
+  addStatusRoutes(app, deps);
 
   app.use((_req: Request, res: Response) => {
     res.status(404).type('text/plain').send('not found: see / for the endpoints\n');

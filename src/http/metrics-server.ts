@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from '../log.js';
+import { http } from '../node-http.js';
 import { BasicAuth } from './basic-auth.js';
 import { createTlsServer } from './tls.js';
 import type { WebConfig } from './web-config.js';
@@ -17,7 +18,7 @@ export interface MetricsServer {
 export function createMetricsServer(app: RequestListener, webConfig: WebConfig | undefined, log: Logger): MetricsServer {
   const handler = webConfig ? guard(app, webConfig, log) : app;
   if (webConfig?.tls) return { server: createTlsServer(webConfig.tls, handler, log), scheme: 'https' };
-  return { server: createServer(handler), scheme: 'http' };
+  return { server: http.createServer(handler), scheme: 'http' };
 }
 
 function guard(app: RequestListener, webConfig: WebConfig, log: Logger): RequestListener {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type { SecureVersion } from 'node:tls';
-import { parse } from 'yaml';
 import { ConfigError } from '../config-error.js';
 import { Secret } from '../secret.js';
 import { checkTlsMaterial } from './tls.js';
@@ -65,6 +65,12 @@ const BCRYPT_HASH = /^\$2[aby]?\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 
 type Mapping = Record<string, unknown>;
 
+/**
+ * The YAML parser, loaded only when a web config is read: it adds about 3 MB to every process, and
+ * most exporters (every sidecar) run without a web config. Synchronous, as flags are parsed.
+ */
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+
 /** Reads and checks a web config file; every problem is a ConfigError naming the file and the key. */
 export function loadWebConfig(file: string, from: string): WebConfig {
   const fail = (problem: string): never => {
@@ -78,7 +84,7 @@ export function loadWebConfig(file: string, from: string): WebConfig {
   }
   let doc: unknown;
   try {
-    doc = parse(text, { uniqueKeys: true, prettyErrors: true });
+    doc = yaml().parse(text, { uniqueKeys: true, prettyErrors: true });
   } catch (err) {
     return fail(`is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }

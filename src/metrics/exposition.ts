@@ -40,9 +40,16 @@ export interface FamilySpec {
 }
 
 function familyHeader(spec: FamilySpec, format: ExpositionFormat): string {
-  const { name, type, help } = spec;
-  // OpenMetrics names a counter family without its _total suffix.
-  const family = format === 'openmetrics' && type === 'counter' ? name.replace(/_total$/, '') : name;
+  const { name, help } = spec;
+  let type: string = spec.type;
+  let family = name;
+  if (format === 'openmetrics' && type === 'counter') {
+    // OpenMetrics names a counter family without its _total suffix. A counter whose samples do
+    // not end in _total (the nss_* compat families keep v0.16.0's names) is not a valid
+    // OpenMetrics counter: it is declared unknown there, so its sample names stay as they are.
+    if (name.endsWith('_total')) family = name.slice(0, -'_total'.length);
+    else type = 'unknown';
+  }
   const escapedHelp = help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
   return `# HELP ${family} ${escapedHelp}\n# TYPE ${family} ${type}\n`;
 }

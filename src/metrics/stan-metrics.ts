@@ -1,10 +1,13 @@
-import type { Channel, Consumer, NodeSnapshot, ServerInfo, ServerSnapshot, Snapshot, StoreLimits, Subscription } from '../model/types.js';
+import type { Channel, Consumer, JetStreamNodeInfo, NodeSnapshot, ServerInfo, ServerSnapshot, Snapshot, StoreLimits, Subscription } from '../model/types.js';
 import { escapeLabelValue, type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
 import { add, type Labelled, labelled, type Row, writeRows } from './families.js';
+import { JETSTREAM_INFO_ROWS, JETSTREAM_NODE_ROWS, JETSTREAM_SERVER_ROWS, STREAM_ROWS } from './jetstream-metrics.js';
 
 /**
- * The only place that maps the server-side model onto metric names. Each table row is one
- * family: its name, type, help and how to read its value from a model object.
+ * The only place, with jetstream-metrics.ts, that maps the server-side model onto metric names.
+ * Each table row is one family: its name, type, help and how to read its value from a model
+ * object. Queue families are the same for both backends; a logical server's channels are
+ * stan_channel_* for NATS Streaming and jetstream_stream_* for JetStream.
  */
 
 const SERVER_ROWS: ReadonlyArray<Row<ServerInfo>> = [
@@ -50,6 +53,7 @@ const CONSUMER_ROWS: ReadonlyArray<Row<Consumer>> = [
   ['queue_oldest_undelivered_age_seconds', 'gauge', 'Seconds since the first message after the cursor was published; 0 when nothing waits. See queue_oldest_undelivered_age_lower_bound.', (q) => q.oldestUndeliveredAge?.seconds],
   ['queue_oldest_undelivered_age_lower_bound', 'gauge', '1 when queue_oldest_undelivered_age_seconds is only a lower bound: the message is older than anything the exporter has seen (it started since, and has no --nats-url).', (q) => (q.oldestUndeliveredAge ? (q.oldestUndeliveredAge.kind === 'at_least' ? 1 : 0) : undefined)],
   ['queue_msgs_evicted', 'gauge', 'Messages evicted by store limits before this consumer got them: max(0, first_seq - 1 - cursor); they can never be delivered to it.', (q) => q.evicted],
+  ['queue_msgs_redelivered', 'gauge', 'Unacked messages delivered more than once (JetStream num_redelivered).', (q) => q.redelivered],
 ];
 
 const SUBSCRIPTION_ROWS: ReadonlyArray<Row<Subscription>> = [
@@ -69,8 +73,15 @@ export interface RenderOptions {
 interface SnapshotLabels {
   /** Logical servers: `server` only. */
   servers: Labelled<ServerSnapshot>;
-  /** Nodes, and their serverz and storez figures: `server` and `node`. */
+  /** Every node: `server` and `node`. */
   nodes: Labelled<NodeSnapshot>;
+  /** NATS Streaming nodes, and their serverz and storez figures. */
+  stanNodes: Labelled<NodeSnapshot>;
+  /** JetStream nodes, and their varz and jsz figures. */
+  jetstreamNodes: Labelled<NodeSnapshot>;
+  jetstreamIdentities: Labelled<JetStreamNodeInfo>;
+  jetstreamInfo: Labelled<JetStreamNodeInfo>;
+  streams: Labelled<Channel>;
   /** stan_server_info's labels: the server's identity. */
   identities: Labelled<ServerInfo>;
   info: Labelled<ServerInfo>;
@@ -134,6 +145,11 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
   cached = {
     servers: labelled(),
     nodes: labelled(),
+    stanNodes: labelled(),
+    jetstreamNodes: labelled(),
+    jetstreamIdentities: labelled(),
+    jetstreamInfo: labelled(),
+    streams: labelled(),
     identities: labelled(),
     info: labelled(),
     limits: labelled(),
@@ -146,9 +162,16 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
   for (const s of snapshot.servers) {
     const serverLabel = `server="${escapeLabelValue(s.name)}"`;
     add(cached.servers, labelBytes(serverLabel), NO_LABELS, s);
+    const jetstream = s.backend === 'jetstream';
     for (const n of s.nodes) {
       const nodeBytes = labelBytes(`${serverLabel},node="${escapeLabelValue(n.node)}"`);
       add(cached.nodes, nodeBytes, NO_LABELS, n);
+      add(jetstream ? cached.jetstreamNodes : cached.stanNodes, nodeBytes, NO_LABELS, n);
+      const js = n.jetstream;
+      if (js && !n.failure) {
+        add(cached.jetstreamIdentities, labelBytes(labelText([['server', s.name], ['node', n.node], ['server_id', js.serverId], ['server_name', js.serverName], ['version', js.version], ['cluster', js.cluster]])), NO_LABELS, js);
+        add(cached.jetstreamInfo, nodeBytes, NO_LABELS, js);
+      }
       if (n.failure || !n.info || !n.limits) continue;
       const i = n.info;
       add(cached.identities, labelBytes(labelText([['server', s.name], ['node', n.node], ['cluster_id', i.clusterId], ['server_id', i.serverId], ['version', i.version], ['state', i.state], ['role', i.role]])), NO_LABELS, i);
@@ -156,8 +179,9 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       add(cached.limits, nodeBytes, NO_LABELS, n.limits);
     }
     for (const c of s.channels) {
-      const channelBytes = labelBytes(`${serverLabel},subject="${escapeLabelValue(c.name)}"`);
-      add(cached.channels, channelBytes, NO_LABELS, c);
+      const accountLabel = c.account === undefined ? '' : `,account="${escapeLabelValue(c.account)}"`;
+      const channelBytes = labelBytes(`${serverLabel}${accountLabel},subject="${escapeLabelValue(c.name)}"`);
+      add(jetstream ? cached.streams : cached.channels, channelBytes, NO_LABELS, c);
       for (const q of c.consumers) {
         add(cached.consumers, channelBytes, consumerLabelBytes(sharedConsumerLabels, q), q);
       }
@@ -180,8 +204,11 @@ function subscriptionLabels(labels: SnapshotLabels): Labelled<Subscription> {
   return subs;
 }
 
-const NODE_ROWS: ReadonlyArray<Row<NodeSnapshot>> = [
+const STAN_NODE_ROWS: ReadonlyArray<Row<NodeSnapshot>> = [
   ['stan_up', 'gauge', '1 when the last scrape of this node fully succeeded.', (n) => (n.failure ? 0 : 1)],
+];
+
+const NODE_ROWS: ReadonlyArray<Row<NodeSnapshot>> = [
   ['nats_queue_exporter_scrape_duration_seconds', 'gauge', 'How long this node\'s part of the last scrape took.', (n) => n.durationSeconds],
 ];
 
@@ -203,17 +230,22 @@ const INFO_ROWS: ReadonlyArray<Row<ServerInfo>> = [
 ];
 
 /**
- * Writes the NATS Streaming families of a snapshot, family by family: nodes, logical servers,
- * channels, consumers, then (when asked for) subscriptions.
+ * Writes the server-side families of a snapshot, NATS Streaming and JetStream, family by family:
+ * nodes, logical servers, channels and streams, queues, then (when asked for) subscriptions.
  */
 export async function writeStanFamilies(snapshot: Snapshot, out: ExpositionWriter, opts: RenderOptions): Promise<void> {
   const labels = snapshotLabels(snapshot);
+  await writeRows(out, STAN_NODE_ROWS, labels.stanNodes);
+  await writeRows(out, JETSTREAM_NODE_ROWS, labels.jetstreamNodes);
   await writeRows(out, NODE_ROWS, labels.nodes);
   await writeRows(out, LOGICAL_SERVER_ROWS, labels.servers);
   await writeRows(out, INFO_ROWS, labels.identities);
   await writeRows(out, SERVER_ROWS, labels.info);
   await writeRows(out, LIMIT_ROWS, labels.limits);
+  await writeRows(out, JETSTREAM_INFO_ROWS, labels.jetstreamIdentities);
+  await writeRows(out, JETSTREAM_SERVER_ROWS, labels.jetstreamInfo);
   await writeRows(out, CHANNEL_ROWS, labels.channels);
+  await writeRows(out, STREAM_ROWS, labels.streams);
   await writeRows(out, CONSUMER_ROWS, labels.consumers);
   if (opts.subscriptionMetrics) await writeRows(out, SUBSCRIPTION_ROWS, subscriptionLabels(labels));
 }

@@ -1,3 +1,5 @@
+import type { Backend } from '../targets.js';
+
 /**
  * The backend-neutral picture of one scrape. Sources build it, metrics render it.
  * Nothing in here knows a metric name or a monitoring endpoint.
@@ -13,11 +15,15 @@ export interface ServerInfo {
   clusterId: string;
   serverId: string;
   version: string;
+  /** The Go version the server was built with. */
+  goVersion: string;
   /** STANDALONE, FT_ACTIVE, FT_STANDBY, FAILED, SHUTDOWN, CLUSTERED */
   state: string;
   /** Leader, Follower, Candidate, Shutdown in a Raft cluster; "" otherwise */
   role: string;
   startTimeSeconds: number;
+  /** The start time as the server wrote it (RFC 3339 with nanoseconds). */
+  startTime: string;
   clients: number;
   subscriptions: number;
   channels: number;
@@ -29,6 +35,36 @@ export interface ServerInfo {
   receivedBytes: number;
   sentMessages: number;
   sentBytes: number;
+}
+
+/** A nats-server node's JetStream figures, as one /jsz answer gives them. */
+export interface JetStreamTotals {
+  memoryBytes: number;
+  storageBytes: number;
+  /** JetStream's configured limits on this node; 0 = none. */
+  maxMemoryBytes: number;
+  maxStorageBytes: number;
+  accounts: number;
+  /** Streams and consumers on this node, replicas included. */
+  streams: number;
+  consumers: number;
+  messages: number;
+  bytes: number;
+  apiRequests: number;
+  apiErrors: number;
+}
+
+/** A nats-server node as /varz and /jsz describe it (JetStream). */
+export interface JetStreamNodeInfo extends JetStreamTotals {
+  serverId: string;
+  /** The name replicas name their leader by. */
+  serverName: string;
+  version: string;
+  /** Cluster name; "" for a standalone server. */
+  cluster: string;
+  startTimeSeconds: number;
+  /** This node leads the JetStream meta group (always false standalone). */
+  metaLeader: boolean;
 }
 
 /** Per-channel limits of the store; 0 means unlimited. */
@@ -43,6 +79,11 @@ export interface StoreLimits {
 /** One subscription as the server reports it. */
 export interface SubscriptionFacts {
   clientId: string;
+  /**
+   * The subscription's inbox, read only when asked for ("" otherwise): random and new on every
+   * reconnect, so no series of this exporter's own carries it.
+   */
+  inbox: string;
   /** Queue group name without the durable prefix, or "". */
   group: string;
   /** Durable name, or "". */
@@ -91,6 +132,8 @@ export interface Consumer {
    * They can never be delivered to it.
    */
   evicted: number;
+  /** Unacked messages delivered more than once; undefined where the backend does not count them (STAN). */
+  redelivered?: number;
   /** How long the first message after the cursor has waited; undefined while nothing can be said. 0 exact when nothing waits. */
   oldestUndeliveredAge?: MessageAge;
 }
@@ -116,6 +159,11 @@ export interface ChannelFacts {
 }
 
 export interface Channel extends ChannelFacts {
+  /**
+   * The account (JetStream) the channel belongs to when not the server's default one; queues of
+   * different accounts may share subject, group and durable.
+   */
+  account?: string;
   consumers: Consumer[];
   subscriptions: Subscription[];
 }
@@ -134,12 +182,21 @@ export interface NodeSnapshot {
   /** Monitoring base URL, without credentials. */
   url: string;
   durationSeconds: number;
-  /** Set when this node's scrape failed; then info and limits are absent. */
+  /** Set when this node's scrape failed; then info, limits and jetstream are absent. */
   failure?: ScrapeFailure;
+  /** A NATS Streaming node's serverz and storez. */
   info?: ServerInfo;
   limits?: StoreLimits;
+  /** A JetStream node's varz and jsz. */
+  jetstream?: JetStreamNodeInfo;
   /** channelsz pages of this scrape that the fast reader left to the checked parser. */
   checkedPages: number;
+  /**
+   * The channels this node lists itself when it is not the owner, read only when asked for
+   * (--nss-compat): a Raft follower's copy, or a second claimer's. Never queue figures: counting
+   * them too would count every queue once per node.
+   */
+  listedChannels?: Channel[];
 }
 
 /**
@@ -149,6 +206,8 @@ export interface NodeSnapshot {
 export interface ServerSnapshot {
   /** The configured NAME: the `server` label of every queue, channel and subscription. */
   name: string;
+  /** Whose channels these are: NATS Streaming channels or JetStream streams. */
+  backend: Backend;
   nodes: NodeSnapshot[];
   /**
    * The node whose channels were read this scrape: the STANDALONE server, the FT_ACTIVE node of a

@@ -5,6 +5,40 @@ export interface ProbeMessage {
   ack(): void;
 }
 
+/** The parts of an @nats-io/jetstream JsMsg the count needs. */
+export interface ProbeJsMsg {
+  /** The stream sequence: a redelivery has the same. */
+  readonly seq: number;
+  readonly data: Uint8Array;
+  ack(): void;
+  nak(millis?: number): void;
+  term(reason?: string): void;
+}
+
+/** A client library's buffer of messages received and not handed out yet. */
+export interface MessageBuffer {
+  getPending(): number;
+}
+
+/** How to tell deliveries of one client's messages apart, and which methods finish one. */
+interface AckedMessage<M> {
+  sequence(msg: M): number;
+  bytes(msg: M): number;
+  finishers: readonly string[];
+}
+
+const STAN_MESSAGE: AckedMessage<ProbeMessage> = { sequence: (m) => m.getSequence(), bytes: payloadSize, finishers: ['ack'] };
+
+/**
+ * ack, nak and term end a delivery, as do ackAck (ack and wait for the server) and next (ack
+ * and ask for more) where the message has them; working() only extends the ack wait.
+ */
+const JETSTREAM_MESSAGE: AckedMessage<ProbeJsMsg> = {
+  sequence: (m) => m.seq,
+  bytes: (m) => m.data.length,
+  finishers: ['ack', 'nak', 'term', 'ackAck', 'next'],
+};
+
 export interface ConsumerLabels {
   server: string;
   subject: string;
@@ -61,6 +95,7 @@ export class SubscriptionTally {
    * report interval early, fine beside an ack wait, and cheaper than reading the clock per message.
    */
   #clock = performance.now();
+  readonly #buffers = new Set<MessageBuffer>();
 
   constructor(labels: ConsumerLabels, opts: { maxInflight: number | undefined; ackWaitMs: number }) {
     this.labels = labels;
@@ -84,29 +119,74 @@ export class SubscriptionTally {
 
   /** Manual-ack mode: a message counts from receipt until its handler settled and it was acked. */
   wrapManualAck<M extends ProbeMessage>(handler: Handler<M>): (msg: M) => unknown {
+    return this.#wrapAcked(handler, STAN_MESSAGE);
+  }
+
+  /** A JetStream consumer's callback: a message counts until its handler settled and it was acked, nakked or termed. */
+  wrapJetStream<M extends ProbeJsMsg>(handler: Handler<M>): (msg: M) => unknown {
+    return this.#wrapAcked(handler, JETSTREAM_MESSAGE);
+  }
+
+  /** A JetStream message handed out by an iterator or next(): it counts until acked, nakked or termed. */
+  holdJetStream(msg: ProbeJsMsg): void {
+    const delivery = this.#hold(msg, JETSTREAM_MESSAGE);
+    delivery.running = false;
+    this.#release(delivery);
+  }
+
+  /**
+   * Counts, besides what it holds, what `buffer` says the client library holds for this
+   * consumer and has not handed out yet (a JetStream ConsumerMessages' getPending()).
+   */
+  addBuffer(buffer: MessageBuffer): void {
+    this.#buffers.add(buffer);
+  }
+
+  removeBuffer(buffer: MessageBuffer): void {
+    this.#buffers.delete(buffer);
+  }
+
+  /** Messages the client library buffers and has not handed out; their size is not known. */
+  bufferedMessages(): number {
+    let sum = 0;
+    for (const b of this.#buffers) sum += b.getPending();
+    return sum;
+  }
+
+  #wrapAcked<M extends object>(handler: Handler<M>, kind: AckedMessage<M>): (msg: M) => unknown {
     return (msg) => {
-      const sequence = msg.getSequence();
-      const delivery: Delivery = { sequence, bytes: payloadSize(msg), running: true, acked: false, counted: true, receivedAt: this.#clock };
-      if (this.#awaitingAck.size > 0) {
-        // A redelivery of a message this worker handled and did not ack: the server took it back.
-        const earlier = this.#awaitingAck.get(sequence);
-        if (earlier) this.#uncount(earlier);
-      }
-      this.messages += 1;
-      this.bytes += delivery.bytes;
-      const ack = msg.ack;
-      msg.ack = (...args: []) => {
-        if (!delivery.acked) {
-          delivery.acked = true;
-          this.#release(delivery);
-        }
-        return ack.apply(msg, args);
-      };
+      const delivery = this.#hold(msg, kind);
       return settleWith(handler, msg, () => {
         delivery.running = false;
         this.#release(delivery);
       });
     };
+  }
+
+  /** Counts a delivery from now until it settled and one of its finishing methods was called. */
+  #hold<M extends object>(msg: M, kind: AckedMessage<M>): Delivery {
+    const sequence = kind.sequence(msg);
+    const delivery: Delivery = { sequence, bytes: kind.bytes(msg), running: true, acked: false, counted: true, receivedAt: this.#clock };
+    if (this.#awaitingAck.size > 0) {
+      // A redelivery of a message this worker handled and did not ack: the server took it back.
+      const earlier = this.#awaitingAck.get(sequence);
+      if (earlier) this.#uncount(earlier);
+    }
+    this.messages += 1;
+    this.bytes += delivery.bytes;
+    const methods = msg as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const name of kind.finishers) {
+      const original = methods[name];
+      if (typeof original !== 'function') continue;
+      methods[name] = (...args: unknown[]) => {
+        if (!delivery.acked) {
+          delivery.acked = true;
+          this.#release(delivery);
+        }
+        return original.apply(msg, args);
+      };
+    }
+    return delivery;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { ackWaitMs, consumerLabels, countedConsumer, type ProbeConsumer } from './jetstream.js';
 import { type ConsumerLabels, type ProbeMessage, SubscriptionTally } from './tally.js';
 
 /**
@@ -18,7 +19,7 @@ interface StanSubscriptionFields {
 }
 
 export interface WatchPendingOptions {
-  /** The NAME the sidecar gives this NATS Streaming server (its --server NAME=URL). */
+  /** The NAME the sidecar gives the server (its --server NAME=URL, or --jetstream NAME=URL). */
   server: string;
   /** Base URL of the sidecar's probe listener; default $NQE_PROBE_URL or http://127.0.0.1:7779. */
   url?: string;
@@ -51,6 +52,12 @@ export interface PendingWatcher {
    * Returns the listener attached, for `subscription.removeListener('message', ...)`.
    */
   handle<M extends ProbeMessage>(subscription: ProbeSubscription, handler: (msg: M) => unknown, labels?: SubscriptionLabels): (msg: M) => unknown;
+  /**
+   * An @nats-io/jetstream 3.x Consumer or PushConsumer whose consume(), fetch() and next()
+   * count what they buffer and hand out until it is acked, nakked or termed. Labels come from
+   * the consumer's info (stream, deliver group, durable name); `labels` overrides them.
+   */
+  jetstream<C extends ProbeConsumer>(consumer: C, labels?: Partial<ConsumerLabels>): Promise<C>;
   /** What the next report will say, one entry per handled subscription. */
   figures(): PendingFigures[];
   /** Sends a report now; resolves false when the sidecar did not take it. Never rejects. */
@@ -144,11 +151,22 @@ class Watcher implements PendingWatcher {
     return listener;
   }
 
+  async jetstream<C extends ProbeConsumer>(consumer: C, labels: Partial<ConsumerLabels> = {}): Promise<C> {
+    if (typeof consumer?.info !== 'function' || typeof consumer.consume !== 'function') {
+      throw new TypeError('watchPending jetstream(): pass an @nats-io/jetstream Consumer, e.g. await js.consumers.get("orders", "billing")');
+    }
+    const info = await consumer.info(true);
+    // max_ack_pending is one window for all members, not this client's: it is not reported.
+    const tally = new SubscriptionTally(consumerLabels(info, this.#opts.server, labels), { maxInflight: undefined, ackWaitMs: ackWaitMs(info) });
+    this.#tallies.add(tally);
+    return countedConsumer(consumer, tally, info.config.ack_policy !== 'none');
+  }
+
   figures(): PendingFigures[] {
     const now = performance.now();
     return [...this.#tallies].map((t) => {
       t.expire(now);
-      return { ...t.labels, msgs: t.messages, bytes: t.bytes, maxInflight: t.maxInflight };
+      return { ...t.labels, msgs: t.messages + t.bufferedMessages(), bytes: t.bytes, maxInflight: t.maxInflight };
     });
   }
 

@@ -94,7 +94,7 @@ function subscriptionAt(value: unknown, where: string, servers: ReadonlySet<stri
   const o = objectAt(value, where, SUBSCRIPTION_FIELDS);
   const server = text(o, 'server', where, { empty: false });
   if (!servers.has(server)) {
-    throw new InvalidReportError('unknown_server', `${where}.server "${printable(server)}" is not a server of this exporter: use one of ${[...servers].map((s) => `"${s}"`).join(', ')} (the NAME in --server NAME=URL)`);
+    throw new InvalidReportError('unknown_server', `${where}.server "${printable(server)}" is not a server of this exporter: use one of ${[...servers].map((s) => `"${s}"`).join(', ')} (the NAME in --server or --jetstream NAME=URL)`);
   }
   const subject = text(o, 'subject', where, { empty: false });
   const problem = patternProblem(subject) ?? (subject.split('.').some((t) => t === '*' || t === '>') ? 'is a wildcard pattern' : undefined);

@@ -1,9 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { trackChild } from './children.js';
+import { spawnServer, waitUntilReady } from './children.js';
+import { goBinDir } from './go-bin.js';
 import { freePort } from './ports.js';
 
 export const STAN_VERSION = 'v0.25.6';
@@ -20,14 +21,7 @@ export function findStanBinary(): string | undefined {
     const candidate = join(dir, 'nats-streaming-server');
     if (dir && existsSync(candidate)) return candidate;
   }
-  let goBin = join(homedir(), 'go', 'bin');
-  try {
-    const gobin = execFileSync('go', ['env', 'GOBIN'], { encoding: 'utf8' }).trim();
-    goBin = gobin || join(execFileSync('go', ['env', 'GOPATH'], { encoding: 'utf8' }).trim().split(delimiter)[0]!, 'bin');
-  } catch {
-    // No Go on PATH: only the default GOPATH is left to look in.
-  }
-  const candidate = join(goBin, 'nats-streaming-server');
+  const candidate = join(goBinDir(), 'nats-streaming-server');
   return existsSync(candidate) ? candidate : undefined;
 }
 
@@ -88,16 +82,9 @@ export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
   const args = ['-a', '127.0.0.1', '-p', String(natsPort), ...monitorArgs, '-cid', clusterId, '-st', store, '-mc', '0'];
   if (dir) args.push('--dir', dir);
   args.push(...(opts.args ?? []));
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const end = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await exited;
+  const proc = spawnServer(bin, args, () => {
     if (ownDir) rmSync(ownDir, { recursive: true, force: true });
-  };
+  });
   const server: StanServer = {
     clusterId,
     natsPort,
@@ -105,15 +92,14 @@ export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
     natsUrl: `nats://127.0.0.1:${natsPort}`,
     monitorUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${monitorPort}`,
     dir,
-    process: child,
-    output: () => output,
-    stop: () => end('SIGTERM'),
-    kill: () => end('SIGKILL'),
+    process: proc.process,
+    output: proc.output,
+    stop: proc.stop,
+    kill: proc.kill,
   };
-  trackChild(child);
   const trusting = tls && new Agent({ connect: { ca: readFileSync(tls.caFile) } });
   try {
-    await waitForServerz(server, opts.waitForStates, exited, trusting);
+    await waitUntilReady(`nats-streaming-server on ${server.monitorUrl}`, proc, () => serverzReady(server, opts.waitForStates, trusting));
   } catch (err) {
     await server.kill();
     throw err;
@@ -123,24 +109,53 @@ export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
   return server;
 }
 
-async function waitForServerz(server: StanServer, states: string[] | undefined, exited: Promise<void>, trusting: Agent | undefined): Promise<void> {
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + 20_000;
-  let last = '';
-  while (Date.now() < deadline && !gone) {
-    try {
-      const url = `${server.monitorUrl}/streaming/serverz`;
-      const res = trusting ? await undiciFetch(url, { dispatcher: trusting }) : await fetch(url);
-      if (res.ok) {
-        const state = ((await res.json()) as { state: string }).state;
-        if (!states || states.includes(state)) return;
-        last = `state ${state}`;
-      }
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 50));
+async function serverzReady(server: StanServer, states: string[] | undefined, trusting: Agent | undefined): Promise<true | string> {
+  const url = `${server.monitorUrl}/streaming/serverz`;
+  const res = trusting ? await undiciFetch(url, { dispatcher: trusting }) : await fetch(url);
+  if (!res.ok) return `HTTP ${res.status}`;
+  const state = ((await res.json()) as { state: string }).state;
+  return !states || states.includes(state) ? true : `state ${state}`;
+}
+
+export interface RaftCluster {
+  /** The nodes by id, in the order given. */
+  nodes: Map<string, StanServer>;
+  /** Stops every node (killed ones too) and removes the cluster's directory. */
+  stop(): Promise<void>;
+}
+
+/** A Raft cluster (`--clustered`, FILE store) of the nodes `ids`, in a directory of its own; resolves once every node answers CLUSTERED. */
+export async function startRaftCluster(clusterId: string, ids: readonly string[]): Promise<RaftCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'nqe-raft-'));
+  const routePorts = await Promise.all(ids.map(() => freePort()));
+  const started: StanServer[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((n) => n.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(ids.map(async (id, i) => {
+      const nodeDir = join(dir, id);
+      mkdirSync(nodeDir);
+      const routes = routePorts.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`).join(',');
+      started[i] = await startStan({
+        clusterId,
+        store: 'FILE',
+        dir: join(nodeDir, 'store'),
+        waitForStates: ['CLUSTERED'],
+        args: ['--clustered', '--cluster_node_id', id, '--cluster_peers', ids.join(','), '--cluster_log_path', join(nodeDir, 'raft'),
+          '-cluster', `nats://127.0.0.1:${routePorts[i]}`, '-routes', routes],
+      });
+    }));
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  throw new Error(`nats-streaming-server on ${server.monitorUrl} did not become ready (${gone ? 'it exited' : last}):\n${server.output()}`);
+  return { nodes: new Map(ids.map((id, i) => [id, started[i]!])), stop };
+}
+
+/** A node's serverz role ("" outside a Raft cluster). */
+export async function roleOf(server: StanServer): Promise<string> {
+  const res = await fetch(`${server.monitorUrl}/streaming/serverz`);
+  return ((await res.json()) as { role?: string }).role ?? '';
 }

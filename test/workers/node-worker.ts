@@ -5,33 +5,17 @@
  * WORKER_ACKS=never). Settings come from
  * the environment; it prints one JSON line per event on stdout.
  */
-import { createInterface } from 'node:readline';
 import stan from 'node-nats-streaming';
-import { watchPending } from 'nats-queue-exporter/probe';
-
-const env = (name: string, fallback?: string): string => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`node-worker: set ${name}`);
-  return value;
-};
-
-const say = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+import { env, say, stdinGate, watcherFromEnv } from './worker-io.js';
 
 const manualAcks = env('WORKER_MANUAL_ACK', 'false') === 'true';
 // "never": the handler returns without acking, so the server redelivers after the ack wait.
 const acks = env('WORKER_ACKS', 'after-gate');
-let gateOpen = env('WORKER_GATE', 'closed') === 'open';
-let waiting: Array<() => void> = [];
+const gate = stdinGate();
 let handled = 0;
 
 const sc = stan.connect(env('WORKER_CLUSTER'), env('WORKER_CLIENT_ID'), { url: env('WORKER_NATS_URL'), reconnect: false });
-const watcher = watchPending({
-  server: env('WORKER_SERVER'),
-  url: env('WORKER_PROBE_URL'),
-  clientId: env('WORKER_CLIENT_ID'),
-  intervalMs: Number(env('WORKER_INTERVAL_MS', '300')),
-  onError: (err) => say({ reportError: err.message }),
-});
+const watcher = watcherFromEnv();
 
 sc.on('connect', () => {
   const opts = sc.subscriptionOptions().setDeliverAllAvailable().setManualAckMode(manualAcks).setMaxInFlight(Number(env('WORKER_MAX_INFLIGHT', '1000')))
@@ -41,7 +25,7 @@ sc.on('connect', () => {
   const group = env('WORKER_GROUP', '');
   const sub = group === '' ? sc.subscribe(env('WORKER_SUBJECT'), opts) : sc.subscribe(env('WORKER_SUBJECT'), group, opts);
   watcher.handle(sub, async (msg: stan.Message) => {
-    if (!gateOpen) await new Promise<void>((resolve) => waiting.push(resolve));
+    await gate.pass();
     if (manualAcks && acks !== 'never') msg.ack();
     handled += 1;
     say({ handled, sequence: msg.getSequence(), redelivered: msg.isRedelivered() });
@@ -49,18 +33,6 @@ sc.on('connect', () => {
   sub.on('ready', () => say({ ready: true }));
 });
 sc.on('error', (err: Error) => say({ natsError: err.message }));
-
-createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line === 'open') {
-    gateOpen = true;
-    const released = waiting;
-    waiting = [];
-    for (const resolve of released) resolve();
-  } else if (line === 'close') {
-    gateOpen = false;
-  }
-  say({ gate: gateOpen ? 'open' : 'closed' });
-});
 
 process.once('SIGTERM', () => {
   void watcher.close().then(() => {

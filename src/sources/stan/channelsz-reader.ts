@@ -58,7 +58,7 @@ const MAX_DEPTH = 64;
 const TOTAL = 0, COUNT = 1, CHANNELS = 2;
 const NAME = 3, MSGS = 4, BYTES = 5, FIRST_SEQ = 6, LAST_SEQ = 7, SUBS_COUNT = 8, SUBSCRIPTIONS = 9;
 const CLIENT_ID = 10, QUEUE_NAME = 11, DURABLE_NAME = 12, IS_DURABLE = 13, IS_OFFLINE = 14, IS_STALLED = 15;
-const MAX_INFLIGHT = 16, ACK_WAIT = 17, LAST_SENT = 18, PENDING_COUNT = 19;
+const MAX_INFLIGHT = 16, ACK_WAIT = 17, LAST_SENT = 18, PENDING_COUNT = 19, INBOX = 20;
 const UNKNOWN = -1;
 const KEYS: ReadonlyArray<readonly [number, string]> = [
   [TOTAL, 'total'], [COUNT, 'count'], [CHANNELS, 'channels'],
@@ -66,7 +66,7 @@ const KEYS: ReadonlyArray<readonly [number, string]> = [
   [SUBS_COUNT, 'subs_count'], [SUBSCRIPTIONS, 'subscriptions'],
   [CLIENT_ID, 'client_id'], [QUEUE_NAME, 'queue_name'], [DURABLE_NAME, 'durable_name'], [IS_DURABLE, 'is_durable'],
   [IS_OFFLINE, 'is_offline'], [IS_STALLED, 'is_stalled'], [MAX_INFLIGHT, 'max_inflight'], [ACK_WAIT, 'ack_wait'],
-  [LAST_SENT, 'last_sent'], [PENDING_COUNT, 'pending_count'],
+  [LAST_SENT, 'last_sent'], [PENDING_COUNT, 'pending_count'], [INBOX, 'inbox'],
 ];
 /** The known keys by their length in bytes (all ASCII): their bytes, and their numbers at the same places. */
 const KEY_BYTES: Uint8Array[][] = [];
@@ -325,9 +325,20 @@ const CHANNEL_REQUIRED = bits(NAME, MSGS, BYTES, FIRST_SEQ, LAST_SEQ, SUBS_COUNT
 const SUBSCRIPTION_REQUIRED = bits(CLIENT_ID, IS_DURABLE, IS_OFFLINE, IS_STALLED, MAX_INFLIGHT, ACK_WAIT, LAST_SENT, PENDING_COUNT);
 const PAGE_REQUIRED = bits(TOTAL, COUNT);
 
-function readSubscription(r: Reader, names: NameTable): Subscription {
+/**
+ * Where the reader puts strings: `names` for channel names, client ids and queue names;
+ * `inboxes` for subscription inboxes, which are read only when it is given (they are unique
+ * per subscription, so they get a table of their own instead of crowding out the names).
+ */
+interface Tables {
+  names: NameTable;
+  inboxes: NameTable | undefined;
+}
+
+function readSubscription(r: Reader, { names, inboxes }: Tables): Subscription {
   let seen = 0;
   let clientId = '';
+  let inbox = '';
   let queueName = '';
   let durableName = '';
   let isDurable = false;
@@ -342,6 +353,13 @@ function readSubscription(r: Reader, names: NameTable): Subscription {
       const key = r.key();
       switch (key) {
         case CLIENT_ID: clientId = r.string(names); break;
+        case INBOX:
+          if (inboxes === undefined) {
+            r.skip();
+            continue;
+          }
+          inbox = r.string(inboxes);
+          break;
         case QUEUE_NAME: queueName = r.string(names); break;
         case DURABLE_NAME: durableName = r.string(names); break;
         case IS_DURABLE: isDurable = r.boolean(); break;
@@ -356,14 +374,14 @@ function readSubscription(r: Reader, names: NameTable): Subscription {
       seen |= 1 << key;
     } while (r.more(CLOSE_OBJECT));
   }
-  if ((seen & SUBSCRIPTION_REQUIRED) !== SUBSCRIPTION_REQUIRED) throw NOT_SURE;
+  if ((seen & SUBSCRIPTION_REQUIRED) !== SUBSCRIPTION_REQUIRED || (inboxes !== undefined && (seen & (1 << INBOX)) === 0)) throw NOT_SURE;
   let group = '';
   let durable = durableName;
   if (queueName !== '') ({ group, durable } = names.queue(queueName, isDurable));
-  return { clientId, group, durable, unacked, lastSent, maxInflight, ackWaitSeconds, stalled, offline, index: 0 };
+  return { clientId, inbox, group, durable, unacked, lastSent, maxInflight, ackWaitSeconds, stalled, offline, index: 0 };
 }
 
-function readChannel(r: Reader, names: NameTable): ParsedChannel {
+function readChannel(r: Reader, tables: Tables): ParsedChannel {
   let seen = 0;
   const facts: ChannelFacts = { name: '', messages: 0, bytes: 0, firstSeq: 0, lastSeq: 0, subscriptionCount: 0 };
   const subscriptions: Subscription[] = [];
@@ -371,7 +389,7 @@ function readChannel(r: Reader, names: NameTable): ParsedChannel {
     do {
       const key = r.key();
       switch (key) {
-        case NAME: facts.name = r.string(names); break;
+        case NAME: facts.name = r.string(tables.names); break;
         case MSGS: facts.messages = r.number(); break;
         case BYTES: facts.bytes = r.number(); break;
         case FIRST_SEQ: facts.firstSeq = r.number(); break;
@@ -380,7 +398,7 @@ function readChannel(r: Reader, names: NameTable): ParsedChannel {
         case SUBSCRIPTIONS:
           subscriptions.length = 0;
           if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
-            do subscriptions.push(readSubscription(r, names));
+            do subscriptions.push(readSubscription(r, tables));
             while (r.more(CLOSE_ARRAY));
           }
           break;
@@ -396,10 +414,12 @@ function readChannel(r: Reader, names: NameTable): ParsedChannel {
 /**
  * The page in `body`, or undefined when the body is anything but a well-formed channelsz page:
  * then parse it with JSON.parse and parseChannelsPage for a precise error. Names come from
- * `names`, the same table for every page of a server.
+ * `names`, the same table for every page of a server. Subscription inboxes are read (from
+ * `inboxes`) only when that table is given; otherwise they are skipped like unused fields.
  */
-export function readChannelsPage(body: Buffer, names: NameTable = new NameTable()): ReadPage | undefined {
+export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(), inboxes?: NameTable): ReadPage | undefined {
   const r = new Reader(body);
+  const tables: Tables = { names, inboxes };
   let seen = 0;
   let total = 0;
   let count = 0;
@@ -414,7 +434,7 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
           case CHANNELS:
             channels.length = 0;
             if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
-              do channels.push(readChannel(r, names));
+              do channels.push(readChannel(r, tables));
               while (r.more(CLOSE_ARRAY));
             }
             break;

@@ -1,61 +1,23 @@
 import type { ChannelFacts, ServerInfo, StoreLimits, Subscription } from '../../model/types.js';
-import { ScrapeError } from '../scrape-error.js';
+import { bool, list, num, object, str, time } from '../json-fields.js';
 
 /**
  * Checks and converts the JSON of nats-streaming-server's /streaming endpoints
  * (server/monitor.go, v0.25.6). Fields the server marks omitempty may be missing.
  */
 
-type Json = Record<string, unknown>;
-
-function invalid(where: string, message: string): ScrapeError {
-  return new ScrapeError('invalid_response', `${where}: ${message}`);
-}
-
-function object(value: unknown, where: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where, 'expected a JSON object');
-  return value as Json;
-}
-
-function num(o: Json, key: string, where: string, optional = false): number {
-  const v = o[key];
-  if (v === undefined && optional) return 0;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(where, `field "${key}" is ${v === undefined ? 'missing' : 'not a number'}`);
-  return v;
-}
-
-function str(o: Json, key: string, where: string, optional = false): string {
-  const v = o[key];
-  if (v === undefined && optional) return '';
-  if (typeof v !== 'string') throw invalid(where, `field "${key}" is ${v === undefined ? 'missing' : 'not a string'}`);
-  return v;
-}
-
-function bool(o: Json, key: string, where: string): boolean {
-  const v = o[key];
-  if (typeof v !== 'boolean') throw invalid(where, `field "${key}" is ${v === undefined ? 'missing' : 'not a boolean'}`);
-  return v;
-}
-
-function list(o: Json, key: string, where: string): unknown[] {
-  const v = o[key];
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw invalid(where, `field "${key}" is not a list`);
-  return v;
-}
-
 export function parseServerz(body: unknown): ServerInfo {
   const where = 'serverz';
   const o = object(body, where);
-  const start = Date.parse(str(o, 'start_time', where));
-  if (Number.isNaN(start)) throw invalid(where, 'field "start_time" is not a timestamp');
   return {
     clusterId: str(o, 'cluster_id', where),
     serverId: str(o, 'server_id', where),
     version: str(o, 'version', where),
+    goVersion: str(o, 'go', where, true),
     state: str(o, 'state', where),
     role: str(o, 'role', where, true),
-    startTimeSeconds: start / 1000,
+    startTimeSeconds: time(o, 'start_time', where) / 1000,
+    startTime: str(o, 'start_time', where),
     clients: num(o, 'clients', where),
     subscriptions: num(o, 'subscriptions', where),
     channels: num(o, 'channels', where),
@@ -110,7 +72,7 @@ export function splitQueueName(queueName: string, isDurable: boolean): { group: 
   return { group: queueName.slice(colon + 1), durable: queueName.slice(0, colon) };
 }
 
-function parseSubscription(value: unknown, where: string): Subscription {
+function parseSubscription(value: unknown, where: string, withInbox: boolean): Subscription {
   const o = object(value, where);
   const queueName = str(o, 'queue_name', where, true);
   const isDurable = bool(o, 'is_durable', where);
@@ -119,6 +81,7 @@ function parseSubscription(value: unknown, where: string): Subscription {
     : { group: '', durable: str(o, 'durable_name', where, true) };
   return {
     clientId: str(o, 'client_id', where),
+    inbox: withInbox ? str(o, 'inbox', where) : '',
     group,
     durable,
     unacked: num(o, 'pending_count', where),
@@ -131,8 +94,8 @@ function parseSubscription(value: unknown, where: string): Subscription {
   };
 }
 
-/** Reads a channel object as channelsz?subs=1 gives it. */
-export function parseChannel(value: unknown, where: string): ParsedChannel {
+/** Reads a channel object as channelsz?subs=1 gives it; subscription inboxes only when asked for. */
+export function parseChannel(value: unknown, where: string, withInbox = false): ParsedChannel {
   const o = object(value, where);
   const name = str(o, 'name', where);
   const at = `${where} channel "${name}"`;
@@ -144,6 +107,6 @@ export function parseChannel(value: unknown, where: string): ParsedChannel {
     lastSeq: num(o, 'last_seq', at),
     subscriptionCount: num(o, 'subs_count', at),
   };
-  const subscriptions = list(o, 'subscriptions', at).map((s, i) => parseSubscription(s, `${at} subscription ${i}`));
+  const subscriptions = list(o, 'subscriptions', at).map((s, i) => parseSubscription(s, `${at} subscription ${i}`, withInbox));
   return { facts, subscriptions };
 }

@@ -2,9 +2,10 @@ import { buildChannel } from '../../model/consumers.js';
 import type { Channel, NodeSnapshot, ScrapeFailure, ServerInfo, ServerSnapshot, StoreLimits } from '../../model/types.js';
 import type { NodeTarget, ServerTarget } from '../../targets.js';
 import type { SubjectMatcher } from '../../subjects.js';
-import { ScrapeError } from '../scrape-error.js';
+import { failureOf } from '../scrape-error.js';
 import { OldestAges } from '../../model/oldest-age.js';
-import { MonitorHttpClient } from './http-client.js';
+import type { AnswerCap, AnswerCaps } from '../answer-caps.js';
+import { MonitorHttpClient } from '../http-client.js';
 import { StanMessageTimes } from './message-times.js';
 import { NameTable, type ReadPage, readChannelsPage } from './channelsz-reader.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from './parse.js';
@@ -13,8 +14,15 @@ export interface StanSourceOptions {
   timeoutMs: number;
   pageSize: number;
   selectSubject: SubjectMatcher;
+  caps: AnswerCaps;
   /** Most publish times read over --nats-url per scrape. */
   ageLookups: number;
+  /**
+   * Also read what only --nss-compat renders: every subscription's inbox, and the channels of
+   * the nodes that list them without owning the figures (NodeSnapshot.listedChannels: Raft
+   * followers, a second claimer). Off, neither costs anything.
+   */
+  nssCompat?: boolean;
 }
 
 /** Publish-time lookups at once, and the longest they may add to a scrape. */
@@ -61,12 +69,12 @@ export class StanSource {
   }
 
   async scrape(): Promise<ServerSnapshot> {
-    return this.#scrapeWith((node, info, signal, into) => node.readChannels(info.channels, signal, into));
+    return this.#scrapeWith((node, info, signal, into) => node.readChannels(info.channels, this.#opts.caps.channelszPage(this.#opts.pageSize, info), signal, into));
   }
 
   /** serverz and storez as scrape() reads them, and of the owner's channels only those named (`--subjects auto`). */
   async scrapeChannels(names: readonly string[]): Promise<ServerSnapshot> {
-    return this.#scrapeWith((node, _info, signal, into) => node.readNamedChannels(names, signal, into));
+    return this.#scrapeWith((node, info, signal, into) => node.readNamedChannels(names, this.#opts.caps.channelszChannel(info.subscriptions), signal, into));
   }
 
   async #scrapeWith(readChannels: ChannelReader): Promise<ServerSnapshot> {
@@ -78,20 +86,33 @@ export class StanSource {
     const claimers = states.filter((s) => s.info !== undefined && ownsQueueState(s.info));
     const owner = claimers[0];
     const channels = new Map<string, Channel>();
-    if (owner) {
+    const readOwner = async (): Promise<void> => {
+      if (!owner) return;
       try {
         await readChannels(owner.node, owner.info!, deadline, channels);
       } catch (err) {
-        owner.failure = failureOf(err, owner.node.target.url);
-        delete owner.info;
-        delete owner.limits;
+        failed(owner, err);
         channels.clear();
       }
-    }
+    };
+    // v0.16.0 read every URL it was given: a Raft follower's listing is part of its answer.
+    const listers = this.#opts.nssCompat ? states.filter((s) => s !== owner && s.info !== undefined && listsChannels(s.info)) : [];
+    const listed = new Map<NodeState, Channel[]>();
+    const readListed = async (state: NodeState): Promise<void> => {
+      const into = new Map<string, Channel>();
+      try {
+        await state.node.readChannels(state.info!.channels, this.#opts.caps.channelszPage(this.#opts.pageSize, state.info!), deadline, into);
+        listed.set(state, [...into.values()]);
+      } catch (err) {
+        failed(state, err);
+      }
+    };
+    await Promise.all([readOwner(), ...listers.map(readListed)]);
     const ownerAnswered = owner !== undefined && owner.failure === undefined;
     const snapshot: ServerSnapshot = {
       name: this.target.name,
-      nodes: states.map((s) => nodeSnapshot(s, s === owner)),
+      backend: 'stan',
+      nodes: states.map((s) => nodeSnapshot(s, s === owner || listed.has(s), listed.get(s))),
       ownerConflict: claimers.length > 1,
       channels: ownerAnswered ? [...channels.values()] : [],
       ageLookups: 0,
@@ -118,6 +139,8 @@ class StanNode {
   readonly #opts: StanSourceOptions;
   readonly #http: MonitorHttpClient;
   readonly #names = new NameTable();
+  /** Subscription inboxes, read only with --nss-compat. */
+  readonly #inboxes: NameTable | undefined;
   /** Pages of the current scrape that the fast reader left to the checked parser. */
   checkedPages = 0;
   /** When this node's part of the current scrape ended. */
@@ -127,6 +150,7 @@ class StanNode {
     this.target = target;
     this.#opts = opts;
     this.#http = new MonitorHttpClient(target, { timeoutMs: opts.timeoutMs, connections: PAGE_CONCURRENCY });
+    this.#inboxes = opts.nssCompat ? new NameTable() : undefined;
   }
 
   /** serverz and storez together; a failure of either gives up the other. */
@@ -137,8 +161,8 @@ class StanNode {
     const signal = AbortSignal.any([deadline, giveUp.signal]);
     try {
       const [serverz, storez] = await Promise.all([
-        this.#http.getJson('/streaming/serverz', signal),
-        this.#http.getJson('/streaming/storez', signal),
+        this.#http.getJson('/streaming/serverz', signal, this.#opts.caps.serverz),
+        this.#http.getJson('/streaming/storez', signal, this.#opts.caps.storez),
       ]);
       const state: NodeState = { node: this, started, info: parseServerz(serverz.body), limits: parseStorez(storez.body) };
       this.ended = performance.now();
@@ -155,12 +179,12 @@ class StanNode {
    * (serverz told how many channels to expect), each page normalised as soon as it arrives while
    * the server still encodes the others. Channels keep the server's order (sorted by name).
    */
-  async readChannels(expected: number, signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
+  async readChannels(expected: number, cap: AnswerCap, signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
     const pageSize = this.#opts.pageSize;
     const readPage = async (offset: number): Promise<{ total: number; count: number; channels: Channel[] }> => {
       const where = `channelsz offset ${offset}`;
       const path = `/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`;
-      const page = await this.#http.read(path, signal, (_status, body) => readChannelsPage(body, this.#names) ?? this.#checkedPage(path, body, where));
+      const page = await this.#http.read(path, signal, cap, (_status, body) => readChannelsPage(body, this.#names, this.#inboxes) ?? this.#checkedPage(path, body, where));
       this.ended = performance.now();
       const channels: Channel[] = [];
       for (const parsed of page.channels) {
@@ -198,23 +222,23 @@ class StanNode {
   #checkedPage(path: string, body: Buffer, where: string): ReadPage {
     this.checkedPages++;
     const page = parseChannelsPage(this.#http.parseJson(path, body), where);
-    return { total: page.total, count: page.count, channels: page.channels.map((raw) => parseChannel(raw, where)) };
+    return { total: page.total, count: page.count, channels: page.channels.map((raw) => parseChannel(raw, where, this.#inboxes !== undefined)) };
   }
 
   /**
    * One channelsz?channel=NAME&subs=1 per selected name, a few at a time. A 404 means the server
    * has no such channel (nothing was published or subscribed there yet): it is left out.
    */
-  async readNamedChannels(names: readonly string[], signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
+  async readNamedChannels(names: readonly string[], cap: AnswerCap, signal: AbortSignal, into: Map<string, Channel>): Promise<void> {
     const wanted = names.filter((name) => this.#opts.selectSubject(name));
     const found: Array<Channel | undefined> = [];
     let next = 0;
     const readNext = async (): Promise<void> => {
       for (let i = next++; i < wanted.length; i = next++) {
         const name = wanted[i]!;
-        const res = await this.#http.getJson(`/streaming/channelsz?channel=${encodeURIComponent(name)}&subs=1`, signal, [404]);
+        const res = await this.#http.getJson(`/streaming/channelsz?channel=${encodeURIComponent(name)}&subs=1`, signal, cap, [404]);
         if (res.status === 404) continue;
-        const parsed = parseChannel(res.body, `channelsz channel ${name}`);
+        const parsed = parseChannel(res.body, `channelsz channel ${name}`, this.#inboxes !== undefined);
         found[i] = buildChannel(parsed.facts, parsed.subscriptions);
       }
     };
@@ -238,23 +262,30 @@ export function ownsQueueState(info: ServerInfo): boolean {
   return info.state === 'STANDALONE' || info.state === 'FT_ACTIVE' || (info.state === 'CLUSTERED' && info.role === 'Leader');
 }
 
-/** A failure as the model holds it; an error that is not a ScrapeError is the exporter's own fault. */
-function failureOf(err: unknown, url: string): ScrapeFailure {
-  if (err instanceof ScrapeError) return { reason: err.reason, message: err.message };
-  const e = err instanceof Error ? err : new Error(String(err));
-  return { reason: 'exporter_error', message: `exporter fault while reading ${url}: ${e.message}`, cause: e };
+/** States that list channels: all but an FT standby (and a failed or shut down server). */
+function listsChannels(info: ServerInfo): boolean {
+  return info.state === 'STANDALONE' || info.state === 'FT_ACTIVE' || info.state === 'CLUSTERED';
 }
 
-function nodeSnapshot(state: NodeState, owner: boolean): NodeSnapshot {
+/** A node whose channels could not be read failed this scrape, whatever its serverz said. */
+function failed(state: NodeState, err: unknown): void {
+  state.failure = failureOf(err, state.node.target.url);
+  delete state.info;
+  delete state.limits;
+}
+
+/** `swept`: this node's channelsz was read this scrape; `listedChannels`: what it listed, when it is not the owner. */
+function nodeSnapshot(state: NodeState, swept: boolean, listedChannels: Channel[] | undefined): NodeSnapshot {
   const { node } = state;
   const snapshot: NodeSnapshot = {
     node: node.target.node,
     url: node.target.url,
     durationSeconds: (node.ended - state.started) / 1000,
-    checkedPages: owner ? node.checkedPages : 0,
+    checkedPages: swept ? node.checkedPages : 0,
   };
   if (state.failure) snapshot.failure = state.failure;
   if (state.info) snapshot.info = state.info;
   if (state.limits) snapshot.limits = state.limits;
+  if (listedChannels) snapshot.listedChannels = listedChannels;
   return snapshot;
 }

@@ -1,0 +1,42 @@
+import { ScrapeError } from '../scrape-error.js';
+import { type NodeStream, nodeStreams } from './leaders.js';
+import { type JszPage, type VarzIdentity, parseVarz } from './parse.js';
+import { type GetJson, readAllAccounts } from './read-accounts.js';
+
+export const VARZ_PATH = '/varz';
+
+/** What one scrape of one nats-server node gives. */
+export interface JetStreamNodeRead {
+  identity: VarzIdentity;
+  jsz: Omit<JszPage, 'accounts'>;
+  /** Its streams, each with only the consumers this node leads. */
+  streams: NodeStream[];
+  /** /jsz requests made. */
+  pages: number;
+}
+
+/**
+ * Reads one node: every /jsz page, and the node's own server name from /varz, which /jsz does
+ * not carry but replicas name their leader by. The name is asked once per server process: it
+ * is read again only when /jsz shows another server id (the server restarted).
+ */
+export class JszNodeReader {
+  readonly #pageSize: number;
+  #identity: VarzIdentity | undefined;
+
+  constructor(pageSize: number) {
+    this.#pageSize = pageSize;
+  }
+
+  async read(get: GetJson): Promise<JetStreamNodeRead> {
+    const readVarz = async () => parseVarz(await get(VARZ_PATH));
+    const [jsz, fresh] = await Promise.all([readAllAccounts(get, this.#pageSize), this.#identity ? undefined : readVarz()]);
+    let identity = fresh ?? this.#identity!;
+    if (identity.serverId !== jsz.first.serverId) identity = await readVarz();
+    if (identity.serverId !== jsz.first.serverId) {
+      throw new ScrapeError('invalid_response', `/varz and /jsz came from different servers (server ids ${identity.serverId} and ${jsz.first.serverId}): give each node's own monitoring URL, not one behind a load balancer`);
+    }
+    this.#identity = identity;
+    return { identity, jsz: jsz.first, streams: nodeStreams(jsz.accounts, identity.serverName), pages: jsz.pages };
+  }
+}

@@ -1,0 +1,157 @@
+import type { Channel, Consumer } from '../../model/types.js';
+import type { NodeStream } from './leaders.js';
+import type { JszConsumer } from './parse.js';
+
+/** The account a server without configured accounts puts everything in; its queues carry no account label. */
+export const DEFAULT_ACCOUNT = '$G';
+
+/**
+ * A pull consumer with no waiting pull request still counts as having a member when it
+ * delivered or saw an ack this recently: a worker busy with its last batch has no request out.
+ * Client libraries renew an idle pull request at least every 30 s (their default expiry).
+ */
+export const PULL_ACTIVITY_WINDOW_MS = 60_000;
+
+/**
+ * The queue a consumer feeds, as stan2js maps a NATS Streaming subscription the other way:
+ * group = deliver_group, durable = durable_name. An ephemeral consumer (no durable name; the
+ * server deletes it when inactive, and most are named by the server or the client library, new
+ * on every reconnect) is no queue of its own: with a deliver group it counts towards that
+ * group's queue (durable ""), like a non-durable STAN queue group; without one it has no
+ * queue series, like a plain STAN subscription, so that ephemerals never churn series.
+ */
+export function queueKey(c: JszConsumer): { group: string; durable: string } | undefined {
+  if (c.durableName === '' && c.deliverGroup === '') return undefined;
+  return { group: c.deliverGroup, durable: c.durableName };
+}
+
+/**
+ * Members online, so that queue_consumers and queue_offline mean what they mean for STAN
+ * (someone is there to take messages):
+ * - push consumer: 1 while a subscriber is bound to its deliver subject (push_bound; the server
+ *   does not say how many), else 0;
+ * - pull consumer: its waiting pull requests (each worker keeps one out while idle), or 1 when
+ *   it has none but delivered or saw an ack within PULL_ACTIVITY_WINDOW_MS.
+ */
+export function onlineMembers(c: JszConsumer): number {
+  if (c.deliverSubject !== '') return c.pushBound ? 1 : 0;
+  if (c.numWaiting > 0) return c.numWaiting;
+  const last = Math.max(c.lastDeliveryMs ?? -Infinity, c.lastAckMs ?? -Infinity);
+  return c.readAtMs - last <= PULL_ACTIVITY_WINDOW_MS ? 1 : 0;
+}
+
+/**
+ * Messages the stream discarded (limits) before this consumer got them: what lies between its
+ * cursor and the stream's first sequence. Only for a consumer of the whole stream: for a
+ * filtered one the gap also holds other subjects' messages, which were never its own.
+ */
+function evicted(c: JszConsumer, firstSeq: number): number {
+  return c.filtered ? 0 : Math.max(0, firstSeq - 1 - c.deliveredStreamSeq);
+}
+
+/** One consumer's queue figures; an ephemeral group's consumers are added up by addTo. */
+function figures(c: JszConsumer, group: string, durable: string, firstSeq: number): Consumer {
+  const members = onlineMembers(c);
+  // max_ack_pending is one window for all members: at it, the server sends none of them more.
+  const limited = c.maxAckPending > 0;
+  return {
+    group,
+    durable,
+    lastSent: c.deliveredStreamSeq,
+    undelivered: c.numPending,
+    unacked: c.numAckPending,
+    pending: c.numPending + c.numAckPending,
+    members,
+    stalledMembers: members > 0 && limited && c.numAckPending >= c.maxAckPending ? 1 : 0,
+    maxInflight: limited ? c.maxAckPending : 0,
+    offline: durable !== '' && members === 0,
+    evicted: evicted(c, firstSeq),
+    redelivered: c.numRedelivered,
+  };
+}
+
+function addTo(sum: Consumer, more: Consumer): void {
+  sum.lastSent = Math.max(sum.lastSent, more.lastSent);
+  sum.undelivered += more.undelivered;
+  sum.unacked += more.unacked;
+  sum.pending += more.pending;
+  sum.members += more.members;
+  sum.stalledMembers += more.stalledMembers;
+  sum.maxInflight += more.maxInflight;
+  sum.evicted += more.evicted;
+  sum.redelivered = (sum.redelivered ?? 0) + (more.redelivered ?? 0);
+}
+
+/** A stream's queues (its first sequence is `firstSeq`): one per durable, one per deliver group of ephemerals. */
+export function streamQueues(consumers: readonly JszConsumer[], firstSeq: number): Consumer[] {
+  const queues = new Map<string, Consumer>();
+  for (const c of consumers) {
+    const key = queueKey(c);
+    if (!key) continue;
+    const id = `${key.group}\u0000${key.durable}`;
+    const found = queues.get(id);
+    const these = figures(c, key.group, key.durable, firstSeq);
+    if (found) addTo(found, these);
+    else queues.set(id, these);
+  }
+  return [...queues.values()];
+}
+
+/**
+ * The `account` of each account id, undefined for the default account. The account's name
+ * (its name tag under an operator) unless two accounts share it; then their ids, so that two
+ * accounts never give the same series.
+ */
+function accountLabels(streams: readonly NodeStream[]): Map<string, string | undefined> {
+  const idsByName = new Map<string, Set<string>>();
+  for (const s of streams) {
+    let ids = idsByName.get(s.accountName);
+    if (!ids) idsByName.set(s.accountName, (ids = new Set()));
+    ids.add(s.accountId);
+  }
+  const labels = new Map<string, string | undefined>();
+  for (const s of streams) {
+    const shared = idsByName.get(s.accountName)!.size > 1;
+    labels.set(s.accountId, s.accountId === DEFAULT_ACCOUNT ? undefined : shared ? s.accountId : s.accountName);
+  }
+  return labels;
+}
+
+/**
+ * The channels (streams) and queues of one logical server from the streams its nodes listed,
+ * in configured node order. Each stream's state comes from the node that leads it (or, while it
+ * has no leader, from the first replica listed); each consumer from the first node that leads
+ * it, so a replicated consumer is counted once whichever node leads it now.
+ */
+export function logicalServerChannels(nodes: ReadonlyArray<readonly NodeStream[]>): Channel[] {
+  const streams = new Map<string, NodeStream>();
+  const consumers = new Map<string, Map<string, JszConsumer>>();
+  for (const node of nodes) {
+    for (const s of node) {
+      const key = `${s.accountId}\u0000${s.stream.name}`;
+      const seen = streams.get(key);
+      if (!seen || (s.led && !seen.led)) streams.set(key, s);
+      let byName = consumers.get(key);
+      if (!byName) consumers.set(key, (byName = new Map()));
+      for (const c of s.stream.consumers) if (!byName.has(c.name)) byName.set(c.name, c);
+    }
+  }
+  const labels = accountLabels([...streams.values()]);
+  const channels: Channel[] = [];
+  for (const [key, s] of streams) {
+    const account = labels.get(s.accountId);
+    const { name, messages, bytes, firstSeq, lastSeq, consumerCount } = s.stream;
+    channels.push({
+      ...(account === undefined ? {} : { account }),
+      name,
+      messages,
+      bytes,
+      firstSeq,
+      lastSeq,
+      subscriptionCount: consumerCount,
+      consumers: streamQueues([...consumers.get(key)!.values()], firstSeq),
+      subscriptions: [],
+    });
+  }
+  return channels;
+}

@@ -1,0 +1,125 @@
+import type { JetStreamNodeInfo, NodeSnapshot, ServerSnapshot } from '../../model/types.js';
+import type { SubjectMatcher } from '../../subjects.js';
+import type { NodeTarget, ServerTarget } from '../../targets.js';
+import type { AnswerCap, AnswerCaps } from '../answer-caps.js';
+import { MonitorHttpClient } from '../http-client.js';
+import { failureOf } from '../scrape-error.js';
+import type { NodeStream } from './leaders.js';
+import { type JetStreamNodeRead, JszNodeReader, VARZ_PATH } from './node-reader.js';
+import { logicalServerChannels } from './queues.js';
+
+export interface JetStreamSourceOptions {
+  timeoutMs: number;
+  /** Accounts per /jsz request. */
+  pageSize: number;
+  selectSubject: SubjectMatcher;
+  caps: AnswerCaps;
+}
+
+/** The cap of what the reader asks for: /varz, or a /jsz page of `pageSize` accounts. */
+export function jetStreamCap(caps: AnswerCaps, path: string, pageSize: number): AnswerCap {
+  return path === VARZ_PATH ? caps.varz : caps.jszPage(pageSize);
+}
+
+/** Requests to one node at once: /varz beside the first /jsz page, then two pages. */
+const CONNECTIONS = 2;
+
+/**
+ * Reads one logical JetStream server (a standalone nats-server or the nodes of a cluster) into a
+ * ServerSnapshot under one deadline: every node's /jsz, each stream's state from the node that
+ * leads it, each consumer's figures from the node that leads that consumer. Unlike NATS
+ * Streaming, no single node owns the queue figures: the owner named in the snapshot is the
+ * JetStream meta leader (or, without one among the answering nodes, the first that answered),
+ * and the figures are there while any node answered.
+ */
+export class JetStreamSource {
+  readonly target: ServerTarget;
+  readonly #opts: JetStreamSourceOptions;
+  readonly #nodes: readonly JetStreamNode[];
+
+  constructor(target: ServerTarget, opts: JetStreamSourceOptions) {
+    this.target = target;
+    this.#opts = opts;
+    this.#nodes = target.nodes.map((node) => new JetStreamNode(node, opts));
+  }
+
+  async scrape(): Promise<ServerSnapshot> {
+    const deadline = AbortSignal.timeout(this.#opts.timeoutMs);
+    const reads = await Promise.all(this.#nodes.map((node) => node.read(deadline)));
+    const answered = reads.filter((r) => r.streams !== undefined);
+    const claimers = answered.filter((r) => r.snapshot.jetstream!.metaLeader);
+    const owner = claimers[0] ?? answered[0];
+    const channels = logicalServerChannels(answered.map((r) => r.streams!)).filter((c) => this.#opts.selectSubject(c.name));
+    const snapshot: ServerSnapshot = {
+      name: this.target.name,
+      backend: 'jetstream',
+      nodes: reads.map((r) => r.snapshot),
+      ownerConflict: claimers.length > 1,
+      channels,
+      // No message timestamps are looked up for JetStream queues.
+      ageLookups: 0,
+    };
+    if (owner) snapshot.owner = owner.snapshot.node;
+    return snapshot;
+  }
+
+  /** /jsz has no request for named streams with their consumers: all are read, the named kept. */
+  async scrapeChannels(names: readonly string[]): Promise<ServerSnapshot> {
+    const wanted = new Set(names);
+    const snapshot = await this.scrape();
+    return { ...snapshot, channels: snapshot.channels.filter((c) => wanted.has(c.name)) };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#nodes.map((n) => n.close()));
+  }
+}
+
+/** One node's monitoring port: its HTTP connections and the reader that remembers its name. */
+class JetStreamNode {
+  readonly #target: NodeTarget;
+  readonly #http: MonitorHttpClient;
+  readonly #reader: JszNodeReader;
+  readonly #opts: JetStreamSourceOptions;
+
+  constructor(target: NodeTarget, opts: JetStreamSourceOptions) {
+    this.#target = target;
+    this.#opts = opts;
+    this.#http = new MonitorHttpClient(target, { timeoutMs: opts.timeoutMs, connections: CONNECTIONS });
+    this.#reader = new JszNodeReader(opts.pageSize);
+  }
+
+  async read(deadline: AbortSignal): Promise<{ snapshot: NodeSnapshot; streams?: NodeStream[] }> {
+    const started = performance.now();
+    const giveUp = new AbortController();
+    const signal = AbortSignal.any([deadline, giveUp.signal]);
+    const snapshot: NodeSnapshot = { node: this.#target.node, url: this.#target.url, durationSeconds: 0, checkedPages: 0 };
+    try {
+      const read = await this.#reader.read(async (path) => (await this.#http.getJson(path, signal, jetStreamCap(this.#opts.caps, path, this.#opts.pageSize))).body);
+      snapshot.jetstream = nodeInfo(read);
+      return { snapshot, streams: read.streams };
+    } catch (err) {
+      giveUp.abort();
+      snapshot.failure = failureOf(err, this.#target.url);
+      return { snapshot };
+    } finally {
+      snapshot.durationSeconds = (performance.now() - started) / 1000;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#http.close();
+  }
+}
+
+function nodeInfo({ identity, jsz }: JetStreamNodeRead): JetStreamNodeInfo {
+  return {
+    serverId: identity.serverId,
+    serverName: identity.serverName,
+    version: identity.version,
+    cluster: identity.cluster,
+    startTimeSeconds: identity.startTimeSeconds,
+    metaLeader: jsz.metaLeader !== undefined && jsz.metaLeader === identity.serverName,
+    ...jsz.totals,
+  };
+}

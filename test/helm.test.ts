@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
+import { parseCli } from '../src/config.js';
+import { CHART_DIR, DASHBOARDS_COPY_DIR } from '../scripts/k8s/chart.js';
+import { type Manifest, envOf, exporterOf, podOf, validate } from './helpers/k8s-models.js';
+import { ROOT, RULES_FILE, readRepoFile } from './helpers/repo-files.js';
+import { requireTool } from './helpers/tools.js';
+
+const HELM_INSTALL = 'go install helm.sh/helm/v3/cmd/helm@v3.22.0';
+
+function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(requireTool('helm', HELM_INSTALL), args, { cwd: ROOT, encoding: 'utf8' });
+}
+
+/** `helm template` with these --set values (`string:` first: --set-string); every object is checked against its schema. */
+function render(set: string[] = [], release = 'nqe'): Manifest[] {
+  const flags = set.flatMap((s) => (s.startsWith('string:') ? ['--set-string', s.slice('string:'.length)] : ['--set', s]));
+  const res = helm(['template', release, CHART_DIR, '--namespace', 'monitoring', ...flags]);
+  assert.equal(res.status, 0, `helm template ${set.join(' ')}: ${res.stderr}`);
+  const manifests = parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest).filter((m) => m !== null);
+  for (const m of manifests) validate(m, `helm template ${set.join(' ')}`);
+  return manifests;
+}
+
+const kinds = (ms: Manifest[]): string[] => ms.map((m) => m.kind).sort();
+const byKind = (ms: Manifest[], kind: string): Manifest => {
+  const m = ms.find((x) => x.kind === kind);
+  assert.ok(m, `a ${kind}`);
+  return m;
+};
+
+describe('Helm chart charts/nats-queue-exporter', () => {
+  test('helm lint --strict finds nothing wrong', () => {
+    const res = helm(['lint', '--strict', CHART_DIR]);
+    assert.equal(res.status, 0, res.stdout + res.stderr);
+    assert.match(res.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  test('default values: what kube-prometheus-stack needs, valid objects that find each other', () => {
+    const ms = render();
+    assert.deepEqual(kinds(ms), ['ConfigMap', 'Deployment', 'PrometheusRule', 'Service', 'ServiceMonitor']);
+    const pod = podOf(ms);
+    const service = byKind(ms, 'Service') as Manifest & { spec: { selector: Record<string, string> } };
+    for (const [k, v] of Object.entries(service.spec.selector)) assert.equal(pod.metadata.labels[k], v, `Service selector ${k}=${v}`);
+    const monitor = byKind(ms, 'ServiceMonitor') as Manifest & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; scheme: string }> } };
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) assert.equal(service.metadata.labels?.[k], v, `ServiceMonitor selector ${k}=${v}`);
+    assert.deepEqual(monitor.spec.endpoints.map((e) => [e.port, e.scheme]), [['metrics', 'http']]);
+    const rule = byKind(ms, 'PrometheusRule');
+    for (const m of [monitor, rule]) assert.equal(m.metadata.labels?.['release'], 'kube-prometheus-stack', `${m.kind}: the label kube-prometheus-stack selects by`);
+    // NatsQueueExporterDown matches jobs containing nats-queue-exporter; a ServiceMonitor's job is the Service's name.
+    assert.match(service.metadata.name, /nats-queue-exporter/);
+    assert.equal(pod.spec.securityContext?.runAsNonRoot, true);
+    const exporter = exporterOf(pod);
+    assert.equal(exporter.image, `nats-queue-exporter:${(JSON.parse(readRepoFile('package.json')) as { version: string }).version}`);
+    assert.equal(envOf(exporter)['NQE_PROBE_LISTEN'], 'off');
+  });
+
+  test('the PrometheusRule holds exactly the groups of the rules file, and the ConfigMap exactly grafana/', () => {
+    const ms = render();
+    assert.deepEqual((byKind(ms, 'PrometheusRule') as Manifest & { spec: { groups: unknown } }).spec.groups, (parse(readRepoFile(RULES_FILE)) as { groups: unknown }).groups);
+    const cm = byKind(ms, 'ConfigMap') as Manifest & { data: Record<string, string> };
+    const files = readdirSync(join(ROOT, 'grafana')).filter((f) => f.endsWith('.json')).sort();
+    assert.deepEqual(Object.keys(cm.data).sort(), files);
+    for (const f of files) assert.equal(cm.data[f], readRepoFile(join('grafana', f)), `ConfigMap entry ${f} differs from grafana/${f}`);
+    assert.equal(cm.metadata.labels?.['grafana_dashboard'], '1');
+    // A dashboard removed from grafana/ must not linger in the chart either.
+    assert.deepEqual(readdirSync(join(ROOT, DASHBOARDS_COPY_DIR)).sort(), files);
+  });
+
+  test('the Deployment is the one of k8s/central: same container apart from what values set', () => {
+    const chart = exporterOf(podOf(render()));
+    const plain = exporterOf(podOf(parseAllDocuments(readRepoFile('k8s/central/deployment.yaml')).map((d) => d.toJS() as Manifest)));
+    for (const key of ['ports', 'resources', 'securityContext'] as const) assert.deepEqual(chart[key], plain[key], key);
+    assert.deepEqual(chart.livenessProbe, { ...plain.livenessProbe, httpGet: { ...plain.livenessProbe!.httpGet, scheme: 'HTTP' } });
+    assert.equal(envOf(chart)['NQE_SERVERS'], envOf(plain)['NQE_SERVERS']);
+  });
+
+  function acceptedConfig(set: string[]) {
+    const exporter = exporterOf(podOf(render(set)));
+    const request = parseCli(exporter.args ?? [], envOf(exporter));
+    assert.equal(request.kind, 'run');
+    return request.kind === 'run' ? request.config : assert.fail('not a run');
+  }
+
+  test('the exporter accepts the environment and arguments the chart gives it', () => {
+    const config = acceptedConfig(['servers[0].name=main', 'servers[0].url=http://nats:8222', 'subjects={orders.>,billing.*}', 'subscriptionMetrics=false', 'string:extraArgs={--page-size,512}']);
+    assert.deepEqual(config.servers.map((s) => s.name), ['main']);
+    assert.equal(config.subscriptionMetrics, false);
+    assert.equal(config.pageSize, 512);
+    assert.equal(config.probeListen, undefined, 'no probe listener in a central exporter');
+  });
+
+  test('the default servers are one logical server, an FT pair', () => {
+    assert.deepEqual(acceptedConfig([]).servers.map((s) => s.name), ['prod']);
+  });
+
+  test('secrets from existing Secrets: a server password, a web config with TLS, CA and client certificate for the servers', () => {
+    const ms = render([
+      'servers[0].name=prod', 'servers[0].url=https://monitor@nats-a:8222', 'servers[0].passwordSecret.name=nats-monitor',
+      'servers[1].name=prod', 'servers[1].url=https://monitor@nats-b:8222', 'servers[1].passwordSecret.name=nats-monitor',
+      'webConfig.secretName=nqe-web', 'webConfig.tls=true',
+      'serverTls.secretName=nats-ca', 'serverTls.caKey=ca.crt', 'serverTls.certKey=tls.crt', 'serverTls.keyKey=tls.key',
+    ]);
+    const pod = podOf(ms);
+    const exporter = exporterOf(pod);
+    const env = envOf(exporter);
+    assert.equal(env['NQE_SERVER_PASSWORD_PROD'], 'secret:nats-monitor/password', 'one password variable for the logical server, from the Secret');
+    assert.equal((exporter.env ?? []).filter((e) => e.name === 'NQE_SERVER_PASSWORD_PROD').length, 1);
+    const mounts = Object.fromEntries((exporter.volumeMounts ?? []).map((m) => [m.name, m.mountPath]));
+    const volumes = Object.fromEntries((pod.spec.volumes ?? []).map((v) => [v.name, v.secret?.secretName]));
+    assert.deepEqual(volumes, { 'web-config': 'nqe-web', 'server-tls': 'nats-ca' });
+    assert.equal(env['NQE_WEB_CONFIG'], `${mounts['web-config']}/web-config.yml`);
+    assert.equal(env['NQE_SERVER_CA_FILE'], `${mounts['server-tls']}/ca.crt`);
+    assert.equal(env['NQE_SERVER_CERT_FILE'], `${mounts['server-tls']}/tls.crt`);
+    assert.equal(env['NQE_SERVER_KEY_FILE'], `${mounts['server-tls']}/tls.key`);
+    assert.equal(exporter.livenessProbe?.httpGet?.scheme, 'HTTPS', 'kubelet probes follow the web config to https');
+    const monitor = byKind(ms, 'ServiceMonitor') as Manifest & { spec: { endpoints: Array<{ scheme: string }> } };
+    assert.equal(monitor.spec.endpoints[0]!.scheme, 'https');
+  });
+
+  test('a PodMonitor instead of the ServiceMonitor, endpoint fields passed through, rules and dashboards off, dashboards elsewhere', () => {
+    const ms = render(['serviceMonitor.enabled=false', 'podMonitor.enabled=true', 'podMonitor.labels.release=prom', 'podMonitor.endpoint.honorLabels=true', 'prometheusRule.enabled=false', 'dashboards.namespace=grafana']);
+    assert.deepEqual(kinds(ms), ['ConfigMap', 'Deployment', 'PodMonitor', 'Service']);
+    const monitor = byKind(ms, 'PodMonitor') as Manifest & { spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: Array<Record<string, unknown>> } };
+    assert.equal(monitor.metadata.labels?.['release'], 'prom');
+    assert.equal(monitor.spec.podMetricsEndpoints[0]!['honorLabels'], true);
+    const pod = podOf(ms);
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) assert.equal(pod.metadata.labels[k], v);
+    assert.equal(byKind(ms, 'ConfigMap').metadata.namespace, 'grafana');
+    assert.deepEqual(kinds(render(['dashboards.enabled=false', 'serviceMonitor.enabled=false'])), ['Deployment', 'PrometheusRule', 'Service']);
+  });
+
+  test('the release name is kept in the objects\' names, and "nats-queue-exporter" with it', () => {
+    assert.equal(byKind(render([], 'nats-queue-exporter'), 'Service').metadata.name, 'nats-queue-exporter');
+    assert.equal(byKind(render([], 'team-a'), 'Service').metadata.name, 'team-a-nats-queue-exporter');
+  });
+
+  /** NOTES.txt as `helm install` prints it: helm template renders it only through tpl, in a copy of the chart. */
+  function notes(set: string[]): string {
+    const dir = mkdtempSync(join(tmpdir(), 'nqe-chart-'));
+    try {
+      cpSync(join(ROOT, CHART_DIR), dir, { recursive: true });
+      renameSync(join(dir, 'templates', 'NOTES.txt'), join(dir, 'notes-text'));
+      writeFileSync(join(dir, 'templates', 'notes-check.yaml'), 'notes: {{ tpl (.Files.Get "notes-text") . | toJson }}\n');
+      const res = helm(['template', 'nqe', dir, '--namespace', 'monitoring', '--show-only', 'templates/notes-check.yaml', ...set.flatMap((s) => ['--set', s])]);
+      assert.equal(res.status, 0, res.stderr);
+      return (parse(res.stdout) as { notes: string }).notes;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('NOTES.txt says how to check the servers, and what Prometheus and Grafana need, as configured', () => {
+    const plain = notes([]);
+    assert.match(plain, /prod: http:\/\/nats-streaming-0\.nats-streaming:8222\n {2}prod: http:\/\/nats-streaming-1/);
+    assert.match(plain, /kubectl -n monitoring port-forward svc\/nqe-nats-queue-exporter 7778:7778/);
+    assert.match(plain, /curl -s http:\/\/127\.0\.0\.1:7778\/metrics/);
+    assert.match(plain, /ServiceMonitor carries \{"release":"kube-prometheus-stack"\}/);
+    const secured = notes(['webConfig.secretName=nqe-web', 'webConfig.tls=true', 'serviceMonitor.enabled=false', 'podMonitor.enabled=true', 'podMonitor.labels.release=prom', 'dashboards.enabled=false']);
+    assert.match(secured, /curl -sk -u USER:PASSWORD https:\/\/127\.0\.0\.1:7778\/metrics/);
+    assert.match(secured, /PodMonitor carries \{"release":"prom"\}/);
+    assert.match(secured, /set podMonitor\.labels\.release/);
+    assert.doesNotMatch(secured, /Grafana/);
+  });
+
+  test('bad values are refused with the key that is wrong', () => {
+    for (const [set, wanted] of [
+      [['servers[0].url=nats://nats-a:4222'], /servers\/0\/url|servers\.0\.url/],
+      [['logLevel=loud'], /logLevel/],
+      [['serviceMonitor.interval=30'], /serviceMonitor/],
+      [['nosuchkey=1'], /nosuchkey/],
+    ] as const) {
+      const res = helm(['template', 'nqe', CHART_DIR, ...set.flatMap((s) => ['--set', s])]);
+      assert.notEqual(res.status, 0, `helm template --set ${set.join(' ')} is refused`);
+      assert.match(res.stderr, wanted);
+    }
+    const empty = helm(['template', 'nqe', CHART_DIR, '--set', 'servers=null']);
+    assert.notEqual(empty.status, 0);
+    assert.match(empty.stderr, /servers/);
+  });
+});
