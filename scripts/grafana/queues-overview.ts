@@ -29,7 +29,7 @@ export function queuesOverview(): dashboard.DashboardBuilder {
   d.withPanel(layout.place(singleStat({
     id: 3,
     title: 'Queue owner',
-    answers: 'Is one node of each server the owner (FT active, Raft leader, standalone) whose queue figures are read? NO OWNER: no queue series, and NatsStreamingServerWithoutOwner pages after 2 minutes.',
+    answers: 'Is one node of each NATS Streaming server the owner (FT active, Raft leader, standalone) whose queue figures are read? NO OWNER: no queue series, and NatsStreamingServerWithoutOwner pages after 2 minutes. (JetStream has a leader per consumer, not one owner.)',
     queries: [{ expr: perServer('queue_server_owner_up'), legend: '{{server}}' }],
     mappings: flag('NO OWNER', 'OWNER UP', 'red', 'green'),
     thresholds: [[null, 'red'], [1, 'green']],
