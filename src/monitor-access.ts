@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { ConfigError } from './config-error.js';
+import { nodeTls } from './node-builtins.js';
 import { caBundleProblem } from './pem.js';
 import { Secret } from './secret.js';
 
@@ -47,7 +48,7 @@ export function readMonitorTls(input: { ca?: InputText; cert?: InputText; key?: 
     tls.cert = readInputFile(input.cert, 'PEM certificate');
     tls.key = new Secret(readInputFile(input.key, 'PEM private key').toString('utf8'));
     try {
-      createSecureContext({ cert: tls.cert, key: tls.key.reveal() });
+      nodeTls().createSecureContext({ cert: tls.cert, key: tls.key.reveal() });
     } catch (err) {
       throw new ConfigError(`${input.cert.from} ${input.cert.text} and ${input.key.from} ${input.key.text} do not make a certificate with its private key (${(err as Error).message}); give PEM files that belong together`);
     }

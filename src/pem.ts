@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { nodeCrypto } from './node-builtins.js';
 
 /**
  * What is wrong with a PEM bundle of CA certificates, or undefined when it holds at least one and
@@ -10,7 +10,7 @@ export function caBundleProblem(text: string): string | undefined {
   if (blocks.length === 0) return 'holds no PEM certificate (no -----BEGIN CERTIFICATE----- block)';
   for (const [i, block] of blocks.entries()) {
     try {
-      new X509Certificate(block);
+      new (nodeCrypto().X509Certificate)(block);
     } catch (err) {
       return `certificate ${i + 1} of ${blocks.length} does not parse (${(err as Error).message})`;
     }

@@ -1,4 +1,4 @@
-import express, { type Express, type Request, type Response } from 'express';
+import type { RequestListener } from 'node:http';
 import type { Collector } from '../collector.js';
 import type { Logger } from '../log.js';
 import { CONTENT_TYPES, ExpositionWriter } from '../metrics/exposition.js';
@@ -10,6 +10,7 @@ import { ClientGoneError } from './client-gone-error.js';
 import { startMetricsBody } from './metrics-body.js';
 import { acceptsGzip, negotiateFormat } from './negotiation.js';
 import type { WatchedHistory } from './status/watched-history.js';
+import { Router, send } from './router.js';
 import { addStatusRoutes } from './status/routes.js';
 
 export interface AppDeps {
@@ -26,17 +27,16 @@ export interface AppDeps {
   isReady: () => boolean;
 }
 
-export function createApp(deps: AppDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
+/** The metrics listener's paths: /metrics, /healthz, /readyz and the status page. */
+export function createApp(deps: AppDeps): RequestListener {
+  const router = new Router();
 
-  app.get('/metrics', async (req: Request, res: Response) => {
-    const format = negotiateFormat(req.get('accept'));
+  router.get('/metrics', async (req, res) => {
+    const format = negotiateFormat(req.headers.accept);
     try {
       const snapshot = await deps.collector.collect();
       const own = await deps.selfMetrics.render(format);
-      const body = startMetricsBody(res, CONTENT_TYPES[format], acceptsGzip(req.get('accept-encoding')));
+      const body = startMetricsBody(res, CONTENT_TYPES[format], acceptsGzip(req.headers['accept-encoding']));
       const out = new ExpositionWriter(format, body.sink);
       await writeStanFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
       await writeClientFamilies(snapshot, out);
@@ -53,28 +53,22 @@ export function createApp(deps: AppDeps): Express {
       }
       deps.log.error({ err }, 'rendering /metrics failed');
       if (!res.headersSent) {
-        res.removeHeader('Content-Encoding');
-        res.status(500).type('text/plain').send(`nats-queue-exporter could not render metrics: ${(err as Error).message}\n`);
+        res.removeHeader('content-encoding');
+        res.removeHeader('vary');
+        send(res, 500, 'text/plain; charset=utf-8', `nats-queue-exporter could not render metrics: ${(err as Error).message}\n`);
       } else {
         res.destroy(err as Error);
       }
     }
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.type('text/plain').send('ok\n');
+  router.get('/healthz', (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'));
+
+  router.get('/readyz', (_req, res) => {
+    if (deps.isReady()) send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
+    else send(res, 503, 'text/plain; charset=utf-8', 'not ready\n');
   });
 
-  app.get('/readyz', (_req, res) => {
-    if (deps.isReady()) res.type('text/plain').send('ready\n');
-    else res.status(503).type('text/plain').send('not ready\n');
-  });
-
-  addStatusRoutes(app, deps);
-
-  app.use((_req: Request, res: Response) => {
-    res.status(404).type('text/plain').send('not found: see / for the endpoints\n');
-  });
-
-  return app;
+  addStatusRoutes(router, deps);
+  return router.listener(deps.log);
 }

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { ChunkSink } from '../metrics/exposition.js';
@@ -14,12 +14,13 @@ export interface MetricsBody {
  * Starts a 200 answer of `contentType` and returns where its body goes: straight to the socket,
  * or through gzip (fastest level: the answer is large and made anew for every scrape).
  */
-export function startMetricsBody(res: Response, contentType: string, gzip: boolean): MetricsBody {
-  res.status(200).type(contentType);
-  res.vary('Accept-Encoding');
+export function startMetricsBody(res: ServerResponse, contentType: string, gzip: boolean): MetricsBody {
+  res.statusCode = 200;
+  res.setHeader('content-type', contentType);
+  res.setHeader('vary', 'Accept-Encoding');
   let target: Writable = res;
   if (gzip) {
-    res.setHeader('Content-Encoding', 'gzip');
+    res.setHeader('content-encoding', 'gzip');
     const zip = createGzip({ level: 1, memLevel: 9, chunkSize: 64 * 1024 });
     zip.on('error', (err) => res.destroy(err));
     res.on('close', () => zip.destroy());

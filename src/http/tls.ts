@@ -1,7 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import { createSecureContext, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import type { Server } from 'node:https';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
+import { nodeHttps, nodeTls } from '../node-builtins.js';
 import type { Logger } from '../log.js';
 import { caBundleProblem } from '../pem.js';
 import type { PemSource, TlsServerSettings } from './tls-settings.js';
@@ -25,7 +26,7 @@ function contextOptions(settings: TlsServerSettings): SecureContextOptions {
   const key = readPem(settings.key, 'key');
   const ca = settings.clientCa && readPem(settings.clientCa, 'client_ca');
   try {
-    createSecureContext({ cert, key });
+    nodeTls().createSecureContext({ cert, key });
   } catch (err) {
     throw new Error(`${describe(settings.cert, 'cert')} and ${describe(settings.key, 'key')} do not make a certificate with its private key (${(err as Error).message}); give PEM files that belong together`);
   }
@@ -45,7 +46,7 @@ function contextOptions(settings: TlsServerSettings): SecureContextOptions {
 
 /** Throws an Error naming the file when the certificate, key or client CA cannot be used. */
 export function checkTlsMaterial(settings: TlsServerSettings): void {
-  createSecureContext(contextOptions(settings));
+  nodeTls().createSecureContext(contextOptions(settings));
 }
 
 /** What identifies a file's current content without reading it; a replaced or rewritten file changes it. */
@@ -94,7 +95,7 @@ export function createTlsServer(settings: TlsServerSettings, handler: RequestLis
   const files = [settings.cert, settings.key, settings.clientCa].flatMap((s) => (s && 'file' in s ? [s.file] : []));
   let stamp = fileStamp(files);
   const verify = settings.clientAuthType === 'RequireAndVerifyClientCert';
-  const server = createServer({
+  const server = nodeHttps().createServer({
     ...contextOptions(settings),
     requestCert: settings.clientAuthType !== 'NoClientCert',
     rejectUnauthorized: verify,

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type OpenMetricsContentType, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, type OpenMetricsContentType, Registry, collectDefaultMetrics } from './prom-client.js';
 import type { ScrapeErrorReason } from '../model/types.js';
 import { PROBE_RESULTS, type ProbeResult } from '../probes/listener.js';
 import type { ExpositionFormat } from './exposition.js';

@@ -1,7 +1,7 @@
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { NodeTarget } from '../targets.js';
 import { tlsConnectOptions, tlsFailureHint } from '../monitor-access.js';
+import { nodeHttps } from '../node-builtins.js';
 import { http } from '../node-http.js';
 import type { AnswerCap } from './answer-caps.js';
 import { ScrapeError } from './scrape-error.js';
@@ -67,8 +67,9 @@ export class MonitorHttpClient {
     this.#connections = opts.connections;
     const agentOptions = { keepAlive: true, maxSockets: opts.connections, timeout: IDLE_CONNECTION_MS };
     if (this.#url.protocol === 'https:') {
-      this.#agent = new HttpsAgent({ ...agentOptions, ...tlsConnectOptions(target.tls) });
-      this.#request = httpsRequest;
+      const https = nodeHttps();
+      this.#agent = new https.Agent({ ...agentOptions, ...tlsConnectOptions(target.tls) });
+      this.#request = https.request;
     } else {
       this.#agent = new http.Agent(agentOptions);
       this.#request = http.request;

@@ -1,8 +1,9 @@
-import type { Express, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Collector, ScrapeCadence } from '../../collector.js';
 import { ClientGoneError } from '../client-gone-error.js';
 import { startMetricsBody } from '../metrics-body.js';
 import { acceptsGzip } from '../negotiation.js';
+import { type Router, send } from '../router.js';
 import type { WatchedHistory } from './watched-history.js';
 import { STATUS_PAGE_CSS, STATUS_PAGE_SCRIPT, statusPageHtml } from './page.js';
 import { STATUS_RULES } from './rules.js';
@@ -28,37 +29,31 @@ export function maxCollectionAgeMs(cadence: ScrapeCadence | undefined): number {
   return cadence.sinceLastMs < reuse ? Math.max(fresh, reuse) : fresh;
 }
 
-function secure(res: Response, type: string): Response {
-  return res
-    .set('Content-Security-Policy', CSP)
-    .set('X-Content-Type-Options', 'nosniff')
-    .set('Referrer-Policy', 'no-referrer')
-    .set('Cache-Control', 'no-store')
-    .type(type);
+/** The headers every answer of the page carries. */
+function secure(res: ServerResponse): ServerResponse {
+  res.setHeader('content-security-policy', CSP);
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('referrer-policy', 'no-referrer');
+  res.setHeader('cache-control', 'no-store');
+  return res;
 }
 
 /** `/`, its script and style, and `/api/v1/queues`. */
-export function addStatusRoutes(app: Express, deps: StatusDeps): void {
+export function addStatusRoutes(router: Router, deps: StatusDeps): void {
   const html = statusPageHtml(deps.version);
-  app.get('/', (_req, res) => {
-    secure(res, 'html').send(html);
-  });
-  app.get('/status.js', (_req, res) => {
-    secure(res, 'text/javascript').send(STATUS_PAGE_SCRIPT);
-  });
-  app.get('/status.css', (_req, res) => {
-    secure(res, 'text/css').send(STATUS_PAGE_CSS);
-  });
+  router.get('/', (_req, res) => send(secure(res), 200, 'text/html; charset=utf-8', html));
+  router.get('/status.js', (_req, res) => send(secure(res), 200, 'text/javascript; charset=utf-8', STATUS_PAGE_SCRIPT));
+  router.get('/status.css', (_req, res) => send(secure(res), 200, 'text/css; charset=utf-8', STATUS_PAGE_CSS));
   // Browsers ask for it; an answer keeps their consoles clean.
-  app.get('/favicon.ico', (_req, res) => {
-    res.status(204).end();
+  router.get('/favicon.ico', (_req, res) => {
+    res.statusCode = 204;
+    res.end();
   });
-  app.get('/api/v1/queues', async (req, res) => {
+  router.get('/api/v1/queues', async (req, res) => {
     const history = deps.history.view();
     // A history that starts now has no collection yet: it needs one (shared if one runs).
     await deps.collector.refresh(history.collectedAt === undefined ? 0 : maxCollectionAgeMs(deps.collector.scrapeCadence()));
-    secure(res, 'application/json');
-    const body = startMetricsBody(res, 'application/json; charset=utf-8', acceptsGzip(req.get('accept-encoding')));
+    const body = startMetricsBody(secure(res), 'application/json; charset=utf-8', acceptsGzip(req.headers['accept-encoding']));
     try {
       for (const chunk of statusJson(deps.version, deps.collector.lastResults(), history)) {
         await new Promise<void>((resolve, reject) => body.sink(Buffer.from(chunk), (err) => (err ? reject(err) : resolve())));

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type stanTypes from 'node-nats-streaming';
 import type { MessageTimes } from '../../model/oldest-age.js';
 import { tlsConnectOptions } from '../../monitor-access.js';
+import { nodeCrypto } from '../../node-builtins.js';
 import type { NatsClientTarget } from '../../targets.js';
 
 /** How long one lookup may take before it is given up (the next scrape asks again). */
@@ -75,7 +75,7 @@ export class StanMessageTimes implements MessageTimes {
     if (this.#clusterId === '' || Date.now() < this.#retryAtMs) return undefined;
     const { default: stan } = await import('node-nats-streaming');
     const t = this.#target;
-    const clientId = `nqe-age-${t.server.replace(/[^A-Za-z0-9_-]/g, '_')}-${randomBytes(4).toString('hex')}`;
+    const clientId = `nqe-age-${t.server.replace(/[^A-Za-z0-9_-]/g, '_')}-${nodeCrypto().randomBytes(4).toString('hex')}`;
     const options: stanTypes.StanOptions = { url: t.url, reconnect: false, connectTimeout: CONNECT_TIMEOUT_MS, maxPubAcksInflight: 1 };
     if (t.user !== undefined) options.user = t.user;
     if (t.password !== undefined) options.pass = t.password.reveal();
