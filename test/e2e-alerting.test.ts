@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { RunningExporter } from '../src/exporter.js';
 import { eventually, startTestExporter } from './helpers/exporter.js';
+import { freePort } from './helpers/ports.js';
 import { type RunningTool, instantQuery, startAlertmanager, startPrometheus } from './helpers/prometheus.js';
 import { RULES_FILE, type Rule, headingAnchors, loadDashboards, loadRules, readRepoFile, runbookTarget } from './helpers/repo-files.js';
-import { type Message, type Stan, closeStan, connectStan, publish, ready } from './helpers/stan-client.js';
+import { type Message, type Stan, closeStan, connectStan, publish, publishMany, ready } from './helpers/stan-client.js';
 import { type StanServer, startStan } from './helpers/stan-server.js';
 
 /**
- * The rules run here exactly as committed, with time compressed 60 times: every `for` and every
- * range window of a minute becomes a second (Prometheus scrapes and evaluates every second).
+ * The rules run here exactly as committed, with time compressed 60 times: every `for`, every
+ * range window and every offset of a minute becomes a second (Prometheus scrapes and evaluates every second).
  * Thresholds are the committed ones; the scenario is built to cross them.
  */
 const COMPRESSION = 60;
@@ -32,7 +36,9 @@ function compressRules(text: string): string {
     ...g,
     rules: g.rules.map((r: Rule) => ({
       ...r,
-      expr: r.expr.replace(/\[([^\]:]+)\]/g, (_, d: string) => `[${compressDuration(d)}]`),
+      expr: r.expr
+        .replace(/\[([^\]:]+)\]/g, (_, d: string) => `[${compressDuration(d)}]`)
+        .replace(/\boffset (\w+)/g, (_, d: string) => `offset ${compressDuration(d)}`),
       ...(r.for ? { for: compressDuration(r.for) } : {}),
     })),
   }));
@@ -41,53 +47,106 @@ function compressRules(text: string): string {
 
 interface Notification {
   status: 'firing' | 'resolved';
-  alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }>;
+  alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string>; startsAt: string }>;
+}
+
+/**
+ * Prometheus (the committed rules, compressed; the exporters found through a file_sd file that a
+ * test may rewrite) sending to Alertmanager, which posts every notification to a webhook here.
+ */
+interface AlertingStack {
+  prometheus: RunningTool;
+  alertmanager: RunningTool;
+  notifications: Notification[];
+  /** Replaces the scrape targets (host:port) of the nats-queue-exporter job. */
+  setTargets(targets: string[]): void;
+  stop(): Promise<void>;
+}
+
+async function startAlertingStack(targets: string[], opts: { inhibit: boolean }): Promise<AlertingStack> {
+  const notifications: Notification[] = [];
+  const webhook: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      notifications.push(JSON.parse(body) as Notification);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+  const webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/alerts`;
+  const inhibit = opts.inhibit ? (parse(readRepoFile('alerts/alertmanager-inhibit-rules.yml')) as object) : {};
+  const alertmanager = await startAlertmanager(stringify({
+    route: { receiver: 'webhook', group_by: ['alertname', 'namespace', 'server', 'subject', 'group', 'durable'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
+    receivers: [{ name: 'webhook', webhook_configs: [{ url: webhookUrl, send_resolved: true }] }],
+    ...inhibit,
+  }));
+  const sdFile = (list: string[]): string => JSON.stringify([{ targets: list }]);
+  const prometheus = await startPrometheus(stringify({
+    global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+    rule_files: ['rules.yml'],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${alertmanager.port}`] }] }] },
+    scrape_configs: [{ job_name: 'nats-queue-exporter', file_sd_configs: [{ files: ['targets.json'], refresh_interval: '1s' }] }],
+  }), { 'rules.yml': 'groups: []\n', 'targets.json': sdFile(targets) });
+  // The rules are loaded once the targets are scraped: Prometheus hands discovered targets to its
+  // scrapers up to 5 s after it starts, which compressed is 5 minutes of absent(up).
+  await eventually(async () => {
+    const up = await instantQuery(prometheus, 'up{job="nats-queue-exporter"} == 1');
+    assert.equal(up.result.length, targets.length, 'the exporters are not scraped yet');
+  }, 30_000);
+  const rules = compressRules(readRepoFile(RULES_FILE));
+  writeFileSync(join(prometheus.dir, 'rules.yml'), rules);
+  assert.equal((await fetch(`${prometheus.url}/-/reload`, { method: 'POST' })).status, 200);
+  await eventually(async () => {
+    const res = (await (await fetch(`${prometheus.url}/api/v1/rules`)).json()) as { data: { groups: unknown[] } };
+    assert.equal(res.data.groups.length, loadRules(rules).length, 'the rules are not loaded yet');
+  }, 10_000);
+  return {
+    prometheus,
+    alertmanager,
+    notifications,
+    setTargets: (list) => writeFileSync(join(prometheus.dir, 'targets.json'), sdFile(list)),
+    async stop() {
+      await prometheus.stop();
+      await alertmanager.stop();
+      await new Promise<void>((resolve) => webhook.close(() => resolve()));
+    },
+  };
+}
+
+/** The alerts Prometheus holds now (pending and firing), from its API. */
+async function prometheusAlerts(prometheus: RunningTool): Promise<Array<{ labels: Record<string, string>; state: string; activeAt: string }>> {
+  const res = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string; activeAt: string }> } };
+  return res.data.alerts;
 }
 
 const QUEUE = { server: 'main', subject: 'orders', group: 'workers' };
-const EXPECTED_ALERTS = ['NatsQueueBacklogGrowing', 'NatsQueueConsumerStalled', 'NatsQueueStuck'];
-/** Panels that show client-side probe figures: no worker reports them in this scenario. */
-const CLIENT_SIDE_PANELS = new Set(['Client-side pending']);
+/** A consumer that holds its in-flight window and acks nothing is all of these, hung handlers included. */
+const EXPECTED_ALERTS = ['NatsQueueBacklogGrowing', 'NatsQueueConsumerStalled', 'NatsQueueHandlersHung', 'NatsQueueStuck'];
+/**
+ * Panels with nothing to show in this scenario: client-side probe figures (no worker reports
+ * them) and messages lost to the store limits (the server keeps them all).
+ */
+const EMPTY_IN_SCENARIO = new Set(['Client-side pending', 'Messages lost to store limits']);
 
 describe('alert rules and dashboards with real Prometheus, Alertmanager and nats-streaming-server', () => {
   let stan: StanServer;
   let exporter: RunningExporter;
-  let alertmanager: RunningTool;
+  let stack: AlertingStack;
   let prometheus: RunningTool;
-  let webhook: Server;
-  const notifications: Notification[] = [];
+  let notifications: Notification[];
   const clients: Stan[] = [];
 
   before(async () => {
     stan = await startStan({ clusterId: 'e2e' });
     exporter = await startTestExporter(['--server', `main=${stan.monitorUrl}`]);
-    webhook = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        notifications.push(JSON.parse(body) as Notification);
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
-    const webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/alerts`;
-    alertmanager = await startAlertmanager(stringify({
-      route: { receiver: 'webhook', group_by: ['alertname', 'server', 'subject', 'group', 'durable'], group_wait: '1s', group_interval: '1s', repeat_interval: '1h' },
-      receivers: [{ name: 'webhook', webhook_configs: [{ url: webhookUrl, send_resolved: true }] }],
-    }));
-    prometheus = await startPrometheus(stringify({
-      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-      rule_files: ['rules.yml'],
-      alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${alertmanager.port}`] }] }] },
-      scrape_configs: [{ job_name: 'nats-queue-exporter', static_configs: [{ targets: [new URL(exporter.url).host] }] }],
-    }), { 'rules.yml': compressRules(readRepoFile(RULES_FILE)) });
+    stack = await startAlertingStack([new URL(exporter.url).host], { inhibit: false });
+    ({ prometheus, notifications } = stack);
   });
 
   after(async () => {
     for (const c of clients) await closeStan(c).catch(() => undefined);
-    await prometheus?.stop();
-    await alertmanager?.stop();
-    await new Promise<void>((resolve) => (webhook ? webhook.close(() => resolve()) : resolve()));
+    await stack?.stop();
     await exporter?.close();
     await stan?.stop();
   });
@@ -176,7 +235,7 @@ describe('alert rules and dashboards with real Prometheus, Alertmanager and nats
       }, 60_000);
       for (const [dashboard, panel] of stalledPhase.panels) {
         const key = `${dashboard}: ${panel}`;
-        if (CLIENT_SIDE_PANELS.has(panel)) continue;
+        if (EMPTY_IN_SCENARIO.has(panel)) continue;
         assert.ok(stalledPhase.withData.has(key) || drainingPhase.withData.has(key), `panel "${key}" returned no data`);
       }
 
@@ -200,8 +259,8 @@ function firingAlerts(notifications: Notification[]): Notification['alerts'] {
 
 /** Values the dashboards' variables take in this scenario; "All" is `.*`. */
 const VARIABLES: Record<string, Record<string, string>> = {
-  'queues-overview.json': { server: '.*', subject: '.*', group: '.*' },
-  'queue-detail.json': { server: QUEUE.server, subject: QUEUE.subject, group: QUEUE.group },
+  'queues-overview.json': { job: '.*', namespace: '.*', server: '.*', subject: '.*', group: '.*', durable: '.*' },
+  'queue-detail.json': { job: 'nats-queue-exporter', namespace: '.*', server: QUEUE.server, subject: QUEUE.subject, group: QUEUE.group, durable: '.*' },
 };
 
 function interpolate(expr: string, values: Record<string, string>): string {
@@ -239,3 +298,149 @@ async function queryPanels(prometheus: RunningTool): Promise<{ panels: Array<[st
   }
   return { panels, withData };
 }
+
+/** Alert names that reached the webhook in `status` (firing or resolved). */
+function notified(notifications: Notification[], status: 'firing' | 'resolved'): Set<string> {
+  return new Set(notifications.flatMap((n) => n.alerts.filter((a) => a.status === status).map((a) => a.labels['alertname']!)));
+}
+
+describe('messages evicted before delivery, then the exporter target gone: one page each, with the shipped inhibit rules', () => {
+  let stan: StanServer;
+  let exporter: RunningExporter;
+  let stack: AlertingStack;
+
+  before(async () => {
+    // A store that keeps 10 messages a channel.
+    stan = await startStan({ clusterId: 'lossy', args: ['-mm', '10'] });
+    exporter = await startTestExporter(['--server', `lossy=${stan.monitorUrl}`]);
+    stack = await startAlertingStack([new URL(exporter.url).host], { inhibit: true });
+  });
+
+  after(async () => {
+    await stack?.stop();
+    await exporter?.close();
+    await stan?.stop();
+  });
+
+  test('an offline durable loses messages to -mm: NatsQueueMessagesLost pages, its offline and near-limit alerts stay muted', async () => {
+    const auditor = await connectStan(stan.natsUrl, stan.clusterId, 'auditor');
+    await ready(auditor.subscribe('audit', auditor.subscriptionOptions().setDurableName('nightly').setDeliverAllAvailable()));
+    await closeStan(auditor);
+    const publisher = await connectStan(stan.natsUrl, stan.clusterId, 'publisher');
+    try {
+      await publishMany(publisher, 'audit', 30);
+    } finally {
+      await closeStan(publisher);
+    }
+    const lost = await eventually(async () => {
+      const alert = stack.notifications.flatMap((n) => n.alerts).find((a) => a.status === 'firing' && a.labels['alertname'] === 'NatsQueueMessagesLost');
+      assert.ok(alert, 'NatsQueueMessagesLost has not reached Alertmanager');
+      return alert;
+    }, 30_000);
+    assert.deepEqual({ ...lost.labels }, { alertname: 'NatsQueueMessagesLost', severity: 'critical', server: 'lossy', subject: 'audit', durable: 'nightly' });
+    // 30 published, 10 kept: sequences 1 to 20 are gone before the durable got any of them.
+    assert.match(lost.annotations['description']!, /durable "nightly" has lost 20 messages/);
+    // The offline durable and the full channel fire in Prometheus (15 compressed minutes)...
+    await eventually(async () => {
+      const firing = (await prometheusAlerts(stack.prometheus)).filter((a) => a.state === 'firing').map((a) => a.labels['alertname']);
+      assert.ok(firing.includes('NatsQueueDurableOffline') && firing.includes('NatsStreamingChannelNearMessageLimit'), firing.join(', '));
+    }, 40_000);
+    await new Promise((r) => setTimeout(r, 3_000));
+    // ...and Alertmanager keeps them to the one page.
+    assert.deepEqual([...notified(stack.notifications, 'firing')], ['NatsQueueMessagesLost']);
+  });
+
+  test('the exporter drops out of discovery: NatsQueueExporterDown (absent) pages, the vanished server stays muted', async () => {
+    stack.setTargets([]);
+    const down = await eventually(async () => {
+      const alert = stack.notifications.flatMap((n) => n.alerts).find((a) => a.status === 'firing' && a.labels['alertname'] === 'NatsQueueExporterDown');
+      assert.ok(alert, 'NatsQueueExporterDown has not reached Alertmanager');
+      return alert;
+    }, 30_000);
+    assert.deepEqual({ ...down.labels }, { alertname: 'NatsQueueExporterDown', severity: 'warning' });
+    assert.match(down.annotations['description']!, /No target of a nats-queue-exporter job has been scraped for 5 minutes/);
+    await eventually(async () => {
+      const firing = (await prometheusAlerts(stack.prometheus)).filter((a) => a.state === 'firing').map((a) => a.labels['alertname']);
+      assert.ok(firing.includes('NatsStreamingServerVanished'), firing.join(', '));
+    }, 20_000);
+    await new Promise((r) => setTimeout(r, 3_000));
+    assert.deepEqual([...notified(stack.notifications, 'firing')].sort(), ['NatsQueueExporterDown', 'NatsQueueMessagesLost']);
+  });
+});
+
+describe('an FT pair as one server: NatsQueueStuck firing before kill -9 of the active is the same single alert after the takeover', () => {
+  let dir: string;
+  let active: StanServer;
+  let standby: StanServer;
+  let exporter: RunningExporter;
+  let stack: AlertingStack;
+  let worker: Stan;
+  let publisher: Stan;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nqe-e2e-ft-'));
+    const [routeA, routeB] = [await freePort(), await freePort()];
+    const ft = (own: number, peer: number): string[] => ['-ft_group', 'ft', '-cluster', `nats://127.0.0.1:${own}`, '-routes', `nats://127.0.0.1:${peer}`];
+    active = await startStan({ clusterId: 'ftc', store: 'FILE', dir, args: ft(routeA, routeB), waitForStates: ['FT_ACTIVE'] });
+    standby = await startStan({ clusterId: 'ftc', store: 'FILE', dir, args: ft(routeB, routeA), waitForStates: ['FT_STANDBY'] });
+    // Clients go through the standby's NATS port, so that they outlive the active server.
+    worker = await eventually(() => connectStan(standby.natsUrl, 'ftc', 'ft-worker'), 20_000);
+    publisher = await connectStan(standby.natsUrl, 'ftc', 'ft-publisher');
+    exporter = await startTestExporter(['--server', `ft/a=${active.monitorUrl}`, '--server', `ft/b=${standby.monitorUrl}`]);
+    stack = await startAlertingStack([new URL(exporter.url).host], { inhibit: true });
+  });
+
+  after(async () => {
+    for (const c of [worker, publisher]) if (c) await closeStan(c).catch(() => undefined);
+    await stack?.stop();
+    await exporter?.close();
+    await Promise.all([active?.stop(), standby?.stop()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('stuck before, kill -9, takeover: no resolve, no second alert, one queue series', async () => {
+    const labels = { server: 'ft', subject: 'ft.orders', group: 'workers', durable: 'd' };
+    // A member that takes two messages and never acks them, while publishing goes on.
+    const sub = worker.subscribe(labels.subject, labels.group, worker.subscriptionOptions().setDurableName(labels.durable).setManualAckMode(true).setMaxInFlight(2).setAckWait(600_000).setDeliverAllAvailable());
+    sub.on('message', () => undefined);
+    await ready(sub);
+    let publishing = true;
+    const publishLoop = (async () => {
+      for (let i = 0; publishing; i++) {
+        await publish(publisher, labels.subject, `order ${i}`).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    const stuck = async (): Promise<Array<{ labels: Record<string, string>; state: string; activeAt: string }>> =>
+      (await prometheusAlerts(stack.prometheus)).filter((a) => a.labels['alertname'] === 'NatsQueueStuck');
+    try {
+      await eventually(async () => assert.ok(notified(stack.notifications, 'firing').has('NatsQueueStuck'), 'NatsQueueStuck has not reached Alertmanager'), 60_000);
+      const [before] = await stuck();
+      assert.equal(before?.state, 'firing');
+      assert.deepEqual({ ...before!.labels }, { alertname: 'NatsQueueStuck', severity: 'critical', ...labels });
+
+      await active.kill();
+      await eventually(async () => {
+        const r = await instantQuery(stack.prometheus, 'stan_server_info{server="ft", node="b", state="FT_ACTIVE"} and on (server) queue_server_owner_up == 1');
+        assert.equal(r.result.length, 1, 'the standby has not taken over yet');
+      }, 30_000);
+      const takenOver = Date.now() / 1000;
+      // Long past the takeover: more than the bridge (3 compressed minutes) and the for (5).
+      await new Promise((r) => setTimeout(r, 8_000));
+
+      const after = await stuck();
+      assert.equal(after.length, 1, `one NatsQueueStuck, not ${after.length}`);
+      assert.equal(after[0]!.state, 'firing');
+      assert.equal(after[0]!.activeAt, before!.activeAt, 'the alert kept its start: it never resolved and fired again');
+      assert.deepEqual([...notified(stack.notifications, 'resolved')], [], 'nothing resolved across the takeover');
+      const starts = new Set(stack.notifications.flatMap((n) => n.alerts).filter((a) => a.labels['alertname'] === 'NatsQueueStuck').map((a) => `${JSON.stringify(a.labels)} ${a.startsAt}`));
+      assert.equal(starts.size, 1, `Alertmanager saw one NatsQueueStuck alert: ${[...starts].join('; ')}`);
+      // One line on the dashboards: the same series before and after, nothing keyed by a node.
+      const range = (await (await fetch(`${stack.prometheus.url}/api/v1/query_range?${new URLSearchParams({ query: 'queue_msgs_pending{subject="ft.orders"}', start: String(takenOver - 30), end: String(takenOver + 8), step: '1' })}`)).json()) as { data: { result: Array<{ metric: Record<string, string> }> } };
+      assert.equal(range.data.result.length, 1, JSON.stringify(range.data.result.map((r) => r.metric)));
+    } finally {
+      publishing = false;
+      await publishLoop;
+    }
+  });
+});

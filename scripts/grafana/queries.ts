@@ -1,44 +1,73 @@
+import { MONITORING } from '../alerts/config.js';
+
 /**
  * PromQL building blocks shared by the dashboards. Several sidecars can export the same queue,
  * so every server-side series is reduced with `max by (its identity)` before anything sums it.
  * Client-side figures (queue_client_*) are the exception: each sidecar reports only its own
- * pod's workers, so they are summed.
+ * pod's workers, so they are summed. The identity labels (scripts/alerts/config.ts) lead every
+ * aggregation, and no query keeps a node label: across an FT takeover or a Raft election a
+ * queue's line goes on as one line.
  */
 
-export const QUEUE = 'server, subject, group, durable';
-export const CHANNEL = 'server, subject';
+const ID = MONITORING.identity;
+export const SERVER = [...ID, 'server'].join(', ');
+export const CHANNEL = `${SERVER}, subject`;
+export const QUEUE = `${CHANNEL}, group, durable`;
+export const MEMBER = `${QUEUE}, client_id, sub_index`;
 
-/** Label matchers for the dashboard variables; `$group` is left out for channel-level series. */
+/** The dashboards' "All" for the job variable: the configured job matcher's regex. */
+export const JOB_REGEX = /^job=~"(.+)"$/.exec(MONITORING.job)?.[1] ?? '.+';
+
+/** The variables that select series, in order; channel and server series have no group or durable. */
+export const IDENTITY_VARIABLES = ID;
+
+/** Label matchers for the dashboard variables, for series of a server, a channel or a queue. */
 export function selector(metric: string, scope: 'server' | 'channel' | 'queue'): string {
-  const matchers = ['server=~"$server"'];
+  const matchers = ['job=~"$job"', ...ID.map((l) => `${l}=~"$${l}"`), 'server=~"$server"'];
   if (scope !== 'server') matchers.push('subject=~"$subject"');
-  if (scope === 'queue') matchers.push('group=~"$group"');
+  if (scope === 'queue') matchers.push('group=~"$group"', 'durable=~"$durable"');
   return `${metric}{${matchers.join(', ')}}`;
 }
 
+/** `at` is '' or ' @ end()': see top(). */
+export type At = '' | ' @ end()';
+
+/** One series per server (over its nodes and copies). */
+export function perServer(metric: string, at: At = ''): string {
+  return `max by (${SERVER}) (${selector(metric, 'server')}${at})`;
+}
+
 /** One series per queue, however many sidecars export it. */
-export function perQueue(metric: string): string {
-  return `max by (${QUEUE}) (${selector(metric, 'queue')})`;
+export function perQueue(metric: string, at: At = ''): string {
+  return `max by (${QUEUE}) (${selector(metric, 'queue')}${at})`;
 }
 
 /**
  * Per-second rate of a sequence number, one series per identity. Only sequences (which grow by
  * one per message) and counters may be rated; `stan_channel_messages` is what the store holds now.
  */
-export function sequenceRate(metric: 'stan_channel_last_sequence' | 'queue_last_sent_sequence'): string {
+export function sequenceRate(metric: 'stan_channel_last_sequence' | 'queue_last_sent_sequence', at: At = ''): string {
   const scope = metric === 'stan_channel_last_sequence' ? 'channel' : 'queue';
   const by = scope === 'channel' ? CHANNEL : QUEUE;
-  return `max by (${by}) (rate(${selector(metric, scope)}[$__rate_interval]))`;
+  return `max by (${by}) (rate(${selector(metric, scope)}[$__rate_interval]${at}))`;
 }
 
 /** Share of the store's per-channel limit that each channel uses; servers without a limit drop out. */
-export function storeUsage(channelMetric: 'stan_channel_messages' | 'stan_channel_bytes', limitMetric: 'stan_store_limit_messages' | 'stan_store_limit_bytes'): string {
-  return `max by (${CHANNEL}) (${selector(channelMetric, 'channel')})\n  / on (server) group_left ()\nmax by (server) (${selector(limitMetric, 'server')} > 0)`;
+export function storeUsage(channelMetric: 'stan_channel_messages' | 'stan_channel_bytes', limitMetric: 'stan_store_limit_messages' | 'stan_store_limit_bytes', at: At = ''): string {
+  return `max by (${CHANNEL}) (${selector(channelMetric, 'channel')}${at})\n  / on (${SERVER}) group_left ()\nmax by (${SERVER}) (${selector(limitMetric, 'server')}${at} > 0)`;
 }
 
 /** Client-side figures: summed over sidecars, each of which reports its own pod's workers. */
-export function clientSum(metric: 'queue_client_msgs_pending' | 'queue_client_bytes_pending' | 'queue_client_reports'): string {
-  return `sum by (${QUEUE}) (${selector(metric, 'queue')})`;
+export function clientSum(metric: 'queue_client_msgs_pending' | 'queue_client_bytes_pending' | 'queue_client_reports', at: At = ''): string {
+  return `sum by (${QUEUE}) (${selector(metric, 'queue')}${at})`;
+}
+
+/**
+ * The `n` series of `expr` that are largest at the end of the time range, drawn over the whole
+ * range: a plain topk() picks anew at every step and so draws many more than `n` lines.
+ */
+export function top(n: number, expr: (at: At) => string, by: string): string {
+  return `${expr('')}\nand on (${by})\ntopk(${n}, ${expr(' @ end()')})`;
 }
 
 export const QUEUE_LEGEND = '{{server}} {{subject}} {{group}} {{durable}}';

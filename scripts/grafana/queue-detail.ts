@@ -1,52 +1,66 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { Layout, datasourceVariable, instantTable, labelVariable, singleStat, timeSeries } from './panels.js';
-import { QUEUE, clientSum, perQueue, selector, sequenceRate } from './queries.js';
+import { MONITORING } from '../alerts/config.js';
+import { Layout, YES_NO, exporterDashboard, instantTable, singleStat, timeSeries } from './panels.js';
+import { MEMBER, QUEUE, clientSum, perQueue, selector, sequenceRate } from './queries.js';
 
-/** One queue: a subject and queue group over time, its members, and when it will be drained. */
+/**
+ * One queue: a subject and queue group (or a durable) over time, its members, and when it will be
+ * drained. A plain durable subscription has no group: leave Queue group on All and pick it in Durable.
+ */
 export function queueDetail(): dashboard.DashboardBuilder {
   const layout = new Layout();
-  const member = (metric: string): string => `max by (client_id, sub_index, durable) (${selector(metric, 'queue')})`;
-  const d = new dashboard.DashboardBuilder('NATS Streaming queue')
-    .uid('nats-queue-detail')
-    .tags(['nats', 'nats-streaming', 'nats-queue-exporter'])
-    .description('One subject and queue group: backlog over time, publish against delivery, members, and time to drain.')
-    .time({ from: 'now-3h', to: 'now' })
-    .refresh('30s')
-    .withVariable(datasourceVariable())
-    .withVariable(labelVariable({ name: 'server', label: 'Server', query: 'label_values(queue_msgs_pending, server)', multi: false }))
-    .withVariable(labelVariable({ name: 'subject', label: 'Subject', query: 'label_values(queue_msgs_pending{server=~"$server"}, subject)', multi: false }))
-    .withVariable(labelVariable({ name: 'group', label: 'Queue group', query: 'label_values(queue_msgs_pending{server=~"$server", subject=~"$subject"}, group)', multi: false }));
+  const member = (metric: string): string => `max by (${MEMBER}) (${selector(metric, 'queue')})`;
+  const d = exporterDashboard({
+    uid: 'nats-queue-detail',
+    title: 'NATS Streaming queue',
+    description: 'One subject and queue group or durable: backlog over time, publish against delivery, members, lost messages and time to drain.',
+    multi: false,
+    subjects: 'queue_msgs_pending',
+  });
 
+  const t = MONITORING.thresholds;
   d.withPanel(layout.place(singleStat({
+    id: 1,
     title: 'Pending',
-    answers: 'Messages this consumer has not finished: undelivered + unacked.',
+    answers: `Messages this consumer has not finished: undelivered + unacked. Orange above ${t.backlog_growing_messages.default}, where NatsQueueBacklogGrowing starts to watch it.`,
     queries: [{ expr: perQueue('queue_msgs_pending'), legend: '{{group}} {{durable}}' }],
-    thresholds: [[null, 'green'], [1000, 'orange']],
-  }), 6, 5));
+    thresholds: [[null, 'green'], [t.backlog_growing_messages.default + 1, 'orange']],
+  }), 5, 5));
   d.withPanel(layout.place(singleStat({
+    id: 2,
     title: 'Members online',
-    answers: 'Members of the group the server sees online; 0 for a durable means it is offline.',
+    answers: 'Members of the group the server sees online; 0 for a durable means it is offline (NatsQueueDurableOffline).',
     queries: [{ expr: perQueue('queue_consumers'), legend: '{{group}} {{durable}}' }],
     thresholds: [[null, 'red'], [1, 'green']],
-  }), 6, 5));
+  }), 5, 5));
   d.withPanel(layout.place(singleStat({
+    id: 3,
     title: 'Stalled members',
-    answers: 'Members whose in-flight window is full: the server sends them nothing until they ack.',
+    answers: 'Members whose in-flight window is full: the server sends them nothing until they ack. When all are, for 10 minutes, NatsQueueConsumerStalled warns.',
     queries: [{ expr: perQueue('queue_consumers_stalled'), legend: '{{group}} {{durable}}' }],
     thresholds: [[null, 'green'], [1, 'orange']],
-  }), 6, 5));
+  }), 5, 5));
   d.withPanel(layout.place(singleStat({
+    id: 4,
+    title: 'Messages lost',
+    answers: 'Messages the store limits evicted before this consumer got them (queue_msgs_evicted): red from the first, as NatsQueueMessagesLost pages.',
+    queries: [{ expr: perQueue('queue_msgs_evicted'), legend: '{{group}} {{durable}}' }],
+    thresholds: [[null, 'green'], [1, 'red']],
+  }), 4, 5));
+  d.withPanel(layout.place(singleStat({
+    id: 5,
     title: 'Time to drain',
-    answers: 'At the rate the backlog shrinks now, when it reaches zero. Empty while the backlog is steady or growing.',
+    answers: 'At the rate the backlog shrinks now, when it reaches zero. "not draining" while the backlog is steady or growing.',
     queries: [{
       expr: `${perQueue('queue_msgs_pending')}\n  /\n-(max by (${QUEUE}) (deriv(${selector('queue_msgs_pending', 'queue')}[$__rate_interval])) < 0)`,
       legend: '{{group}} {{durable}}',
     }],
     unit: 's',
     noValue: 'not draining',
-  }), 6, 5));
+  }), 5, 5));
 
   d.withPanel(layout.place(timeSeries({
+    id: 6,
     title: 'Pending, undelivered and unacked',
     answers: 'How the backlog moved: undelivered waits at the server, unacked is inside the members.',
     queries: [
@@ -56,6 +70,7 @@ export function queueDetail(): dashboard.DashboardBuilder {
     stacked: true,
   }), 12, 8));
   d.withPanel(layout.place(timeSeries({
+    id: 7,
     title: 'Publish rate versus delivery rate',
     answers: 'Messages published to the subject per second against messages sent to this group per second.',
     queries: [
@@ -65,6 +80,7 @@ export function queueDetail(): dashboard.DashboardBuilder {
     unit: 'ops',
   }), 12, 8));
   d.withPanel(layout.place(timeSeries({
+    id: 8,
     title: 'Members and in-flight capacity',
     answers: 'Members online, members stalled, and how many unacked messages the members may hold together (sum of max in-flight).',
     queries: [
@@ -73,15 +89,19 @@ export function queueDetail(): dashboard.DashboardBuilder {
       { expr: perQueue('queue_max_inflight'), legend: 'max in-flight {{group}} {{durable}}' },
       { expr: perQueue('queue_msgs_unacked'), legend: 'unacked {{group}} {{durable}}' },
     ],
+    unit: 'none',
   }), 12, 8));
   d.withPanel(layout.place(timeSeries({
+    id: 9,
     title: 'Unacked per member',
-    answers: 'Which member holds the unacked messages (needs the per-subscription series, on by default).',
-    queries: [{ expr: member('stan_subscription_unacked_messages'), legend: '{{client_id}} #{{sub_index}}' }],
+    answers: 'Which member of this queue holds the unacked messages (per-subscription series: a central exporter has them, sidecars with --no-subscription-metrics do not).',
+    queries: [{ expr: member('stan_subscription_unacked_messages'), legend: '{{client_id}} #{{sub_index}} {{group}} {{durable}}' }],
+    unit: 'none',
   }), 12, 8));
   d.withPanel(layout.place(instantTable({
+    id: 10,
     title: 'Members',
-    answers: 'Each member now: unacked messages, its max in-flight, whether it is stalled, and the last sequence sent to it.',
+    answers: 'Each member of this queue now: unacked messages, its max in-flight, whether it is stalled, and the last sequence sent to it.',
     queries: [
       { expr: member('stan_subscription_unacked_messages'), legend: 'unacked' },
       { expr: member('stan_subscription_max_inflight'), legend: 'max in-flight' },
@@ -89,14 +109,17 @@ export function queueDetail(): dashboard.DashboardBuilder {
       { expr: member('stan_subscription_last_sent_sequence'), legend: 'last sent' },
     ],
     merge: true,
+    columns: { stalled: { mappings: YES_NO } },
   }), 12, 8));
   d.withPanel(layout.place(timeSeries({
+    id: 11,
     title: 'Client-side pending',
     answers: 'Received messages the workers of this group have not finished, and how many workers report them.',
     queries: [
       { expr: clientSum('queue_client_msgs_pending'), legend: 'pending {{group}} {{durable}}' },
       { expr: clientSum('queue_client_reports'), legend: 'reporting clients {{group}} {{durable}}' },
     ],
+    thresholds: [[null, 'green'], [t.client_pending_messages.default, 'orange']],
   }), 12, 8));
   return d;
 }

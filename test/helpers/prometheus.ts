@@ -55,15 +55,18 @@ async function startTool(binary: string, files: Record<string, string>, args: (d
 
 /**
  * Prometheus with `config` as prometheus.yml; `files` (rule files...) are written beside it, so
- * the config names them by file name.
+ * the config names them by file name. `storage` is a TSDB directory to start from (blocks made
+ * by `promtool tsdb create-blocks-from`); the caller removes it.
  */
-export function startPrometheus(config: string, files: Record<string, string> = {}): Promise<RunningTool> {
+export function startPrometheus(config: string, files: Record<string, string> = {}, storage?: string): Promise<RunningTool> {
   return startTool('prometheus', { ...files, 'prometheus.yml': config }, (dir, port) => [
     `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--storage.tsdb.path=${storage ?? join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     // Firing alerts are re-sent to Alertmanager this often (default 1m).
     '--rules.alert.resend-delay=1s',
+    // POST /-/reload re-reads the config and rule files.
+    '--web.enable-lifecycle',
     '--log.level=warn',
   ]);
 }
