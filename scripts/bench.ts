@@ -252,7 +252,7 @@ async function main(): Promise<void> {
   console.log(sharedSweep);
   for (const s of results) {
     const { lookups, scrapes } = s.ageLookups;
-    console.log(`--nats-url at ${fmt(s.channels)} channels: ${fmt(lookups)} publish times read in ${scrapes} scrapes (${(lookups / scrapes).toFixed(1)} per scrape; 2 cursors per channel, --age-lookups 20)`);
+    console.log(`--nats-url at ${fmt(s.channels)} channels: ${fmt(lookups)} publish times read in ${scrapes} scrapes (${(lookups / scrapes).toFixed(1)} per scrape; 2 cursors per channel, --age-lookups 5)`);
   }
   if ('missing' in peer) console.log(`peer: not measured: ${peer.missing}`);
   for (const s of results) {

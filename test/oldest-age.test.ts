@@ -98,3 +98,16 @@ test('ages: at most lookupsPerScrape lookups; a cursor past its last exact messa
   await none.annotate('s', [moved], 110_000, { lookup: async () => undefined }, never);
   assert.deepEqual(moved.consumers[0]!.oldestUndeliveredAge, { seconds: 107, kind: 'estimated' });
 });
+
+test('ages: lookups go first to messages the history cannot place (a stuck queue older than it), then to the rest', async () => {
+  const looked: Array<[string, number]> = [];
+  const times: MessageTimes = { lookup: async (ch, seq) => (looked.push([ch, seq]), 500) };
+  const ages = new OldestAges({ lookupsPerScrape: 1, concurrency: 1 });
+  const make = (name: string, lastSeq: number, cursor: number) => buildChannel({ name, messages: lastSeq, bytes: 0, firstSeq: 1, lastSeq, subscriptionCount: 1 }, [member({ lastSent: cursor })]);
+  await ages.annotate('s', [make('moving', 5, 5), make('stuck', 5, 2)], 1000, undefined, never);
+  // "moving" got message 6 since the last scrape: the history places it. "stuck" waits on 3, older than the history.
+  const now = [make('moving', 6, 5), make('stuck', 5, 2)];
+  await ages.annotate('s', now, 2000, times, never);
+  assert.deepEqual(looked, [['stuck', 3]]);
+  assert.deepEqual(now.map((c) => c.consumers[0]!.oldestUndeliveredAge?.kind), ['estimated', 'exact']);
+});

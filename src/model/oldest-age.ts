@@ -69,18 +69,28 @@ export class OldestAges {
    */
   async annotate(server: string, channels: readonly Channel[], nowMs: number, times: MessageTimes | undefined, signal: AbortSignal): Promise<number> {
     const wanted = new Map<string, Wanted>();
-    const want = (channel: Channel, range: SeqRange | null | undefined): void => {
-      if (!range || wanted.size >= this.#opts.lookupsPerScrape || times?.reaches?.(channel.account) === false) return;
+    const want = (channel: Channel, range: SeqRange): void => {
+      if (wanted.size >= this.#opts.lookupsPerScrape || times?.reaches?.(channel.account) === false) return;
       const key = lookupKey(channel, range.from, range.to, range.firstOn);
       if (key !== undefined && !this.#exact.has(key)) wanted.set(key, { channel, range });
     };
+    const candidates: Array<[Channel, SeqRange]> = [];
     for (const channel of channels) {
       const key = channelKey(channel);
       this.#history.record(server, key, channel.lastSeq, nowMs, channel.lastPublishedMs);
       if (channel.firstPublishedMs !== undefined) this.#history.anchorFirst(server, key, channel.firstSeq, channel.firstPublishedMs);
-      if (times) for (const consumer of channel.consumers) want(channel, undeliveredRange(channel, consumer));
+      if (times) for (const consumer of channel.consumers) pushRange(candidates, channel, undeliveredRange(channel, consumer));
     }
-    if (times) for (const channel of channels) for (const consumer of channel.consumers) want(channel, consumer.oldestUnacked);
+    if (times) {
+      for (const channel of channels) for (const consumer of channel.consumers) pushRange(candidates, channel, consumer.oldestUnacked);
+      // The history places a message within a scrape interval or so; a lookup matters most where it
+      // cannot: messages older than the history, the oldest waiting message of a stuck queue. Those go first.
+      for (const [channel, range] of candidates) {
+        const estimate = this.#history.publishTimeBetween(server, channelKey(channel), range.from, range.to);
+        if (estimate === undefined || estimate.kind === 'at_least') want(channel, range);
+      }
+      for (const [channel, range] of candidates) want(channel, range);
+    }
     if (times && wanted.size > 0) await this.#lookUp(times, [...wanted], signal);
     for (const channel of channels) {
       for (const consumer of channel.consumers) {
@@ -137,6 +147,10 @@ export class OldestAges {
     if (lastExact !== undefined) return { seconds: secondsSince(lastExact, nowMs), kind: 'estimated' };
     return estimate && { seconds: secondsSince(estimate.atMs, nowMs), kind: 'at_least' };
   }
+}
+
+function pushRange(into: Array<[Channel, SeqRange]>, channel: Channel, range: SeqRange | null | undefined): void {
+  if (range) into.push([channel, range]);
 }
 
 /** The sequence of the first message after the consumer's cursor that the channel still holds; undefined when nothing waits. */
