@@ -181,7 +181,7 @@ describe('Alertmanager inhibit rules (alerts/alertmanager-inhibit-rules.yml)', (
       writeFileSync(join(dir, 'alertmanager.yml'), alertmanagerConfig());
       const res = run('amtool', ['check-config', join(dir, 'alertmanager.yml')]);
       assert.equal(res.status, 0, res.output);
-      assert.match(res.output, / 7 inhibit rules/);
+      assert.match(res.output, / 8 inhibit rules/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -190,6 +190,7 @@ describe('Alertmanager inhibit rules (alerts/alertmanager-inhibit-rules.yml)', (
   const queue = { server: 'prod', subject: 'orders', group: 'workers', durable: '' };
   const other = { ...queue, subject: 'invoices' };
   const otherNamespace = { ...queue, namespace: 'bank' };
+  const jsQueue = { server: 'js', account: 'tenant', subject: 'ORDERS', group: '', durable: 'puller' };
   /** [source alert, its labels, target alert, its labels, inhibited?] */
   const CASES: Array<[string, Record<string, string>, string, Record<string, string>, boolean]> = [
     ['NatsQueueStuck', queue, 'NatsQueueConsumerStalled', queue, true],
@@ -207,6 +208,13 @@ describe('Alertmanager inhibit rules (alerts/alertmanager-inhibit-rules.yml)', (
     ['NatsQueueExporterDown', {}, 'NatsStreamingServerVanished', { server: 'prod' }, true],
     ['NatsQueueExporterDown', { job: 'nats-queue-exporter', instance: '10.0.0.1:7778' }, 'NatsStreamingServerVanished', { server: 'prod' }, false],
     ['NatsQueueMessagesLost', queue, 'NatsQueueStuck', queue, false],
+    ['NatsQueueStuck', queue, 'NatsQueueOldestMessageTooOld', queue, true],
+    ['NatsQueueDurableOffline', queue, 'NatsQueueOldestMessageTooOld', queue, true],
+    ['NatsQueueMessagesLost', queue, 'NatsQueueOldestMessageTooOld', queue, true],
+    ['NatsJetStreamServerDown', { server: 'js' }, 'NatsStreamingRedundancyLost', { server: 'js' }, true],
+    // Two JetStream accounts' streams of the same name are two queues.
+    ['NatsQueueStuck', jsQueue, 'NatsQueueConsumerStalled', jsQueue, true],
+    ['NatsQueueStuck', jsQueue, 'NatsQueueConsumerStalled', { ...jsQueue, account: 'other' }, false],
   ];
 
   test('one incident gives one page: each source mutes its consequences, and only for its own server or queue', async () => {
