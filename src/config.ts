@@ -74,7 +74,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { flag: 'server-insecure-skip-verify', env: 'NQE_SERVER_INSECURE_SKIP_VERIFY', fallback: 'false', help: 'accept any certificate from https:// monitoring URLs (for tests; env: true or false)' },
   { flag: 'server-password-file', env: 'NQE_SERVER_PASSWORD_FILES', arg: '[NAME=]FILE', multiple: true, fallback: '', help: 'password for a monitoring URL that names a user (https://USER@host:8222): NAME=FILE for server NAME, FILE alone for every such server; repeat the flag for more (env: comma-separated). NQE_SERVER_PASSWORD_<NAME> (NAME in capitals, other characters as _) holds one server\'s password itself' },
   { flag: 'nats-url', env: 'NQE_NATS_URLS', arg: 'NAME=URL', multiple: true, fallback: '',
-    help: 'a NATS client URL (nats://host:4222, tls://..., nats://USER@host:4222) of server NAME: the exporter reads the publish time of the oldest waiting message of each queue over it, for an exact queue_oldest_undelivered_age_seconds (without it the age is estimated); repeat for more servers (env: comma-separated)' },
+    help: 'a NATS client URL (nats://host:4222, tls://..., nats://USER@host:4222) of server NAME (a --server or a --jetstream): the exporter reads the publish time of the oldest waiting message of each queue over it, for an exact queue_oldest_undelivered_age_seconds (without it the age is estimated); repeat for more servers (env: comma-separated)' },
   { flag: 'nats-password-file', env: 'NQE_NATS_PASSWORD_FILES', arg: 'NAME=FILE', multiple: true, fallback: '', help: 'the password for the user a --nats-url of server NAME names, read from FILE; repeat for more servers (env: comma-separated)' },
   { flag: 'nats-token-file', env: 'NQE_NATS_TOKEN_FILES', arg: 'NAME=FILE', multiple: true, fallback: '', help: 'an authentication token for the --nats-url of server NAME, read from FILE; repeat for more servers (env: comma-separated)' },
   { flag: 'nats-ca-file', env: 'NQE_NATS_CA_FILE', arg: 'FILE', fallback: '', help: 'PEM CA certificates that tls:// --nats-url servers are checked against (all servers)' },
@@ -206,13 +206,13 @@ function secretsByServer(entries: readonly Source[], names: ReadonlySet<string>,
 
 /** Adds each `--nats-url NAME=URL` (with its password, token and TLS) to the server of that NAME. */
 function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passwordFiles: Source[]; tokenFiles: Source[]; tls: MonitorTls | undefined }): ServerTarget[] {
-  const example = 'write NAME=nats://host:4222 with the NAME of a --server, e.g. --nats-url prod=nats://nats-a:4222';
+  const example = 'write NAME=nats://host:4222 with the NAME of a --server or --jetstream, e.g. --nats-url prod=nats://nats-a:4222';
   const clients = new Map<string, NatsClientTarget>();
   for (const src of input.urls) {
     const eq = src.text.indexOf('=');
     if (eq <= 0) throw new ConfigError(`${src.from} "${redactUrlText(src.text)}": missing NAME=; ${example}`);
     const name = src.text.slice(0, eq).trim();
-    if (!servers.some((s) => s.name === name && s.backend === 'stan')) throw new ConfigError(`${src.from} "${name}=...": there is no --server named "${name}" (--nats-url reads NATS Streaming messages; a --jetstream server needs none); ${example}`);
+    if (!servers.some((s) => s.name === name)) throw new ConfigError(`${src.from} "${name}=...": there is no --server named "${name}", nor a --jetstream; ${example}`);
     if (clients.has(name)) throw new ConfigError(`${src.from} "${name}=...": server "${name}" has a --nats-url already; give one per server (a NATS client reaches the whole cluster from one URL)`);
     let url: URL;
     try {

@@ -29,6 +29,8 @@ test('a bad --jetstream value names the flag and shows a --jetstream example', (
   refused(['--jetstream', 'js=nats://nats:4222'], /--jetstream "js=\.\.\.": the URL must start with http:\/\/ or https:\/\/ \(the monitoring port, not nats:\/\/\)/);
 });
 
-test('--nats-url names a NATS Streaming server, not a JetStream one', () => {
-  refused(['--jetstream', 'js=http://n1:8222', '--nats-url', 'js=nats://n1:4222'], /--nats-url "js=\.\.\.": there is no --server named "js" \(--nats-url reads NATS Streaming messages; a --jetstream server needs none\)/);
+test('--nats-url names a --jetstream server as it names a --server', () => {
+  const c = run(['--jetstream', 'js=http://n1:8222', '--jetstream', 'other=http://n2:8222', '--nats-url', 'js=nats://reader@n1:4222']);
+  assert.deepEqual(c.servers.map((s) => [s.name, s.natsClient?.url, s.natsClient?.user]), [['js', 'nats://n1:4222', 'reader'], ['other', undefined, undefined]]);
+  refused(['--jetstream', 'js=http://n1:8222', '--nats-url', 'jx=nats://n1:4222'], /--nats-url "jx=\.\.\.": there is no --server named "jx", nor a --jetstream; write NAME=nats:\/\/host:4222 with the NAME of a --server or --jetstream/);
 });

@@ -87,15 +87,20 @@ describe('a standalone v2.12.15 server', () => {
     assert.deepEqual(queue(await read(), 'orders', '', 'billing'), {
       group: '', durable: 'billing', lastSent: 5, undelivered: 20, unacked: 5, pending: 25,
       members: 1, stalledMembers: 0, maxInflight: 10, offline: false, evicted: 0, redelivered: 0,
+      undeliveredRange: { from: 6, to: 6, firstOn: [] }, oldestUnacked: { from: 1, to: 1, firstOn: [] },
     });
     // The bound push consumer gets jobs.a's 6 messages (stream sequences 1..6) and acks none.
     assert.deepEqual(await settledQueue(read, ['jobs', 'workers', 'ledger'], (q) => q?.unacked === 6), {
       group: 'workers', durable: 'ledger', lastSent: 6, undelivered: 0, unacked: 6, pending: 6,
       members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, evicted: 0, redelivered: 0,
+      // Its 6 unacked messages are all it got: the oldest is the first after the ack floor.
+      oldestUnacked: { from: 1, to: 1, firstOn: ['jobs.a'] },
     });
     assert.deepEqual(queue(await read(), 'jobs', 'auditors', 'audit'), {
       group: 'auditors', durable: 'audit', lastSent: 0, undelivered: 4, unacked: 0, pending: 4,
       members: 0, stalledMembers: 0, maxInflight: 1000, offline: true, evicted: 0, redelivered: 0,
+      // Its 4 messages lie among the stream's 10: the first is the first jobs.b message, no later than 7.
+      undeliveredRange: { from: 1, to: 7, firstOn: ['jobs.b'] }, oldestUnacked: null,
     });
     sub.unsubscribe();
     assert.deepEqual((await settledQueue(read, ['jobs', 'workers', 'ledger'], (q) => q?.members === 0))?.offline, true, 'offline once its subscriber left');
@@ -159,7 +164,10 @@ describe('a 3-node v2.12.15 cluster configured as one logical server', () => {
     await publish(client.js, 'cjobs', 12);
     await addConsumer(client.jsm, 'cjobs', { durable_name: 'cpull' });
     assert.equal(await fetchWithoutAck(client.js, 'cjobs', 'cpull', 4), 4);
-    const expected = { group: '', durable: 'cpull', lastSent: 4, undelivered: 8, unacked: 4, pending: 12, members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, evicted: 0, redelivered: 0 };
+    const expected = {
+      group: '', durable: 'cpull', lastSent: 4, undelivered: 8, unacked: 4, pending: 12, members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, evicted: 0, redelivered: 0,
+      undeliveredRange: { from: 5, to: 5, firstOn: [] }, oldestUnacked: { from: 1, to: 1, firstOn: [] },
+    };
     const one = (channels: Channel[]) => channels.flatMap((c) => c.consumers);
     const settled = async (indexes?: number[]) => {
       const deadline = Date.now() + 10_000;

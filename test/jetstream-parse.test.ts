@@ -24,12 +24,12 @@ test('a standalone page: server figures, the default account, streams and their 
   assert.deepEqual(page.accounts.map((a) => [a.id, a.name]), [['$G', '$G']]);
   const orders = page.accounts[0]!.streams.find((s) => s.name === 'orders')!;
   assert.deepEqual({ ...orders, consumers: orders.consumers.length },
-    { name: 'orders', cluster: { leader: page.serverId }, messages: 25, bytes: orders.bytes, firstSeq: 1, lastSeq: 25, consumerCount: 2, consumers: 2 });
+    { name: 'orders', cluster: { leader: page.serverId }, messages: 25, bytes: orders.bytes, firstSeq: 1, lastSeq: 25, firstPublishedMs: Date.parse('2026-12-01T18:55:45.902Z'), lastPublishedMs: Date.parse('2026-12-01T18:55:45.923Z'), consumerCount: 2, consumers: 2 });
 
   const billing = consumer(page, 'orders', 'billing');
   assert.equal(billing.cluster, undefined, 'a standalone server\'s consumers have no cluster');
   assert.deepEqual({ ...billing, lastDeliveryMs: typeof billing.lastDeliveryMs, readAtMs: typeof billing.readAtMs }, {
-    name: 'billing', durableName: 'billing', deliverSubject: '', deliverGroup: '', maxAckPending: 100, filtered: false, cluster: undefined,
+    name: 'billing', durableName: 'billing', deliverSubject: '', deliverGroup: '', maxAckPending: 100, filterSubjects: [], cluster: undefined,
     deliveredStreamSeq: 5, ackFloorStreamSeq: 0, lastDeliveryMs: 'number', lastAckMs: undefined,
     numPending: 20, numAckPending: 5, numRedelivered: 0, numWaiting: 0, pushBound: false, paused: false, readAtMs: 'number',
   });

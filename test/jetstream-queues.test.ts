@@ -34,11 +34,14 @@ test('standalone: each durable is a queue with the figures of the issue\'s mappi
   assert.deepEqual(orders.get('|billing'), {
     group: '', durable: 'billing', lastSent: 5, undelivered: 20, unacked: 5, pending: 25,
     members: 1, stalledMembers: 0, maxInflight: 100, offline: false, evicted: 0, redelivered: 0,
+    // Every message after the cursor is its own, and the ack floor is just below the first fetched.
+    undeliveredRange: { from: 6, to: 6, firstOn: [] }, oldestUnacked: { from: 1, to: 1, firstOn: [] },
   });
   // 3 fetched of max ack pending 3: the server sends nothing more although a pull request waits.
   assert.deepEqual(orders.get('|slow'), {
     group: '', durable: 'slow', lastSent: 3, undelivered: 22, unacked: 3, pending: 25,
     members: 1, stalledMembers: 1, maxInflight: 3, offline: false, evicted: 0, redelivered: 0,
+    undeliveredRange: { from: 4, to: 4, firstOn: [] }, oldestUnacked: { from: 1, to: 1, firstOn: [] },
   });
 
   const jobs = queues(channels, 'jobs');
@@ -46,16 +49,22 @@ test('standalone: each durable is a queue with the figures of the issue\'s mappi
   assert.deepEqual(jobs.get('workers|a-ledger'), {
     group: 'workers', durable: 'a-ledger', lastSent: 0, undelivered: 6, unacked: 0, pending: 6,
     members: 0, stalledMembers: 0, maxInflight: 1000, offline: true, evicted: 0, redelivered: 0,
+    // Its 6 messages lie among the stream's 10: the first of them is no later than 10 - 6 + 1.
+    undeliveredRange: { from: 1, to: 5, firstOn: ['jobs.a'] }, oldestUnacked: null,
   });
   // Bound to a queue subscriber that received jobs.b's 4 messages (stream sequences 7..10).
   assert.deepEqual(jobs.get('bworkers|b-bound'), {
     group: 'bworkers', durable: 'b-bound', lastSent: 10, undelivered: 0, unacked: 4, pending: 4,
     members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, evicted: 0, redelivered: 0,
+    // Its 4 unacked messages lie at or below its cursor 10: the oldest is no later than 7.
+    oldestUnacked: { from: 1, to: 7, firstOn: ['jobs.b'] },
   });
   // Two ephemeral push consumers of group "eph" (jobs.a: 6, jobs.b: 4) are one queue, never offline.
   assert.deepEqual(jobs.get('eph|'), {
     group: 'eph', durable: '', lastSent: 0, undelivered: 10, unacked: 0, pending: 10,
     members: 0, stalledMembers: 0, maxInflight: 2000, offline: false, evicted: 0, redelivered: 0,
+    // The first of the two consumers' ranges (1..5 and 1..7), with no lookup that finds it.
+    undeliveredRange: { from: 1, to: 5 }, oldestUnacked: null,
   });
   assert.equal(jobs.size, 3, 'the ephemeral pull consumer without a group has no queue of its own');
 });
@@ -66,7 +75,7 @@ test('a pull consumer without a waiting request counts as online only while it w
   assert.equal(onlineMembers(billing), 1);
   const idle = { ...billing, readAtMs: billing.lastDeliveryMs! + PULL_ACTIVITY_WINDOW_MS + 1 };
   assert.equal(onlineMembers(idle), 0);
-  assert.deepEqual(streamQueues([idle], 1).map((q) => [q.members, q.offline]), [[0, true]]);
+  assert.deepEqual(streamQueues([idle], 1, 25).map((q) => [q.members, q.offline]), [[0, true]]);
   const ackedLately = { ...idle, lastAckMs: idle.readAtMs - 1_000 };
   assert.equal(onlineMembers(ackedLately), 1);
   const waiting = { ...idle, numWaiting: 2 };
@@ -86,7 +95,10 @@ test('leader filter: only the record whose cluster.leader is the node\'s own nam
   assert.equal(ledBy({ leader: '' }, 'n1'), false, 'no leader (an election): nobody counts');
 });
 
-const CPULL = { group: '', durable: 'cpull', lastSent: 4, undelivered: 8, unacked: 4, pending: 12, members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, evicted: 0, redelivered: 0 };
+const CPULL = {
+  group: '', durable: 'cpull', lastSent: 4, undelivered: 8, unacked: 4, pending: 12, members: 1, stalledMembers: 0, maxInflight: 1000, offline: false, evicted: 0, redelivered: 0,
+  undeliveredRange: { from: 5, to: 5, firstOn: [] }, oldestUnacked: { from: 1, to: 1, firstOn: [] },
+};
 
 test('3-node cluster: the R3 consumer is counted once, from its leader, in any node order', async () => {
   const [n1, n2, n3] = await Promise.all(['n1', 'n2', 'n3'].map((n) => readNode(`cluster/${n}-`)));
@@ -130,11 +142,11 @@ test('accounts other than the default get their name as account; shared names fa
 test('evicted: what the stream discarded between a whole-stream consumer\'s cursor and its first sequence', () => {
   const billing = recordedConsumer('billing');
   assert.equal(billing.deliveredStreamSeq, 5);
-  assert.deepEqual(streamQueues([billing], 1).map((q) => q.evicted), [0]);
-  assert.deepEqual(streamQueues([billing], 9).map((q) => q.evicted), [3], 'sequences 6, 7 and 8 went before it got them');
+  assert.deepEqual(streamQueues([billing], 1, 25).map((q) => q.evicted), [0]);
+  assert.deepEqual(streamQueues([billing], 9, 25).map((q) => q.evicted), [3], 'sequences 6, 7 and 8 went before it got them');
   const filtered = recordedConsumer('a-ledger');
-  assert.equal(filtered.filtered, true);
-  assert.deepEqual(streamQueues([filtered], 9).map((q) => q.evicted), [0], 'a filtered consumer\'s gap holds other subjects too');
+  assert.deepEqual(filtered.filterSubjects, ['jobs.a']);
+  assert.deepEqual(streamQueues([filtered], 9, 10).map((q) => q.evicted), [0], 'a filtered consumer\'s gap holds other subjects too');
 });
 
 test('a URL whose /varz and /jsz come from different servers (a load balancer) is refused', async () => {

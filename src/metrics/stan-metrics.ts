@@ -51,7 +51,9 @@ const CONSUMER_ROWS: ReadonlyArray<Row<Consumer>> = [
   ['queue_max_inflight', 'gauge', 'Sum of the online members\' max in-flight.', (q) => q.maxInflight],
   ['queue_offline', 'gauge', '1 when a durable consumer has no member online (its backlog still counts).', (q) => (q.offline ? 1 : 0)],
   ['queue_oldest_undelivered_age_seconds', 'gauge', 'Seconds since the first message after the cursor was published; 0 when nothing waits. See queue_oldest_undelivered_age_lower_bound.', (q) => q.oldestUndeliveredAge?.seconds],
-  ['queue_oldest_undelivered_age_lower_bound', 'gauge', '1 when queue_oldest_undelivered_age_seconds is only a lower bound: the message is older than anything the exporter has seen (it started since, and has no --nats-url).', (q) => (q.oldestUndeliveredAge ? (q.oldestUndeliveredAge.kind === 'at_least' ? 1 : 0) : undefined)],
+  ['queue_oldest_undelivered_age_lower_bound', 'gauge', '1 when queue_oldest_undelivered_age_seconds is only a lower bound: the message is older than anything the exporter has seen (it started since, and has no --nats-url), or (JetStream filter subjects) where it lies is not known closely enough.', (q) => (q.oldestUndeliveredAge ? (q.oldestUndeliveredAge.kind === 'at_least' ? 1 : 0) : undefined)],
+  ['queue_oldest_unacked_age_seconds', 'gauge', 'Seconds since the oldest message delivered and not yet acked was published (JetStream: above the ack floor); 0 when none is unacked. See queue_oldest_unacked_age_lower_bound.', (q) => q.oldestUnackedAge?.seconds],
+  ['queue_oldest_unacked_age_lower_bound', 'gauge', '1 when queue_oldest_unacked_age_seconds is only a lower bound: the message is older than anything the exporter has seen, or where it lies is not known closely enough.', (q) => (q.oldestUnackedAge ? (q.oldestUnackedAge.kind === 'at_least' ? 1 : 0) : undefined)],
   ['queue_msgs_evicted', 'gauge', 'Messages evicted by store limits before this consumer got them: max(0, first_seq - 1 - cursor); they can never be delivered to it.', (q) => q.evicted],
   ['queue_msgs_redelivered', 'gauge', 'Unacked messages delivered more than once (JetStream num_redelivered).', (q) => q.redelivered],
 ];

@@ -1,10 +1,24 @@
 import { PublishHistory } from './publish-history.js';
-import type { Channel, Consumer, MessageAge } from './types.js';
+import type { Channel, Consumer, MessageAge, SeqRange } from './types.js';
+
+/** Where a lookup is made: the channel's account, and how to find the message (SeqRange.firstOn). */
+export interface LookupPlace {
+  account?: string;
+  firstOn?: readonly string[];
+}
 
 /** Reads the publish time of one message from the server: a client connection (`--nats-url`). */
 export interface MessageTimes {
-  /** Unix ms when message `seq` of `channel` was published; undefined when the server no longer has it. */
-  lookup(channel: string, seq: number, signal: AbortSignal): Promise<number | undefined>;
+  /**
+   * Unix ms when message `seq` of `channel` was published, or with `where.firstOn` the first
+   * message at or after `seq` on one of those subjects; undefined when the server has no such message.
+   */
+  lookup(channel: string, seq: number, signal: AbortSignal, where?: LookupPlace): Promise<number | undefined>;
+  /**
+   * False for the channels of an account the connection cannot see (a JetStream client sees its
+   * own account only), so that they use up no lookups; absent: every account.
+   */
+  reaches?(account: string | undefined): boolean;
 }
 
 export interface OldestAgeOptions {
@@ -14,21 +28,29 @@ export interface OldestAgeOptions {
   concurrency: number;
 }
 
-/** Exact publish times remembered per server, by channel and sequence, and last exact times by consumer. */
+/** Most entries of each per-server memory: exact publish times by channel and sequence, last exact times and quiet cursors by consumer. */
 const MAX_CACHED_TIMES = 20_000;
 
+const NOTHING_WAITS: MessageAge = Object.freeze({ seconds: 0, kind: 'exact' });
+
+interface Wanted {
+  channel: Channel;
+  range: SeqRange;
+}
+
 /**
- * Says, for each consumer of a server, how long the first message after its cursor has waited:
- * exact from a cached or looked-up timestamp, else estimated from the publish history this
- * exporter keeps from its own scrapes, else the last exact figure of that consumer plus the time
- * since (an older message, so never younger than the truth), else a lower bound.
+ * Says, for each consumer of a server, how long the first message after its cursor (and, where
+ * the backend knows it, its oldest unacked message) has waited: exact from a cached or looked-up
+ * timestamp or one the server reported, else estimated from the publish history this exporter
+ * keeps from its own scrapes, else the last exact figure of that consumer plus the time since
+ * (an older message, so never younger than the truth), else a lower bound.
  */
 export class OldestAges {
   readonly #history = new PublishHistory();
   readonly #opts: OldestAgeOptions;
-  /** `channel NUL seq` -> publish time (ms). */
+  /** `channel NUL seq` (NUL subjects for a search) -> publish time (ms). */
   readonly #exact = new Map<string, number>();
-  /** `channel NUL group NUL durable` -> the publish time of the last message looked up for it. */
+  /** `channel NUL group NUL durable NUL which` -> the publish time of the last message looked up for it. */
   readonly #lastExact = new Map<string, number>();
 
   constructor(opts: OldestAgeOptions) {
@@ -40,39 +62,50 @@ export class OldestAges {
   }
 
   /**
-   * Records the channels' last sequences and sets each consumer's oldestUndeliveredAge. With
-   * `times`, looks up at most lookupsPerScrape publish times not known yet, until `signal`.
-   * Returns how many were looked up.
+   * Records the channels' last sequences (and the publish times the server reports) and sets each
+   * consumer's oldestUndeliveredAge, and oldestUnackedAge where the backend gave oldestUnacked.
+   * With `times`, looks up at most lookupsPerScrape publish times not known yet, first for the
+   * undelivered messages, until `signal`. Returns how many were looked up.
    */
   async annotate(server: string, channels: readonly Channel[], nowMs: number, times: MessageTimes | undefined, signal: AbortSignal): Promise<number> {
-    const wanted = new Map<string, { channel: string; seq: number }>();
+    const wanted = new Map<string, Wanted>();
+    const want = (channel: Channel, range: SeqRange | null | undefined): void => {
+      if (!range || wanted.size >= this.#opts.lookupsPerScrape || times?.reaches?.(channel.account) === false) return;
+      const key = lookupKey(channel, range.from, range.to, range.firstOn);
+      if (key !== undefined && !this.#exact.has(key)) wanted.set(key, { channel, range });
+    };
     for (const channel of channels) {
-      this.#history.record(server, channel.name, channel.lastSeq, nowMs);
-      for (const consumer of channel.consumers) {
-        const seq = firstUndelivered(channel, consumer);
-        if (seq === undefined) continue;
-        const key = `${channel.name}\u0000${seq}`;
-        if (times && !this.#exact.has(key) && wanted.size < this.#opts.lookupsPerScrape) wanted.set(key, { channel: channel.name, seq });
-      }
+      const key = channelKey(channel);
+      this.#history.record(server, key, channel.lastSeq, nowMs, channel.lastPublishedMs);
+      if (channel.firstPublishedMs !== undefined) this.#history.anchorFirst(server, key, channel.firstSeq, channel.firstPublishedMs);
+      if (times) for (const consumer of channel.consumers) want(channel, undeliveredRange(channel, consumer));
     }
+    if (times) for (const channel of channels) for (const consumer of channel.consumers) want(channel, consumer.oldestUnacked);
     if (times && wanted.size > 0) await this.#lookUp(times, [...wanted], signal);
     for (const channel of channels) {
       for (const consumer of channel.consumers) {
-        const age = this.#ageOf(server, channel, consumer, nowMs);
+        const seq = firstUndelivered(channel, consumer);
+        // Without a range from the backend, the message is the one after the cursor (NATS Streaming).
+        const range = consumer.undeliveredRange;
+        const age = seq === undefined ? NOTHING_WAITS : this.#ageOf(server, channel, consumer, '', range?.from ?? seq, range?.to ?? seq, range?.firstOn, nowMs);
         if (age) consumer.oldestUndeliveredAge = age;
+        const unacked = consumer.oldestUnacked;
+        if (unacked === undefined) continue;
+        const unackedAge = unacked === null ? NOTHING_WAITS : this.#ageOf(server, channel, consumer, 'unacked', unacked.from, unacked.to, unacked.firstOn, nowMs);
+        if (unackedAge) consumer.oldestUnackedAge = unackedAge;
       }
     }
     return wanted.size;
   }
 
-  async #lookUp(times: MessageTimes, wanted: Array<[string, { channel: string; seq: number }]>, signal: AbortSignal): Promise<void> {
+  async #lookUp(times: MessageTimes, wanted: Array<[string, Wanted]>, signal: AbortSignal): Promise<void> {
     let next = 0;
     // A lookup still under way when the budget ends is not waited for; it lands in the cache if it comes.
     const givenUp = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
     const work = async (): Promise<void> => {
       while (next < wanted.length && !signal.aborted) {
-        const [key, { channel, seq }] = wanted[next++]!;
-        const lookup = times.lookup(channel, seq, signal).then((atMs) => {
+        const [key, { channel, range }] = wanted[next++]!;
+        const lookup = times.lookup(channel.name, range.from, signal, lookupPlace(channel, range)).then((atMs) => {
           if (atMs !== undefined) this.#remember(key, atMs);
         }, () => undefined);
         await Promise.race([lookup, givenUp]);
@@ -85,18 +118,22 @@ export class OldestAges {
     setBounded(this.#exact, key, atMs);
   }
 
-  #ageOf(server: string, channel: Channel, consumer: Consumer, nowMs: number): MessageAge | undefined {
-    const seq = firstUndelivered(channel, consumer);
-    if (seq === undefined) return { seconds: 0, kind: 'exact' };
-    const consumerKey = `${channel.name}\u0000${consumer.group}\u0000${consumer.durable}`;
-    const exact = this.#exact.get(`${channel.name}\u0000${seq}`);
+  /**
+   * The age of the consumer's message that lies between `from` and `to` (firstOn: how a lookup
+   * finds it); `which` tells the undelivered ('') and the unacked message apart. Keys are built
+   * only where a cache holds something: at 10,000 queues without --nats-url, none.
+   */
+  #ageOf(server: string, channel: Channel, consumer: Consumer, which: string, from: number, to: number, firstOn: readonly string[] | undefined, nowMs: number): MessageAge | undefined {
+    const consumerKey = () => `${channelKey(channel)}\u0000${consumer.group}\u0000${consumer.durable}\u0000${which}`;
+    const key = this.#exact.size === 0 ? undefined : lookupKey(channel, from, to, firstOn);
+    const exact = key === undefined ? undefined : this.#exact.get(key);
     if (exact !== undefined) {
-      setBounded(this.#lastExact, consumerKey, exact);
+      setBounded(this.#lastExact, consumerKey(), exact);
       return { seconds: secondsSince(exact, nowMs), kind: 'exact' };
     }
-    const estimate = this.#history.publishTime(server, channel.name, seq);
-    if (estimate?.kind === 'estimated') return { seconds: secondsSince(estimate.atMs, nowMs), kind: 'estimated' };
-    const lastExact = this.#lastExact.get(consumerKey);
+    const estimate = this.#history.publishTimeBetween(server, channelKey(channel), from, to);
+    if (estimate && estimate.kind !== 'at_least') return { seconds: secondsSince(estimate.atMs, nowMs), kind: estimate.kind };
+    const lastExact = this.#lastExact.size === 0 ? undefined : this.#lastExact.get(consumerKey());
     if (lastExact !== undefined) return { seconds: secondsSince(lastExact, nowMs), kind: 'estimated' };
     return estimate && { seconds: secondsSince(estimate.atMs, nowMs), kind: 'at_least' };
   }
@@ -108,8 +145,33 @@ export function firstUndelivered(channel: Channel, consumer: Consumer): number |
   return Math.max(consumer.lastSent, channel.firstSeq - 1) + 1;
 }
 
+/** Where the consumer's first undelivered message lies; undefined when nothing waits. */
+export function undeliveredRange(channel: Channel, consumer: Consumer): SeqRange | undefined {
+  const seq = firstUndelivered(channel, consumer);
+  if (seq === undefined) return undefined;
+  return consumer.undeliveredRange ?? { from: seq, to: seq };
+}
+
+/** Channels of different accounts may share a name. */
+export function channelKey(channel: Channel): string {
+  return channel.account === undefined ? channel.name : `${channel.account}\u0000${channel.name}`;
+}
+
+/** The cache key of the message a range names, or of its search; undefined when no lookup finds it. */
+function lookupKey(channel: Channel, from: number, to: number, firstOn: readonly string[] | undefined): string | undefined {
+  if (from === to) return `${channelKey(channel)}\u0000${from}`;
+  if (firstOn === undefined) return undefined;
+  return `${channelKey(channel)}\u0000${from}\u0000${firstOn.join(' ')}`;
+}
+
+function lookupPlace(channel: Channel, range: SeqRange): LookupPlace | undefined {
+  const firstOn = range.from === range.to ? undefined : range.firstOn;
+  if (channel.account === undefined && firstOn === undefined) return undefined;
+  return { ...(channel.account === undefined ? {} : { account: channel.account }), ...(firstOn === undefined ? {} : { firstOn }) };
+}
+
 /** Sets `key`, first forgetting the oldest entry when the map is full. */
-function setBounded(map: Map<string, number>, key: string, value: number): void {
+export function setBounded<V>(map: Map<string, V>, key: string, value: V): void {
   if (!map.has(key) && map.size >= MAX_CACHED_TIMES) map.delete(map.keys().next().value!);
   map.set(key, value);
 }

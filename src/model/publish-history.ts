@@ -3,6 +3,9 @@
  * points (last_seq, first seen, last seen) per channel, kafka-lag-exporter's method. A message
  * with sequence s, last_seq(i-1) < s <= last_seq(i), was published after point i-1 was last seen
  * and no later than point i was first seen; between the two it is interpolated by sequence.
+ * Where the server reports when a sequence was published (JetStream's first_ts and last_ts), the
+ * point holds that time instead of first seen and is exact: such anchors place messages that
+ * were published before the exporter started.
  */
 
 /** Points kept per channel; when full, the point whose removal widens a gap least is dropped. */
@@ -13,28 +16,32 @@ const MAX_CHANNELS = 100_000;
 const FORGET_AFTER_MS = 60 * 60 * 1000;
 
 const SEQ = 0;
+/** When the sequence was first seen as the last, or (EXACT) when it was published. */
 const FIRST_SEEN = 1;
 const LAST_SEEN = 2;
-const FIELDS = 3;
+/** 1 when FIRST_SEEN is the server's own publish time of SEQ. */
+const EXACT = 3;
+const FIELDS = 4;
 
-/** When a message was published: `exact` from its own timestamp, else estimated from the history, else only known to be older. */
+/** When a message was published: from the server's own time, else estimated from the history, else only known to be older. */
 export type PublishTime =
-  | { kind: 'estimated'; atMs: number }
+  | { kind: 'exact' | 'estimated'; atMs: number }
   /** Published no later than `atMs`: the message is older than anything this history holds. */
   | { kind: 'at_least'; atMs: number };
 
 class ChannelPoints {
-  /** SEQ, FIRST_SEEN, LAST_SEEN per point, oldest first. */
+  /** SEQ, FIRST_SEEN, LAST_SEEN, EXACT per point, oldest first. */
   readonly points = new Float64Array(POINTS_PER_CHANNEL * FIELDS);
   count = 0;
   touchedMs = 0;
 
-  record(lastSeq: number, nowMs: number): void {
+  record(lastSeq: number, nowMs: number, publishedMs: number | undefined): void {
     this.touchedMs = nowMs;
     const p = this.points;
     const newest = (this.count - 1) * FIELDS;
     if (this.count > 0 && p[newest + SEQ] === lastSeq) {
       p[newest + LAST_SEEN] = nowMs;
+      if (publishedMs !== undefined) this.#pin(newest, publishedMs);
       return;
     }
     // A channel deleted and made again starts its sequences over: what was known of it is void.
@@ -44,7 +51,36 @@ class ChannelPoints {
     p[at + SEQ] = lastSeq;
     p[at + FIRST_SEEN] = nowMs;
     p[at + LAST_SEEN] = nowMs;
+    p[at + EXACT] = 0;
     this.count++;
+    if (publishedMs !== undefined) this.#pin(at, publishedMs);
+  }
+
+  /**
+   * `firstSeq`, the oldest message the channel holds, was published at `publishedMs`. It becomes
+   * the first point; points below it are dropped, since no message below it is left to place.
+   */
+  anchorFirst(firstSeq: number, publishedMs: number): void {
+    const p = this.points;
+    let below = 0;
+    while (below < this.count && p[below * FIELDS + SEQ]! < firstSeq) below++;
+    // Only an empty channel has its first sequence above its last: nothing to anchor.
+    if (below === this.count) return;
+    p.copyWithin(0, below * FIELDS, this.count * FIELDS);
+    this.count -= below;
+    if (p[SEQ] !== firstSeq) {
+      if (this.count === POINTS_PER_CHANNEL) this.#thin();
+      p.copyWithin(FIELDS, 0, this.count * FIELDS);
+      p[SEQ] = firstSeq;
+      p[LAST_SEEN] = publishedMs;
+      this.count++;
+    }
+    this.#pin(0, publishedMs);
+  }
+
+  #pin(at: number, publishedMs: number): void {
+    this.points[at + FIRST_SEEN] = publishedMs;
+    this.points[at + EXACT] = 1;
   }
 
   /** Drops the inner point whose neighbours are closest in time, so that old spans thin out first where they are dense. */
@@ -63,19 +99,43 @@ class ChannelPoints {
     this.count--;
   }
 
+  /** The first point at or above `seq`; -1 when `seq` is above them all. */
+  #pointAtOrAbove(seq: number): number {
+    for (let i = 0; i < this.count; i++) if (this.points[i * FIELDS + SEQ]! >= seq) return i;
+    return -1;
+  }
+
   publishTime(seq: number): PublishTime | undefined {
+    const i = this.#pointAtOrAbove(seq);
+    if (i < 0) return undefined;
     const p = this.points;
-    if (this.count === 0) return undefined;
-    if (seq <= p[SEQ]!) return { kind: 'at_least', atMs: p[FIRST_SEEN]! };
-    for (let i = 1; i < this.count; i++) {
-      const seqAfter = p[i * FIELDS + SEQ]!;
-      if (seq > seqAfter) continue;
-      const seqBefore = p[(i - 1) * FIELDS + SEQ]!;
-      const after = p[(i - 1) * FIELDS + LAST_SEEN]!;
-      const noLaterThan = p[i * FIELDS + FIRST_SEEN]!;
-      return { kind: 'estimated', atMs: after + ((seq - seqBefore) / (seqAfter - seqBefore)) * (noLaterThan - after) };
-    }
-    return undefined;
+    const at = i * FIELDS;
+    if (p[at + EXACT] === 1 && p[at + SEQ] === seq) return { kind: 'exact', atMs: p[at + FIRST_SEEN]! };
+    if (i === 0) return { kind: 'at_least', atMs: p[FIRST_SEEN]! };
+    return { kind: 'estimated', atMs: this.#interpolate(i, seq) };
+  }
+
+  /**
+   * When the first of some messages between `from` and `to` was published, not knowing which:
+   * estimated when both lie in the same span between two points (any place in the span is as
+   * good as an estimate there), else only "no later than `to` was".
+   */
+  publishTimeBetween(from: number, to: number): PublishTime | undefined {
+    if (from === to) return this.publishTime(from);
+    const i = this.#pointAtOrAbove(to);
+    if (i < 0) return undefined;
+    if (i > 0 && this.#pointAtOrAbove(from) === i) return { kind: 'estimated', atMs: this.#interpolate(i, to) };
+    return { kind: 'at_least', atMs: this.points[i * FIELDS + FIRST_SEEN]! };
+  }
+
+  /** The place of `seq` in the span below point i (i > 0), by its sequence. */
+  #interpolate(i: number, seq: number): number {
+    const p = this.points;
+    const seqAfter = p[i * FIELDS + SEQ]!;
+    const seqBefore = p[(i - 1) * FIELDS + SEQ]!;
+    const after = p[(i - 1) * FIELDS + LAST_SEEN]!;
+    const noLaterThan = p[i * FIELDS + FIRST_SEEN]!;
+    return after + ((seq - seqBefore) / (seqAfter - seqBefore)) * (noLaterThan - after);
   }
 }
 
@@ -84,8 +144,8 @@ export class PublishHistory {
   readonly #channels = new Map<string, ChannelPoints>();
   #lastSweepMs = 0;
 
-  /** One observation of a channel's last sequence. */
-  record(server: string, channel: string, lastSeq: number, nowMs: number): void {
+  /** One observation of a channel's last sequence, with its publish time when the server reports it. */
+  record(server: string, channel: string, lastSeq: number, nowMs: number, lastPublishedMs?: number): void {
     const key = `${server}\u0000${channel}`;
     let points = this.#channels.get(key);
     if (points === undefined) {
@@ -93,13 +153,23 @@ export class PublishHistory {
       points = new ChannelPoints();
       this.#channels.set(key, points);
     }
-    points.record(lastSeq, nowMs);
+    points.record(lastSeq, nowMs, lastPublishedMs);
     if (nowMs - this.#lastSweepMs > FORGET_AFTER_MS / 4) this.#forget(nowMs);
+  }
+
+  /** The server reports that `firstSeq`, the oldest message of a channel recorded this scrape, was published at `publishedMs`. */
+  anchorFirst(server: string, channel: string, firstSeq: number, publishedMs: number): void {
+    this.#channels.get(`${server}\u0000${channel}`)?.anchorFirst(firstSeq, publishedMs);
   }
 
   /** When message `seq` of the channel was published, or undefined when the history cannot say. */
   publishTime(server: string, channel: string, seq: number): PublishTime | undefined {
     return this.#channels.get(`${server}\u0000${channel}`)?.publishTime(seq);
+  }
+
+  /** When the first of some messages between `from` and `to` (which one is not known) was published. */
+  publishTimeBetween(server: string, channel: string, from: number, to: number): PublishTime | undefined {
+    return this.#channels.get(`${server}\u0000${channel}`)?.publishTimeBetween(from, to);
   }
 
   get size(): number {

@@ -134,8 +134,36 @@ export interface Consumer {
   evicted: number;
   /** Unacked messages delivered more than once; undefined where the backend does not count them (STAN). */
   redelivered?: number;
+  /**
+   * Where the first undelivered message lies, set by a backend that cannot tell it is the one
+   * after the cursor (JetStream: filter subjects, deleted messages). Undefined: it is sequence
+   * max(cursor, first_seq - 1) + 1.
+   */
+  undeliveredRange?: SeqRange;
   /** How long the first message after the cursor has waited; undefined while nothing can be said. 0 exact when nothing waits. */
   oldestUndeliveredAge?: MessageAge;
+  /**
+   * Where the oldest unacked message lies, for a backend that knows (JetStream: above the ack
+   * floor); null when nothing is unacked; undefined when the backend cannot say (NATS Streaming).
+   */
+  oldestUnacked?: SeqRange | null;
+  /** How long the oldest unacked message has waited since it was published; set with oldestUnacked. */
+  oldestUnackedAge?: MessageAge;
+}
+
+/**
+ * A message known only to lie between two sequences of its channel: at `from` or later, at `to`
+ * or earlier. from == to names it.
+ */
+export interface SeqRange {
+  from: number;
+  to: number;
+  /**
+   * How a client connection finds it: the first message at or after `from` on one of these
+   * subjects ([]: on any subject). Undefined when no lookup finds it (several consumers counted
+   * as one queue): then only from == to is looked up.
+   */
+  firstOn?: readonly string[];
 }
 
 /**
@@ -164,6 +192,12 @@ export interface Channel extends ChannelFacts {
    * different accounts may share subject, group and durable.
    */
   account?: string;
+  /**
+   * Unix ms when first_seq and last_seq were published, where the backend reports them
+   * (JetStream first_ts, last_ts): exact points of the publish history.
+   */
+  firstPublishedMs?: number;
+  lastPublishedMs?: number;
   consumers: Consumer[];
   subscriptions: Subscription[];
 }

@@ -22,8 +22,8 @@ export interface JszConsumer {
   deliverGroup: string;
   /** config.max_ack_pending: 0 or -1 means no limit. */
   maxAckPending: number;
-  /** config.filter_subject(s) is set: the consumer sees only some of the stream's subjects. */
-  filtered: boolean;
+  /** config.filter_subject and filter_subjects: the subjects the consumer takes; [] for all of the stream. */
+  filterSubjects: readonly string[];
   /** Absent on a standalone server, whose consumers are not replicated. */
   cluster?: JszCluster;
   /** delivered.stream_seq: the highest stream sequence sent, the consumer's cursor. */
@@ -53,6 +53,9 @@ export interface JszStream {
   bytes: number;
   firstSeq: number;
   lastSeq: number;
+  /** Unix ms when first_seq and last_seq were published; undefined while the stream has no such message (Go's zero time). */
+  firstPublishedMs: number | undefined;
+  lastPublishedMs: number | undefined;
   consumerCount: number;
   consumers: JszConsumer[];
 }
@@ -137,9 +140,31 @@ function parseStream(value: unknown, where: string): JszStream {
     bytes: num(state, 'bytes', w),
     firstSeq: num(state, 'first_seq', w),
     lastSeq: num(state, 'last_seq', w),
+    firstPublishedMs: publishTime(state, 'first_ts', w),
+    lastPublishedMs: publishTime(state, 'last_ts', w),
     consumerCount: num(state, 'consumer_count', w, true),
     consumers: list(o, 'consumer_detail', at).map((c, i) => parseConsumer(c, `${at} consumer_detail[${i}]`)),
   };
+}
+
+/** A stream's first_ts or last_ts: Go's zero time (year 1) while there is no such message, as in an empty stream. */
+function publishTime(state: Json, key: string, where: string): number | undefined {
+  const ms = time(state, key, where, true);
+  return ms === undefined || ms <= 0 ? undefined : ms;
+}
+
+/** The filter of a consumer of the whole stream, shared: most have none. */
+const WHOLE_STREAM: readonly string[] = Object.freeze([]);
+
+function filterSubjects(config: Json, where: string): readonly string[] {
+  const one = str(config, 'filter_subject', where, true);
+  const listed = list(config, 'filter_subjects', where);
+  if (one === '' && listed.length === 0) return WHOLE_STREAM;
+  const many = listed.map((s, i) => {
+    if (typeof s !== 'string') throw invalid(where, `field "filter_subjects" [${i}] is not a string`);
+    return s;
+  });
+  return one === '' ? many : [one, ...many];
 }
 
 function parseConsumer(value: unknown, where: string): JszConsumer {
@@ -157,7 +182,7 @@ function parseConsumer(value: unknown, where: string): JszConsumer {
     deliverSubject: str(config, 'deliver_subject', c, true),
     deliverGroup: str(config, 'deliver_group', c, true),
     maxAckPending: num(config, 'max_ack_pending', c, true),
-    filtered: str(config, 'filter_subject', c, true) !== '' || list(config, 'filter_subjects', c).length > 0,
+    filterSubjects: filterSubjects(config, c),
     cluster: parseCluster(o, at),
     deliveredStreamSeq: num(delivered, 'stream_seq', `${at} delivered`),
     ackFloorStreamSeq: num(ackFloor, 'stream_seq', `${at} ack_floor`),

@@ -1,4 +1,4 @@
-import type { Channel, Consumer } from '../../model/types.js';
+import type { Channel, Consumer, SeqRange } from '../../model/types.js';
 import type { NodeStream } from './leaders.js';
 import type { JszConsumer } from './parse.js';
 
@@ -46,11 +46,38 @@ export function onlineMembers(c: JszConsumer): number {
  * filtered one the gap also holds other subjects' messages, which were never its own.
  */
 function evicted(c: JszConsumer, firstSeq: number): number {
-  return c.filtered ? 0 : Math.max(0, firstSeq - 1 - c.deliveredStreamSeq);
+  return c.filterSubjects.length > 0 ? 0 : Math.max(0, firstSeq - 1 - c.deliveredStreamSeq);
+}
+
+/**
+ * Where a consumer's next undelivered message lies: after its cursor (and at or above first_seq),
+ * and, since its num_pending messages all lie between there and last_seq, no later than
+ * last_seq - num_pending + 1. The two meet unless messages after the cursor are not its own
+ * (filter subjects) or were deleted; then the message is the first on its subjects from there.
+ */
+export function undeliveredRange(c: JszConsumer, firstSeq: number, lastSeq: number): SeqRange | undefined {
+  if (c.numPending === 0) return undefined;
+  const from = Math.max(c.deliveredStreamSeq, firstSeq - 1) + 1;
+  const latest = lastSeq - c.numPending + 1;
+  // More pending than messages after the cursor: the stream's state was read before the
+  // consumer's (another node, a publish in between), so only last_seq bounds the message.
+  return { from, to: latest >= from ? latest : Math.max(from, lastSeq), firstOn: c.filterSubjects };
+}
+
+/**
+ * Where a consumer's oldest unacked message lies: above its ack floor (the server keeps the
+ * floor just below the oldest unacked message), and, since its num_ack_pending messages all lie
+ * at or below the cursor, no later than delivered.stream_seq - num_ack_pending + 1. Null when
+ * nothing is unacked.
+ */
+export function unackedRange(c: JszConsumer, firstSeq: number): SeqRange | null {
+  if (c.numAckPending === 0) return null;
+  const from = Math.max(c.ackFloorStreamSeq + 1, firstSeq);
+  return { from, to: Math.max(from, c.deliveredStreamSeq - c.numAckPending + 1), firstOn: c.filterSubjects };
 }
 
 /** One consumer's queue figures; an ephemeral group's consumers are added up by addTo. */
-function figures(c: JszConsumer, group: string, durable: string, firstSeq: number): Consumer {
+function figures(c: JszConsumer, group: string, durable: string, firstSeq: number, lastSeq: number): Consumer {
   const members = onlineMembers(c);
   // max_ack_pending is one window for all members: at it, the server sends none of them more.
   const limited = c.maxAckPending > 0;
@@ -67,7 +94,23 @@ function figures(c: JszConsumer, group: string, durable: string, firstSeq: numbe
     offline: durable !== '' && members === 0,
     evicted: evicted(c, firstSeq),
     redelivered: c.numRedelivered,
+    ...withRange(undeliveredRange(c, firstSeq, lastSeq)),
+    oldestUnacked: unackedRange(c, firstSeq),
   };
+}
+
+function withRange(range: SeqRange | undefined): { undeliveredRange?: SeqRange } {
+  return range ? { undeliveredRange: range } : {};
+}
+
+/**
+ * The first message of several consumers counted as one queue: at or after the first of their
+ * lower ends, no later than the first of their upper ends. No lookup finds it from there (the
+ * consumers' cursors differ), so only a range that names one message is looked up.
+ */
+function firstOf<R extends SeqRange | null | undefined>(a: R, b: R): R {
+  if (!a || !b) return (a ?? b) as R;
+  return { from: Math.min(a.from, b.from), to: Math.min(a.to, b.to) } as R;
 }
 
 function addTo(sum: Consumer, more: Consumer): void {
@@ -80,17 +123,20 @@ function addTo(sum: Consumer, more: Consumer): void {
   sum.maxInflight += more.maxInflight;
   sum.evicted += more.evicted;
   sum.redelivered = (sum.redelivered ?? 0) + (more.redelivered ?? 0);
+  const undelivered = firstOf(sum.undeliveredRange, more.undeliveredRange);
+  if (undelivered) sum.undeliveredRange = undelivered;
+  sum.oldestUnacked = firstOf(sum.oldestUnacked, more.oldestUnacked);
 }
 
-/** A stream's queues (its first sequence is `firstSeq`): one per durable, one per deliver group of ephemerals. */
-export function streamQueues(consumers: readonly JszConsumer[], firstSeq: number): Consumer[] {
+/** A stream's queues (its sequences run from `firstSeq` to `lastSeq`): one per durable, one per deliver group of ephemerals. */
+export function streamQueues(consumers: readonly JszConsumer[], firstSeq: number, lastSeq: number): Consumer[] {
   const queues = new Map<string, Consumer>();
   for (const c of consumers) {
     const key = queueKey(c);
     if (!key) continue;
     const id = `${key.group}\u0000${key.durable}`;
     const found = queues.get(id);
-    const these = figures(c, key.group, key.durable, firstSeq);
+    const these = figures(c, key.group, key.durable, firstSeq, lastSeq);
     if (found) addTo(found, these);
     else queues.set(id, these);
   }
@@ -140,7 +186,7 @@ export function logicalServerChannels(nodes: ReadonlyArray<readonly NodeStream[]
   const channels: Channel[] = [];
   for (const [key, s] of streams) {
     const account = labels.get(s.accountId);
-    const { name, messages, bytes, firstSeq, lastSeq, consumerCount } = s.stream;
+    const { name, messages, bytes, firstSeq, lastSeq, firstPublishedMs, lastPublishedMs, consumerCount } = s.stream;
     channels.push({
       ...(account === undefined ? {} : { account }),
       name,
@@ -148,8 +194,10 @@ export function logicalServerChannels(nodes: ReadonlyArray<readonly NodeStream[]
       bytes,
       firstSeq,
       lastSeq,
+      ...(firstPublishedMs === undefined || messages === 0 ? {} : { firstPublishedMs }),
+      ...(lastPublishedMs === undefined ? {} : { lastPublishedMs }),
       subscriptionCount: consumerCount,
-      consumers: streamQueues([...consumers.get(key)!.values()], firstSeq),
+      consumers: streamQueues([...consumers.get(key)!.values()], firstSeq, lastSeq),
       subscriptions: [],
     });
   }

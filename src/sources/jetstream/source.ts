@@ -1,3 +1,5 @@
+import { OldestAges } from '../../model/oldest-age.js';
+import { QuietCursors } from '../../model/quiet-cursors.js';
 import type { JetStreamNodeInfo, NodeSnapshot, ServerSnapshot } from '../../model/types.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import type { NodeTarget, ServerTarget } from '../../targets.js';
@@ -5,6 +7,7 @@ import type { AnswerCap, AnswerCaps } from '../answer-caps.js';
 import { MonitorHttpClient } from '../http-client.js';
 import { failureOf } from '../scrape-error.js';
 import type { NodeStream } from './leaders.js';
+import { JetStreamMessageTimes } from './message-times.js';
 import { type JetStreamNodeRead, JszNodeReader, VARZ_PATH } from './node-reader.js';
 import { logicalServerChannels } from './queues.js';
 
@@ -13,6 +16,8 @@ export interface JetStreamSourceOptions {
   /** Accounts per /jsz request. */
   pageSize: number;
   selectSubject: SubjectMatcher;
+  /** Most publish times read over --nats-url per scrape. */
+  ageLookups: number;
   caps: AnswerCaps;
 }
 
@@ -23,6 +28,10 @@ export function jetStreamCap(caps: AnswerCaps, path: string, pageSize: number): 
 
 /** Requests to one node at once: /varz beside the first /jsz page, then two pages. */
 const CONNECTIONS = 2;
+
+/** Publish-time lookups at once, and the longest they may add to a scrape. */
+const AGE_LOOKUP_CONCURRENCY = 4;
+const AGE_LOOKUP_BUDGET_MS = 1000;
 
 /**
  * Reads one logical JetStream server (a standalone nats-server or the nodes of a cluster) into a
@@ -36,11 +45,16 @@ export class JetStreamSource {
   readonly target: ServerTarget;
   readonly #opts: JetStreamSourceOptions;
   readonly #nodes: readonly JetStreamNode[];
+  readonly #ages: OldestAges;
+  readonly #quietCursors = new QuietCursors();
+  readonly #messageTimes: JetStreamMessageTimes | undefined;
 
   constructor(target: ServerTarget, opts: JetStreamSourceOptions) {
     this.target = target;
     this.#opts = opts;
     this.#nodes = target.nodes.map((node) => new JetStreamNode(node, opts));
+    this.#ages = new OldestAges({ lookupsPerScrape: opts.ageLookups, concurrency: AGE_LOOKUP_CONCURRENCY });
+    this.#messageTimes = target.natsClient && new JetStreamMessageTimes(target.natsClient);
   }
 
   async scrape(): Promise<ServerSnapshot> {
@@ -56,10 +70,16 @@ export class JetStreamSource {
       nodes: reads.map((r) => r.snapshot),
       ownerConflict: claimers.length > 1,
       channels,
-      // No message timestamps are looked up for JetStream queues.
       ageLookups: 0,
     };
-    if (owner) snapshot.owner = owner.snapshot.node;
+    if (owner) {
+      snapshot.owner = owner.snapshot.node;
+      this.#quietCursors.narrow(channels);
+      const budget = AbortSignal.any([deadline, AbortSignal.timeout(AGE_LOOKUP_BUDGET_MS)]);
+      snapshot.ageLookups = await this.#ages.annotate(this.target.name, channels, Date.now(), this.#messageTimes, budget);
+    }
+    const clientError = this.#messageTimes?.error;
+    if (clientError !== undefined) snapshot.clientError = clientError;
     return snapshot;
   }
 
@@ -71,7 +91,7 @@ export class JetStreamSource {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#nodes.map((n) => n.close()));
+    await Promise.all([...this.#nodes.map((n) => n.close()), this.#messageTimes?.close()]);
   }
 }
 
