@@ -269,7 +269,7 @@ describe('alert rules and dashboards with real Prometheus, Alertmanager, nats-st
     }
   });
 
-  test('a stuck JetStream pull consumer (fetched, never acked, nothing more delivered) fires NatsQueueStuck and reaches Alertmanager', async () => {
+  test('a stuck JetStream pull consumer (fetched, never acked, nothing more delivered) fires NatsQueueStuck and NatsQueueOldestMessageTooOld, which reach Alertmanager', async () => {
     js = await connectJs(nats.natsUrl);
     await addStream(js.jsm, { name: 'jobs', subjects: ['jobs'] });
     // Its worker fetched its whole ack window and hangs on it, still asking for more: the server
@@ -286,6 +286,13 @@ describe('alert rules and dashboards with real Prometheus, Alertmanager, nats-st
       }, 40_000);
       assert.deepEqual({ ...stuck.labels }, { alertname: 'NatsQueueStuck', severity: 'critical', server: 'js', subject: 'jobs', durable: 'puller' });
       assert.match(stuck.annotations['description']!, /^On server js, subject jobs, durable "puller" has 7 messages waiting and its cursor has not moved/);
+      // Its next message has waited longer than the (compressed) 10 minutes too: JetStream queues have ages.
+      const old = await eventually(async () => {
+        const alert = firingAlerts(notifications).find((a) => a.labels['alertname'] === 'NatsQueueOldestMessageTooOld' && a.labels['server'] === 'js');
+        assert.ok(alert, 'NatsQueueOldestMessageTooOld of the JetStream consumer has not reached Alertmanager');
+        return alert;
+      }, 20_000);
+      assert.match(old.annotations['description']!, /^On server js, subject jobs, durable "puller": its oldest undelivered message has waited [\d.]+s/);
       // A worker that still pulls is there: not an offline durable.
       const offline = (await prometheusAlerts(prometheus)).filter((a) => a.labels['alertname'] === 'NatsQueueDurableOffline');
       assert.deepEqual(offline, []);

@@ -61,7 +61,7 @@ export function queueDetail(): dashboard.DashboardBuilder {
   d.withPanel(layout.place(singleStat({
     id: 12,
     title: 'Oldest waiting message',
-    answers: `How long the first message after the cursor has waited since it was published (queue_oldest_undelivered_age_seconds); 0 when nothing waits. Orange from ${t.oldest_undelivered_age_seconds.default} s, where NatsQueueOldestMessageTooOld warns. JetStream queues have no age yet.`,
+    answers: `How long the first message after the cursor has waited since it was published (queue_oldest_undelivered_age_seconds); 0 when nothing waits. Orange from ${t.oldest_undelivered_age_seconds.default} s, where NatsQueueOldestMessageTooOld warns.`,
     queries: [{ expr: perQueue('queue_oldest_undelivered_age_seconds'), legend: '{{group}} {{durable}}' }],
     unit: 's',
     thresholds: [[null, 'green'], [t.oldest_undelivered_age_seconds.default, 'orange']],
