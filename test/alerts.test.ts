@@ -54,6 +54,15 @@ describe('alert rules', () => {
     }
   });
 
+  test('every alert has a promtool case with JetStream series (servers named js...)', () => {
+    const tests = (parse(readRepoFile(TESTS_FILE)) as { tests: Array<{ input_series: Array<{ series: string }>; alert_rule_test: AlertRuleTest[] }> }).tests;
+    const jetstream = (series: string): boolean => /^jetstream_/.test(series) || /\bserver="js\w*"/.test(series);
+    for (const rule of alertRules()) {
+      const own = tests.filter((t) => t.alert_rule_test.some((c) => c.alertname === rule.alert));
+      assert.ok(own.some((t) => t.input_series.some((i) => jetstream(i.series))), `${rule.alert}: no promtool case has JetStream series`);
+    }
+  });
+
   test('every alert has for, severity, a static summary, a templated description, a runbook section and a dashboard link', () => {
     const anchors = headingAnchors(readRepoFile('docs/runbook.md'));
     const names = new Set<string>();
