@@ -54,6 +54,15 @@ describe('alert rules', () => {
     }
   });
 
+  test('every alert has a promtool case with JetStream series (servers named js...)', () => {
+    const tests = (parse(readRepoFile(TESTS_FILE)) as { tests: Array<{ input_series: Array<{ series: string }>; alert_rule_test: AlertRuleTest[] }> }).tests;
+    const jetstream = (series: string): boolean => /^jetstream_/.test(series) || /\bserver="js\w*"/.test(series);
+    for (const rule of alertRules()) {
+      const own = tests.filter((t) => t.alert_rule_test.some((c) => c.alertname === rule.alert));
+      assert.ok(own.some((t) => t.input_series.some((i) => jetstream(i.series))), `${rule.alert}: no promtool case has JetStream series`);
+    }
+  });
+
   test('every alert has for, severity, a static summary, a templated description, a runbook section and a dashboard link', () => {
     const anchors = headingAnchors(readRepoFile('docs/runbook.md'));
     const names = new Set<string>();
@@ -181,7 +190,7 @@ describe('Alertmanager inhibit rules (alerts/alertmanager-inhibit-rules.yml)', (
       writeFileSync(join(dir, 'alertmanager.yml'), alertmanagerConfig());
       const res = run('amtool', ['check-config', join(dir, 'alertmanager.yml')]);
       assert.equal(res.status, 0, res.output);
-      assert.match(res.output, / 7 inhibit rules/);
+      assert.match(res.output, / 8 inhibit rules/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -190,6 +199,7 @@ describe('Alertmanager inhibit rules (alerts/alertmanager-inhibit-rules.yml)', (
   const queue = { server: 'prod', subject: 'orders', group: 'workers', durable: '' };
   const other = { ...queue, subject: 'invoices' };
   const otherNamespace = { ...queue, namespace: 'bank' };
+  const jsQueue = { server: 'js', account: 'tenant', subject: 'ORDERS', group: '', durable: 'puller' };
   /** [source alert, its labels, target alert, its labels, inhibited?] */
   const CASES: Array<[string, Record<string, string>, string, Record<string, string>, boolean]> = [
     ['NatsQueueStuck', queue, 'NatsQueueConsumerStalled', queue, true],
@@ -207,6 +217,13 @@ describe('Alertmanager inhibit rules (alerts/alertmanager-inhibit-rules.yml)', (
     ['NatsQueueExporterDown', {}, 'NatsStreamingServerVanished', { server: 'prod' }, true],
     ['NatsQueueExporterDown', { job: 'nats-queue-exporter', instance: '10.0.0.1:7778' }, 'NatsStreamingServerVanished', { server: 'prod' }, false],
     ['NatsQueueMessagesLost', queue, 'NatsQueueStuck', queue, false],
+    ['NatsQueueStuck', queue, 'NatsQueueOldestMessageTooOld', queue, true],
+    ['NatsQueueDurableOffline', queue, 'NatsQueueOldestMessageTooOld', queue, true],
+    ['NatsQueueMessagesLost', queue, 'NatsQueueOldestMessageTooOld', queue, true],
+    ['NatsJetStreamServerDown', { server: 'js' }, 'NatsStreamingRedundancyLost', { server: 'js' }, true],
+    // Two JetStream accounts' streams of the same name are two queues.
+    ['NatsQueueStuck', jsQueue, 'NatsQueueConsumerStalled', jsQueue, true],
+    ['NatsQueueStuck', jsQueue, 'NatsQueueConsumerStalled', { ...jsQueue, account: 'other' }, false],
   ];
 
   test('one incident gives one page: each source mutes its consequences, and only for its own server or queue', async () => {

@@ -12,7 +12,7 @@ import { requireTool } from './helpers/tools.js';
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
 
 /** Series that may be rated: sequences (they grow by one per message) and counters. */
-const RATEABLE = /^(stan_channel_last_sequence|queue_last_sent_sequence|stan_subscription_last_sent_sequence|\w+_total)$/;
+const RATEABLE = /^(stan_channel_last_sequence|jetstream_stream_last_sequence|queue_last_sent_sequence|stan_subscription_last_sent_sequence|\w+_total)$/;
 
 /** Labels a line must not be keyed by: they change when an FT standby takes over or a Raft leader changes. */
 const NODE_LABELS = ['node', 'instance', 'state', 'role', 'cluster_id', 'server_id'];
@@ -21,10 +21,10 @@ const NODE_LABELS = ['node', 'instance', 'state', 'role', 'cluster_id', 'server_
 const PANEL_IDS: Record<string, Record<string, number>> = {
   'queues-overview.json': {
     Servers: 1, 'Servers up': 2, 'Queue owner': 3, Nodes: 4, Queues: 5, 'Top queue groups by backlog': 6, 'Undelivered versus unacked': 7,
-    'Publish rate versus delivery rate': 8, 'Stalled members': 9, 'Offline durables': 10, 'Messages lost to store limits': 11, 'Store usage against limits': 12, 'Client-side pending': 13,
+    'Publish rate versus delivery rate': 8, 'Stalled members': 9, 'Offline durables': 10, 'Messages lost to store limits': 11, 'Store usage against limits': 12, 'Client-side pending': 13, 'Oldest waiting messages': 14,
   },
   'queue-detail.json': {
-    Pending: 1, 'Members online': 2, 'Stalled members': 3, 'Messages lost': 4, 'Time to drain': 5, 'Pending, undelivered and unacked': 6,
+    Pending: 1, 'Members online': 2, 'Stalled members': 3, 'Messages lost': 4, 'Time to drain': 5, 'Oldest waiting message': 12, 'Age known': 13, 'Pending, undelivered and unacked': 6,
     'Publish rate versus delivery rate': 7, 'Members and in-flight capacity': 8, 'Unacked per member': 9, Members: 10, 'Client-side pending': 11,
   },
 };
@@ -60,15 +60,15 @@ describe('Grafana dashboards', () => {
     for (const [path, text] of generated) assert.equal(readRepoFile(path), text, `${path} is out of date: run npm run generate`);
   });
 
-  test('variables: datasource, job (All = the rules\' job matcher), namespace, server, subject, group and durable', () => {
+  test('variables: datasource, job (All = the rules\' job matcher), namespace, server, account, subject, group and durable', () => {
     const jobMatcher = /job=~"([^"]+)"/.exec(loadRules()[0]!.rules.find((r) => r.alert === 'NatsQueueExporterDown')!.expr)![1];
     for (const [file, d] of dashboards) {
       const vars = new Map(d.templating.list.map((v) => [v.name, v]));
-      assert.deepEqual([...vars.keys()], ['datasource', 'job', 'namespace', 'server', 'subject', 'group', 'durable'], file);
+      assert.deepEqual([...vars.keys()], ['datasource', 'job', 'namespace', 'server', 'account', 'subject', 'group', 'durable'], file);
       assert.equal(vars.get('datasource')?.type, 'datasource', file);
       assert.equal(vars.get('datasource')?.query, 'prometheus', file);
       assert.equal(vars.get('job')!.allValue, jobMatcher, `${file}: "All" jobs must be the jobs the alerts watch`);
-      for (const name of ['job', 'namespace', 'server', 'subject', 'group', 'durable']) {
+      for (const name of ['job', 'namespace', 'server', 'account', 'subject', 'group', 'durable']) {
         const v = vars.get(name);
         assert.equal(v?.type, 'query', `${file}: variable ${name}`);
         assert.match(String(v!.query), new RegExp(`^label_values\\(.*, ${name}\\)$`), `${file}: variable ${name}`);
@@ -77,6 +77,9 @@ describe('Grafana dashboards', () => {
       }
       // Logical servers of both backends: the node gauges' server label is the configured NAME, one for all nodes of a pair or cluster.
       assert.equal(String(vars.get('server')!.query), 'label_values({__name__=~"stan_up|jetstream_up", job=~"$job", namespace=~"$namespace"}, server)', file);
+      // Jobs and namespaces of exporters that read only JetStream servers are offered too.
+      assert.match(String(vars.get('job')!.query), /^label_values\(\{__name__=~"stan_up\|jetstream_up", job=~/, file);
+      assert.match(String(vars.get('namespace')!.query), /^label_values\(\{__name__=~"stan_up\|jetstream_up", job=~"\$job"\}, namespace\)$/, file);
     }
   });
 
@@ -133,8 +136,10 @@ describe('Grafana dashboards', () => {
     const steps = (p: FullPanel | undefined): number[] => (p?.fieldConfig?.defaults?.thresholds?.steps ?? []).flatMap((s) => (s.value === null ? [] : [s.value]));
     assert.deepEqual(steps(overview.find((p) => p.title === 'Store usage against limits')), [ruleThreshold('store_usage_ratio')]);
     assert.deepEqual(steps(overview.find((p) => p.title === 'Client-side pending')), [ruleThreshold('client_pending_messages')]);
+    assert.deepEqual(steps(overview.find((p) => p.title === 'Oldest waiting messages')), [ruleThreshold('oldest_undelivered_age_seconds')]);
     const detail = panels(dashboards.get('queue-detail.json')!);
     assert.deepEqual(steps(detail.find((p) => p.title === 'Pending')), [ruleThreshold('backlog_growing_messages') + 1], 'Pending turns orange above backlog_growing_messages, where the alert compares with >');
+    assert.deepEqual(steps(detail.find((p) => p.title === 'Oldest waiting message')), [ruleThreshold('oldest_undelivered_age_seconds')]);
   });
 
   test('the dashboards link each other, keeping variables and time range', () => {
@@ -162,9 +167,13 @@ describe('Grafana dashboards', () => {
         for (const t of p.targets!) {
           for (const m of t.expr.matchAll(/\b(queue_\w+|stan_\w+)\{([^}]*)\}/g)) {
             assert.match(m[2]!, /^job=~"\$job", namespace=~"\$namespace", server=~"\$server"/, `${file}: "${p.title}": ${m[0]}`);
+            // Channel and queue series: two JetStream accounts' streams of one name stay apart.
+            if (/subject=~/.test(m[2]!)) assert.match(m[2]!, /server=~"\$server", account=~"\$account", subject=~/, `${file}: "${p.title}": ${m[0]}`);
           }
           if (p.title === 'Nodes') continue;
           for (const m of t.expr.matchAll(/by \(([^)]*)\)/g)) {
+            const by = m[1]!.split(', ');
+            if (by.includes('subject')) assert.ok(by.includes('account'), `${file}: "${p.title}" by (${m[1]}) merges two JetStream accounts' streams of one name`);
             for (const label of NODE_LABELS) assert.ok(!m[1]!.split(', ').includes(label), `${file}: "${p.title}" keeps ${label}: a failover would draw a second line`);
           }
         }
@@ -198,12 +207,12 @@ describe('Grafana dashboards', () => {
 
   test('the overview and the queue dashboard show what the README promises', () => {
     const overview = exprs(dashboards.get('queues-overview.json')!).join('\n');
-    for (const needle of ['stan_up', 'queue_server_owner_up', 'stan_server_info', 'topk(10, max by (namespace, server, subject, group, durable) (queue_msgs_pending', 'queue_msgs_undelivered', 'queue_msgs_unacked',
-      'rate(stan_channel_last_sequence', 'rate(queue_last_sent_sequence', 'queue_consumers_stalled', 'queue_offline', 'queue_msgs_evicted', 'stan_store_limit_messages', 'stan_store_limit_bytes', 'queue_client_msgs_pending']) {
+    for (const needle of ['stan_up', 'jetstream_up', 'queue_server_owner_up', 'stan_server_info', 'topk(10, max by (namespace, server, account, subject, group, durable) (queue_msgs_pending', 'queue_msgs_undelivered', 'queue_msgs_unacked',
+      'rate(stan_channel_last_sequence', 'rate(jetstream_stream_last_sequence', 'rate(queue_last_sent_sequence', 'queue_oldest_undelivered_age_seconds', 'queue_consumers_stalled', 'queue_offline', 'queue_msgs_evicted', 'stan_store_limit_messages', 'stan_store_limit_bytes', 'queue_client_msgs_pending']) {
       assert.ok(overview.includes(needle), `queues overview: nothing shows ${needle}`);
     }
     const detail = exprs(dashboards.get('queue-detail.json')!).join('\n');
-    for (const needle of ['queue_msgs_pending', 'queue_consumers', 'queue_msgs_evicted', 'stan_subscription_unacked_messages', 'deriv(queue_msgs_pending']) {
+    for (const needle of ['queue_msgs_pending', 'queue_consumers', 'queue_msgs_evicted', 'stan_subscription_unacked_messages', 'deriv(queue_msgs_pending', 'rate(jetstream_stream_last_sequence', 'queue_oldest_undelivered_age_seconds', 'queue_oldest_undelivered_age_lower_bound']) {
       assert.ok(detail.includes(needle), `queue dashboard: nothing shows ${needle}`);
     }
     const readme = readRepoFile('README.md');
@@ -222,6 +231,23 @@ describe('Grafana dashboards', () => {
  */
 const CHANNELS = 10_000;
 const SAMPLES = 5;
+
+/**
+ * A JetStream server beside it: 1,000 streams of account "tenant", each with one pull consumer,
+ * published to and delivered faster than the NATS Streaming channels, so both backends compete
+ * for the top 10. Written into the families of the same names (OpenMetrics keeps a family together).
+ */
+const JS_BASE = 'job="nats-queue-exporter",instance="10.0.0.1:7778",server="js"';
+const JETSTREAM_FAMILIES = new Set(['queue_msgs_pending', 'queue_last_sent_sequence', 'queue_msgs_undelivered']);
+
+async function writeJetStream(write: (s: string) => Promise<void>, name: string, queue: boolean, start: number, busy: (i: number, k: number) => number): Promise<void> {
+  if (!queue) await write(`# TYPE ${name} gauge\n`);
+  for (let i = 0; i < 1_000; i++) {
+    let lines = '';
+    for (let k = 0; k < SAMPLES; k++) lines += `${name}{${JS_BASE},account="tenant",subject="S${i}"${queue ? ',group="",durable="puller"' : ''}} ${(busy(i * 10, k) + CHANNELS) * (k + 1)} ${start + k * 60}\n`;
+    await write(lines);
+  }
+}
 
 async function writeOpenMetrics(path: string, start: number): Promise<void> {
   const out = createWriteStream(path);
@@ -255,6 +281,7 @@ async function writeOpenMetrics(path: string, start: number): Promise<void> {
     ['queue_offline', true, (i) => (i % 2 === 0 ? 1 : 0)],
     ['queue_msgs_evicted', true, (i, k) => (i % 3 === 0 ? busy(i, k) : 0)],
     ['queue_client_msgs_pending', true, (i, k) => busy(i, k)],
+    ['queue_oldest_undelivered_age_seconds', true, (i, k) => busy(i, k) / 10],
   ];
   for (const [name, queue, value] of perChannel) {
     await write(`# TYPE ${name} gauge\n`);
@@ -264,7 +291,11 @@ async function writeOpenMetrics(path: string, start: number): Promise<void> {
       for (let k = 0; k < SAMPLES; k++) lines += `${name}{${labels}} ${value(i, k)} ${start + k * 60}\n`;
       await write(lines);
     }
+    if (JETSTREAM_FAMILIES.has(name)) await writeJetStream(write, name, queue, start, busy);
   }
+  await writeJetStream(write, 'jetstream_stream_last_sequence', false, start, busy);
+  await write('# TYPE jetstream_up gauge\n');
+  for (let k = 0; k < SAMPLES; k++) await write(`jetstream_up{${JS_BASE},node="n1:8222"} 1 ${start + k * 60}\n`);
   await write('# EOF\n');
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }

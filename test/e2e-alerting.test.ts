@@ -13,11 +13,14 @@ import { type RunningTool, instantQuery, startAlertmanager, startPrometheus } fr
 import { RULES_FILE, type Rule, headingAnchors, loadDashboards, loadRules, readRepoFile, runbookTarget } from './helpers/repo-files.js';
 import { type Message, type Stan, closeStan, connectStan, publish, publishMany, ready } from './helpers/stan-client.js';
 import { type StanServer, startStan } from './helpers/stan-server.js';
+import { addConsumer, addStream, connectJs, fetchWithoutAck, type JsClient, publish as publishJs } from './helpers/jetstream-client.js';
+import { type NatsServer, startNatsServer } from './helpers/nats-server.js';
 
 /**
  * The rules run here exactly as committed, with time compressed 60 times: every `for`, every
  * range window and every offset of a minute becomes a second (Prometheus scrapes and evaluates every second).
- * Thresholds are the committed ones; the scenario is built to cross them.
+ * Thresholds are the committed ones, except that those in seconds are durations too and are
+ * compressed alike (oldest_undelivered_age_seconds: 600 s becomes 10 s); the scenario is built to cross them.
  */
 const COMPRESSION = 60;
 
@@ -31,12 +34,20 @@ function compressDuration(text: string): string {
   return `${seconds}s`;
 }
 
+/** A recorded threshold in seconds, `vector(N)`, compressed like the durations. */
+function compressThreshold(r: Rule): string {
+  if (r.record !== 'nats_queue:alert_threshold' || !r.labels?.['threshold']?.endsWith('_seconds')) return r.expr;
+  const m = /^vector\(([\d.]+)\)$/.exec(r.expr);
+  if (!m) throw new Error(`threshold ${r.labels['threshold']}: "${r.expr}" is not vector(N): teach compressThreshold about it`);
+  return `vector(${Number(m[1]) / COMPRESSION})`;
+}
+
 function compressRules(text: string): string {
   const groups = loadRules(text).map((g) => ({
     ...g,
     rules: g.rules.map((r: Rule) => ({
       ...r,
-      expr: r.expr
+      expr: compressThreshold(r)
         .replace(/\[([^\]:]+)\]/g, (_, d: string) => `[${compressDuration(d)}]`)
         .replace(/\boffset (\w+)/g, (_, d: string) => `offset ${compressDuration(d)}`),
       ...(r.for ? { for: compressDuration(r.for) } : {}),
@@ -121,16 +132,21 @@ async function prometheusAlerts(prometheus: RunningTool): Promise<Array<{ labels
 }
 
 const QUEUE = { server: 'main', subject: 'orders', group: 'workers' };
-/** A consumer that holds its in-flight window and acks nothing is all of these, hung handlers included. */
-const EXPECTED_ALERTS = ['NatsQueueBacklogGrowing', 'NatsQueueConsumerStalled', 'NatsQueueHandlersHung', 'NatsQueueStuck'];
+/**
+ * A consumer that holds its in-flight window and acks nothing is all of these, hung handlers
+ * included, and its oldest waiting message soon waits longer than the (compressed) 10 minutes.
+ */
+const EXPECTED_ALERTS = ['NatsQueueBacklogGrowing', 'NatsQueueConsumerStalled', 'NatsQueueHandlersHung', 'NatsQueueOldestMessageTooOld', 'NatsQueueStuck'];
 /**
  * Panels with nothing to show in this scenario: client-side probe figures (no worker reports
  * them) and messages lost to the store limits (the server keeps them all).
  */
 const EMPTY_IN_SCENARIO = new Set(['Client-side pending', 'Messages lost to store limits']);
 
-describe('alert rules and dashboards with real Prometheus, Alertmanager and nats-streaming-server', () => {
+describe('alert rules and dashboards with real Prometheus, Alertmanager, nats-streaming-server and nats-server', () => {
   let stan: StanServer;
+  let nats: NatsServer;
+  let js: JsClient | undefined;
   let exporter: RunningExporter;
   let stack: AlertingStack;
   let prometheus: RunningTool;
@@ -138,17 +154,18 @@ describe('alert rules and dashboards with real Prometheus, Alertmanager and nats
   const clients: Stan[] = [];
 
   before(async () => {
-    stan = await startStan({ clusterId: 'e2e' });
-    exporter = await startTestExporter(['--server', `main=${stan.monitorUrl}`]);
+    [stan, nats] = await Promise.all([startStan({ clusterId: 'e2e' }), startNatsServer()]);
+    exporter = await startTestExporter(['--server', `main=${stan.monitorUrl}`, '--jetstream', `js=${nats.monitorUrl}`]);
     stack = await startAlertingStack([new URL(exporter.url).host], { inhibit: false });
     ({ prometheus, notifications } = stack);
   });
 
   after(async () => {
     for (const c of clients) await closeStan(c).catch(() => undefined);
+    await js?.close();
     await stack?.stop();
     await exporter?.close();
-    await stan?.stop();
+    await Promise.all([stan?.stop(), nats?.stop()]);
   });
 
   async function client(id: string): Promise<Stan> {
@@ -251,6 +268,42 @@ describe('alert rules and dashboards with real Prometheus, Alertmanager and nats
       await publishLoop;
     }
   });
+
+  test('a stuck JetStream pull consumer (fetched, never acked, nothing more delivered) fires NatsQueueStuck and NatsQueueOldestMessageTooOld, which reach Alertmanager', async () => {
+    js = await connectJs(nats.natsUrl);
+    await addStream(js.jsm, { name: 'jobs', subjects: ['jobs'] });
+    // Its worker fetched its whole ack window and hangs on it, still asking for more: the server
+    // sends nothing until acks come, and the consumer's cursor stays where it is.
+    await addConsumer(js.jsm, 'jobs', { durable_name: 'puller', max_ack_pending: 3, ack_wait: 600_000_000_000 });
+    await publishJs(js.js, 'jobs', 10);
+    assert.equal(await fetchWithoutAck(js.js, 'jobs', 'puller', 3), 3);
+    const pulling = await (await js.js.consumers.get('jobs', 'puller')).fetch({ max_messages: 3, expires: 60_000 });
+    try {
+      const stuck = await eventually(async () => {
+        const alert = firingAlerts(notifications).find((a) => a.labels['alertname'] === 'NatsQueueStuck' && a.labels['server'] === 'js');
+        assert.ok(alert, 'NatsQueueStuck of the JetStream consumer has not reached Alertmanager');
+        return alert;
+      }, 40_000);
+      assert.deepEqual({ ...stuck.labels }, { alertname: 'NatsQueueStuck', severity: 'critical', server: 'js', subject: 'jobs', durable: 'puller' });
+      assert.match(stuck.annotations['description']!, /^On server js, subject jobs, durable "puller" has 7 messages waiting and its cursor has not moved/);
+      // Its next message has waited longer than the (compressed) 10 minutes too: JetStream queues have ages.
+      const old = await eventually(async () => {
+        const alert = firingAlerts(notifications).find((a) => a.labels['alertname'] === 'NatsQueueOldestMessageTooOld' && a.labels['server'] === 'js');
+        assert.ok(alert, 'NatsQueueOldestMessageTooOld of the JetStream consumer has not reached Alertmanager');
+        return alert;
+      }, 20_000);
+      assert.match(old.annotations['description']!, /^On server js, subject jobs, durable "puller": its oldest undelivered message has waited [\d.]+s/);
+      // A worker that still pulls is there: not an offline durable.
+      const offline = (await prometheusAlerts(prometheus)).filter((a) => a.labels['alertname'] === 'NatsQueueDurableOffline');
+      assert.deepEqual(offline, []);
+      // The overview's backlog table shows it beside the NATS Streaming queues.
+      const top = loadDashboards().get('queues-overview.json')!.panels.find((p) => p.title === 'Top queue groups by backlog')!;
+      const rows = await instantQuery(prometheus, interpolate(top.targets![0]!.expr, VARIABLES['queues-overview.json']!));
+      assert.ok(rows.result.some((r) => r.metric['server'] === 'js' && r.metric['durable'] === 'puller'), JSON.stringify(rows.result.map((r) => r.metric)));
+    } finally {
+      pulling.stop();
+    }
+  });
 });
 
 function firingAlerts(notifications: Notification[]): Notification['alerts'] {
@@ -259,8 +312,8 @@ function firingAlerts(notifications: Notification[]): Notification['alerts'] {
 
 /** Values the dashboards' variables take in this scenario; "All" is `.*`. */
 const VARIABLES: Record<string, Record<string, string>> = {
-  'queues-overview.json': { job: '.*', namespace: '.*', server: '.*', subject: '.*', group: '.*', durable: '.*' },
-  'queue-detail.json': { job: 'nats-queue-exporter', namespace: '.*', server: QUEUE.server, subject: QUEUE.subject, group: QUEUE.group, durable: '.*' },
+  'queues-overview.json': { job: '.*', namespace: '.*', server: '.*', account: '.*', subject: '.*', group: '.*', durable: '.*' },
+  'queue-detail.json': { job: 'nats-queue-exporter', namespace: '.*', server: QUEUE.server, account: '.*', subject: QUEUE.subject, group: QUEUE.group, durable: '.*' },
 };
 
 function interpolate(expr: string, values: Record<string, string>): string {

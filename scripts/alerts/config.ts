@@ -38,7 +38,8 @@ export const MONITORING = {
     offline_backlog_messages: { scope: 'queue', default: 1, overrides: [], means: 'NatsQueueDurableOffline: smallest backlog (messages) of an offline durable worth a ticket' },
     store_usage_ratio: { scope: 'channel', default: 0.9, overrides: [], means: 'NatsStreamingChannelNear{Message,Byte}Limit: share of the store\'s per-channel limit' },
     client_pending_messages: { scope: 'queue', default: 1000, overrides: [], means: 'NatsQueueClientPendingHigh: messages held inside the workers of one queue, all pods together' },
+    oldest_undelivered_age_seconds: { scope: 'queue', default: 600, overrides: [], means: 'NatsQueueOldestMessageTooOld: seconds the oldest undelivered message of one queue may wait' },
   } satisfies Record<string, Threshold> as Record<ThresholdName, Threshold>,
 };
 
-export type ThresholdName = 'backlog_growing_messages' | 'offline_backlog_messages' | 'store_usage_ratio' | 'client_pending_messages';
+export type ThresholdName = 'backlog_growing_messages' | 'offline_backlog_messages' | 'store_usage_ratio' | 'client_pending_messages' | 'oldest_undelivered_age_seconds';

@@ -14,14 +14,14 @@ export interface InhibitRule {
 
 const ID = MONITORING.identity;
 const SERVER = [...ID, 'server'];
-const CHANNEL = [...SERVER, 'subject'];
+const CHANNEL = [...SERVER, 'account', 'subject'];
 const QUEUE = [...CHANNEL, 'group', 'durable'];
 const names = (...alerts: string[]): string => `alertname=~"${alerts.join('|')}"`;
 
 export const INHIBIT_RULES: readonly InhibitRule[] = [
   {
     why: 'Every node down: losing a node and having no owner follow from it.',
-    source_matchers: ['alertname="NatsStreamingServerDown"'],
+    source_matchers: [names('NatsStreamingServerDown', 'NatsJetStreamServerDown')],
     target_matchers: [names('NatsStreamingRedundancyLost', 'NatsStreamingServerWithoutOwner')],
     equal: SERVER,
   },
@@ -40,7 +40,7 @@ export const INHIBIT_RULES: readonly InhibitRule[] = [
   {
     why: 'A stuck queue is also stalled, hung and growing: the page says it all.',
     source_matchers: ['alertname="NatsQueueStuck"'],
-    target_matchers: [names('NatsQueueConsumerStalled', 'NatsQueueHandlersHung', 'NatsQueueBacklogGrowing')],
+    target_matchers: [names('NatsQueueConsumerStalled', 'NatsQueueHandlersHung', 'NatsQueueBacklogGrowing', 'NatsQueueOldestMessageTooOld')],
     equal: QUEUE,
   },
   {
@@ -52,7 +52,13 @@ export const INHIBIT_RULES: readonly InhibitRule[] = [
   {
     why: 'Messages already lost to an offline durable: the page says it.',
     source_matchers: ['alertname="NatsQueueMessagesLost"'],
-    target_matchers: ['alertname="NatsQueueDurableOffline"'],
+    target_matchers: [names('NatsQueueDurableOffline', 'NatsQueueOldestMessageTooOld')],
+    equal: QUEUE,
+  },
+  {
+    why: 'An offline durable\'s messages wait because nobody is there: that ticket says why.',
+    source_matchers: ['alertname="NatsQueueDurableOffline"'],
+    target_matchers: ['alertname="NatsQueueOldestMessageTooOld"'],
     equal: QUEUE,
   },
   {

@@ -10,8 +10,13 @@ import { MONITORING, type ThresholdName } from './config.js';
 const ID = MONITORING.identity;
 
 export const SERVER = [...ID, 'server'].join(', ');
-export const CHANNEL = [...ID, 'server', 'subject'].join(', ');
-export const QUEUE = [...ID, 'server', 'subject', 'group', 'durable'].join(', ');
+/**
+ * A JetStream stream outside the default account carries `account`: two accounts' streams (and
+ * their consumers) of the same name are different channels and queues. NATS Streaming series have
+ * no such label, which `by` treats as the empty value.
+ */
+export const CHANNEL = [...ID, 'server', 'account', 'subject'].join(', ');
+export const QUEUE = [...ID, 'server', 'account', 'subject', 'group', 'durable'].join(', ');
 
 /** `metric{job=~"..."}`, with more matchers if given. */
 export function sel(metric: string, ...matchers: string[]): string {

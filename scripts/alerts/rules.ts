@@ -17,11 +17,19 @@ export interface AlertSpec {
 const ID = MONITORING.identity;
 const where = ID.map((l) => `{{ with $labels.${l} }} (${l} {{ . }}){{ end }}`).join('');
 const consumer = '{{ if $labels.group }}queue group "{{ $labels.group }}"{{ if $labels.durable }} (durable "{{ $labels.durable }}"){{ end }}{{ else }}durable "{{ $labels.durable }}"{{ end }}';
-const onQueue = `On server {{ $labels.server }}${where}, subject {{ $labels.subject }}, ${consumer}`;
+/** JetStream streams outside the default account carry it; NATS Streaming channels never do. */
+const account = '{{ with $labels.account }}, account {{ . }}{{ end }}';
+const onQueue = `On server {{ $labels.server }}${where}${account}, subject {{ $labels.subject }}, ${consumer}`;
 const onServer = `server {{ $labels.server }}${where}`;
 const value = '{{ $value | humanize }}';
 
 const on = (by: string): string => `on (${by})`;
+
+/**
+ * "at least " when the alert's queue has queue_oldest_undelivered_age_lower_bound 1: the
+ * message is older than anything the exporter has seen, and the age is only a lower bound.
+ */
+const atLeast = `{{ with printf \`max(${sel('queue_oldest_undelivered_age_lower_bound', ...[...ID, 'server', 'account', 'subject', 'group', 'durable'].map((l) => `${l}=%q`))}) == 1\` ${[...ID, 'server', 'account', 'subject', 'group', 'durable'].map((l) => `$labels.${l}`).join(' ')} | query }}at least {{ end }}`;
 
 /** A channel near the store's per-channel limit of messages or bytes. */
 function nearLimit(kind: 'Message' | 'Byte', unit: 'messages' | 'bytes'): AlertSpec {
@@ -32,7 +40,7 @@ function nearLimit(kind: 'Message' | 'Byte', unit: 'messages' | 'bytes'): AlertS
     for: '15m',
     severity: 'warning',
     summary: `A channel holds nearly as many ${unit} as its store limit allows.`,
-    description: `Channel {{ $labels.subject }} at ${onServer} holds {{ $value | humanizePercentage }} of the store's per-channel ${kind.toLowerCase()} limit: at the limit the oldest messages are dropped, delivered or not.`,
+    description: `Channel {{ $labels.subject }} at ${onServer}${account} holds {{ $value | humanizePercentage }} of the store's per-channel ${kind.toLowerCase()} limit: at the limit the oldest messages are dropped, delivered or not.`,
     dashboard: 'channel',
   };
 }
@@ -68,7 +76,7 @@ export const ALERTS: readonly AlertSpec[] = [
   },
   {
     alert: 'NatsStreamingServerWithoutOwner',
-    why: 'The owner is the node whose queue figures are exported: the FT active, the Raft leader, a standalone server.',
+    why: 'The owner is the node whose queue figures are exported: the FT active, the Raft leader, a standalone server. A JetStream server has its figures while any node answers (owner_up is then 1), so this stays NATS Streaming\'s.',
     expr: `max by (${SERVER}) (${sel('queue_server_nodes_up')}) > 0\nand ${on(SERVER)}\nmax by (${SERVER}) (${sel('queue_server_owner_up')}) == 0`,
     for: '2m',
     severity: 'critical',
@@ -78,12 +86,12 @@ export const ALERTS: readonly AlertSpec[] = [
   },
   {
     alert: 'NatsStreamingOwnerConflict',
-    why: 'Two nodes claim the queues (two FT actives after a partition, two Raft leaders): the exporter reads the first claimer in configured order; for a moment during an election this is normal.',
+    why: 'Two nodes claim the queues (two FT actives after a partition, two Raft leaders, two JetStream meta leaders): the exporter reads the first claimer in configured order; for a moment during an election this is normal.',
     expr: `max by (${SERVER}) (${sel('queue_server_owner_conflict')}) == 1`,
     for: '2m',
     severity: 'critical',
-    summary: 'Two nodes of a NATS Streaming server both claim to own the queues.',
-    description: `More than one node of ${onServer} has claimed to be the FT active or the Raft leader for 2 minutes (queue_server_owner_conflict ${value}): clients may write to both, and the queue figures come from the first of them in the exporter's configured order only.`,
+    summary: 'Two nodes of a server both claim to lead it.',
+    description: `More than one node of ${onServer} has claimed to be the FT active, the Raft leader or the JetStream meta leader for 2 minutes (queue_server_owner_conflict ${value}): NATS Streaming clients may write to both, and its queue figures come from the first of them in the exporter's configured order only; a JetStream cluster is split.`,
     dashboard: 'server',
   },
   {
@@ -91,8 +99,8 @@ export const ALERTS: readonly AlertSpec[] = [
     expr: `max by (${SERVER}) (${sel('queue_server_nodes')}) - max by (${SERVER}) (${sel('queue_server_nodes_up')}) > 0\nand ${on(SERVER)}\nmax by (${SERVER}) (${sel('queue_server_nodes_up')}) > 0`,
     for: '5m',
     severity: 'warning',
-    summary: 'An FT pair or Raft cluster has lost a node.',
-    description: `${value} node(s) of ${onServer} have not answered any exporter for 5 minutes while others do: the server still works, but one more failure stops it.`,
+    summary: 'An FT pair, a Raft cluster or a JetStream cluster has lost a node.',
+    description: `${value} node(s) of ${onServer} have not answered any exporter for 5 minutes while others do: the server still works, but one more failure stops it (a JetStream cluster: its R3 streams at their majority).`,
     dashboard: 'server',
   },
   {
@@ -176,6 +184,16 @@ export const ALERTS: readonly AlertSpec[] = [
   nearLimit('Message', 'messages'),
   nearLimit('Byte', 'bytes'),
   {
+    alert: 'NatsQueueOldestMessageTooOld',
+    why: 'The age is a duration already, so a short for only rides out a scrape. A lower bound (the message is older than the exporter\'s history, no --nats-url) only grows: it never fires early, and the description says "at least".',
+    expr: compare(now('queue_oldest_undelivered_age_seconds', QUEUE), '>', 'oldest_undelivered_age_seconds', 'queue_oldest_undelivered_age_seconds'),
+    for: '2m',
+    severity: 'warning',
+    summary: 'The oldest message waiting in a queue has waited longer than the queue promises.',
+    description: `${onQueue}: its oldest undelivered message has waited ${atLeast}${'{{ $value | humanizeDuration }}'}, more than the threshold (oldest_undelivered_age_seconds).`,
+    dashboard: 'queue',
+  },
+  {
     alert: 'NatsQueueClientPendingHigh',
     why: 'Each pod reports its own workers: the copies of one pod (two replicas) are reduced with max, the pods are summed.',
     expr: compare(`sum by (${QUEUE}) (max by (${QUEUE}, instance) (${sel('queue_client_msgs_pending')}))`, '>', 'client_pending_messages', 'queue_client_msgs_pending'),
@@ -201,7 +219,7 @@ const anchor = (alert: string): string => `${MONITORING.runbook}#${alert.toLower
 
 function dashboardUrl(spec: AlertSpec): string | undefined {
   if (spec.dashboard === 'none') return undefined;
-  const labels = spec.dashboard === 'queue' ? [...ID, 'server', 'subject', 'group', 'durable'] : spec.dashboard === 'channel' ? [...ID, 'server', 'subject'] : [...ID, 'server'];
+  const labels = spec.dashboard === 'queue' ? [...ID, 'server', 'account', 'subject', 'group', 'durable'] : spec.dashboard === 'channel' ? [...ID, 'server', 'account', 'subject'] : [...ID, 'server'];
   const uid = spec.dashboard === 'queue' ? 'nats-queue-detail' : 'nats-queue-overview';
   return `${MONITORING.grafana}/d/${uid}?${labels.map((l) => `var-${l}={{ $labels.${l} | urlquery }}`).join('&')}`;
 }

@@ -198,7 +198,7 @@ export interface DashboardSpec {
   /** Whether server, subject, group and durable take several values (the overview) or one (one queue). */
   multi: boolean;
   /** The series whose subjects the subject variable offers. */
-  subjects: 'stan_channel_last_sequence' | 'queue_msgs_pending';
+  subjects: string;
 }
 
 /**
@@ -216,24 +216,27 @@ export function exporterDashboard(spec: DashboardSpec): dashboard.DashboardBuild
     .refresh('30s')
     .link(dashboardLinks())
     .withVariable(datasourceVariable())
-    .withVariable(labelVariable({ name: 'job', label: 'Job', query: `label_values(stan_up{job=~"${JOB_REGEX}"}, job)`, multi: true, allValue: JOB_REGEX }));
+    .withVariable(labelVariable({ name: 'job', label: 'Job', query: `label_values(${SERVERS.slice(0, -1)}, job=~"${JOB_REGEX}"}, job)`, multi: true, allValue: JOB_REGEX }));
   const matchers = ['job=~"$job"'];
   const narrowed = (metric: string, label: string): string => {
     const open = metric.endsWith('}') ? `${metric.slice(0, -1)}, ` : `${metric}{`;
     return `label_values(${open}${matchers.join(', ')}}, ${label})`;
   };
   for (const label of IDENTITY_VARIABLES) {
-    d.withVariable(labelVariable({ name: label, label: label[0]!.toUpperCase() + label.slice(1), query: narrowed('stan_up', label), multi: true }));
+    d.withVariable(labelVariable({ name: label, label: label[0]!.toUpperCase() + label.slice(1), query: narrowed(SERVERS, label), multi: true }));
     matchers.push(`${label}=~"$${label}"`);
   }
-  // Servers of both backends: NATS Streaming (stan_up) and JetStream (jetstream_up), per node.
-  const queueVariables: Array<[string, string, string]> = [['server', 'Server', '{__name__=~"stan_up|jetstream_up"}'], ['subject', 'Subject', spec.subjects], ['group', 'Queue group', 'queue_msgs_pending'], ['durable', 'Durable', 'queue_msgs_pending']];
+  // Servers of both backends, per node; the JetStream accounts other than the default one.
+  const queueVariables: Array<[string, string, string]> = [['server', 'Server', SERVERS], ['account', 'Account', 'queue_msgs_pending'], ['subject', 'Subject', spec.subjects], ['group', 'Queue group', 'queue_msgs_pending'], ['durable', 'Durable', 'queue_msgs_pending']];
   for (const [name, label, metric] of queueVariables) {
     d.withVariable(labelVariable({ name, label, query: narrowed(metric, name), multi: spec.multi }));
     matchers.push(`${name}=~"$${name}"`);
   }
   return d;
 }
+
+/** The node gauges of both backends: NATS Streaming (stan_up) and JetStream (jetstream_up). */
+const SERVERS = '{__name__=~"stan_up|jetstream_up"}';
 
 /** Links to the other dashboards of the exporter, keeping the variables and the time range. */
 function dashboardLinks(): dashboard.DashboardLinkBuilder {

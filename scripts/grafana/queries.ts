@@ -11,7 +11,8 @@ import { MONITORING } from '../alerts/config.js';
 
 const ID = MONITORING.identity;
 export const SERVER = [...ID, 'server'].join(', ');
-export const CHANNEL = `${SERVER}, subject`;
+/** `account`: a JetStream stream outside the default account (NATS Streaming series have none). */
+export const CHANNEL = `${SERVER}, account, subject`;
 export const QUEUE = `${CHANNEL}, group, durable`;
 export const MEMBER = `${QUEUE}, client_id, sub_index`;
 
@@ -24,7 +25,7 @@ export const IDENTITY_VARIABLES = ID;
 /** Label matchers for the dashboard variables, for series of a server, a channel or a queue. */
 export function selector(metric: string, scope: 'server' | 'channel' | 'queue'): string {
   const matchers = ['job=~"$job"', ...ID.map((l) => `${l}=~"$${l}"`), 'server=~"$server"'];
-  if (scope !== 'server') matchers.push('subject=~"$subject"');
+  if (scope !== 'server') matchers.push('account=~"$account"', 'subject=~"$subject"');
   if (scope === 'queue') matchers.push('group=~"$group"', 'durable=~"$durable"');
   return `${metric}{${matchers.join(', ')}}`;
 }
@@ -46,10 +47,15 @@ export function perQueue(metric: string, at: At = ''): string {
  * Per-second rate of a sequence number, one series per identity. Only sequences (which grow by
  * one per message) and counters may be rated; `stan_channel_messages` is what the store holds now.
  */
-export function sequenceRate(metric: 'stan_channel_last_sequence' | 'queue_last_sent_sequence', at: At = ''): string {
-  const scope = metric === 'stan_channel_last_sequence' ? 'channel' : 'queue';
+export function sequenceRate(metric: 'stan_channel_last_sequence' | 'jetstream_stream_last_sequence' | 'queue_last_sent_sequence', at: At = ''): string {
+  const scope = metric === 'queue_last_sent_sequence' ? 'queue' : 'channel';
   const by = scope === 'channel' ? CHANNEL : QUEUE;
   return `max by (${by}) (rate(${selector(metric, scope)}[$__rate_interval]${at}))`;
+}
+
+/** Publish rate per channel of both backends: a NATS Streaming channel's or a JetStream stream's last sequence. */
+export function publishRate(at: At = ''): string {
+  return `(\n${sequenceRate('stan_channel_last_sequence', at)}\nor\n${sequenceRate('jetstream_stream_last_sequence', at)}\n)`;
 }
 
 /** Share of the store's per-channel limit that each channel uses; servers without a limit drop out. */
@@ -70,4 +76,4 @@ export function top(n: number, expr: (at: At) => string, by: string): string {
   return `${expr('')}\nand on (${by})\ntopk(${n}, ${expr(' @ end()')})`;
 }
 
-export const QUEUE_LEGEND = '{{server}} {{subject}} {{group}} {{durable}}';
+export const QUEUE_LEGEND = '{{server}} {{account}} {{subject}} {{group}} {{durable}}';

@@ -1,7 +1,7 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { MONITORING } from '../alerts/config.js';
-import { Layout, YES_NO, exporterDashboard, instantTable, singleStat, timeSeries } from './panels.js';
-import { MEMBER, QUEUE, clientSum, perQueue, selector, sequenceRate } from './queries.js';
+import { Layout, YES_NO, exporterDashboard, flag, instantTable, singleStat, timeSeries } from './panels.js';
+import { MEMBER, QUEUE, clientSum, perQueue, publishRate, selector, sequenceRate } from './queries.js';
 
 /**
  * One queue: a subject and queue group (or a durable) over time, its members, and when it will be
@@ -13,7 +13,7 @@ export function queueDetail(): dashboard.DashboardBuilder {
   const d = exporterDashboard({
     uid: 'nats-queue-detail',
     title: 'NATS Streaming queue',
-    description: 'One subject and queue group or durable: backlog over time, publish against delivery, members, lost messages and time to drain.',
+    description: 'One subject and queue group or durable, of NATS Streaming or JetStream: backlog over time, publish against delivery, members, lost messages, time to drain and the oldest waiting message.',
     multi: false,
     subjects: 'queue_msgs_pending',
   });
@@ -25,28 +25,28 @@ export function queueDetail(): dashboard.DashboardBuilder {
     answers: `Messages this consumer has not finished: undelivered + unacked. Orange above ${t.backlog_growing_messages.default}, where NatsQueueBacklogGrowing starts to watch it.`,
     queries: [{ expr: perQueue('queue_msgs_pending'), legend: '{{group}} {{durable}}' }],
     thresholds: [[null, 'green'], [t.backlog_growing_messages.default + 1, 'orange']],
-  }), 5, 5));
+  }), 4, 5));
   d.withPanel(layout.place(singleStat({
     id: 2,
     title: 'Members online',
     answers: 'Members of the group the server sees online; 0 for a durable means it is offline (NatsQueueDurableOffline).',
     queries: [{ expr: perQueue('queue_consumers'), legend: '{{group}} {{durable}}' }],
     thresholds: [[null, 'red'], [1, 'green']],
-  }), 5, 5));
+  }), 3, 5));
   d.withPanel(layout.place(singleStat({
     id: 3,
     title: 'Stalled members',
     answers: 'Members whose in-flight window is full: the server sends them nothing until they ack. When all are, for 10 minutes, NatsQueueConsumerStalled warns.',
     queries: [{ expr: perQueue('queue_consumers_stalled'), legend: '{{group}} {{durable}}' }],
     thresholds: [[null, 'green'], [1, 'orange']],
-  }), 5, 5));
+  }), 3, 5));
   d.withPanel(layout.place(singleStat({
     id: 4,
     title: 'Messages lost',
     answers: 'Messages the store limits evicted before this consumer got them (queue_msgs_evicted): red from the first, as NatsQueueMessagesLost pages.',
     queries: [{ expr: perQueue('queue_msgs_evicted'), legend: '{{group}} {{durable}}' }],
     thresholds: [[null, 'green'], [1, 'red']],
-  }), 4, 5));
+  }), 3, 5));
   d.withPanel(layout.place(singleStat({
     id: 5,
     title: 'Time to drain',
@@ -57,7 +57,23 @@ export function queueDetail(): dashboard.DashboardBuilder {
     }],
     unit: 's',
     noValue: 'not draining',
-  }), 5, 5));
+  }), 4, 5));
+  d.withPanel(layout.place(singleStat({
+    id: 12,
+    title: 'Oldest waiting message',
+    answers: `How long the first message after the cursor has waited since it was published (queue_oldest_undelivered_age_seconds); 0 when nothing waits. Orange from ${t.oldest_undelivered_age_seconds.default} s, where NatsQueueOldestMessageTooOld warns.`,
+    queries: [{ expr: perQueue('queue_oldest_undelivered_age_seconds'), legend: '{{group}} {{durable}}' }],
+    unit: 's',
+    thresholds: [[null, 'green'], [t.oldest_undelivered_age_seconds.default, 'orange']],
+  }), 4, 5));
+  d.withPanel(layout.place(singleStat({
+    id: 13,
+    title: 'Age known',
+    answers: 'Whether that age is exact (from the message\'s timestamp or the exporter\'s own publish history) or only a lower bound: "at least", the message is older than anything the exporter has seen and it has no --nats-url.',
+    queries: [{ expr: perQueue('queue_oldest_undelivered_age_lower_bound'), legend: '{{group}} {{durable}}' }],
+    mappings: flag('exact', 'at least', 'green', 'orange'),
+    thresholds: [[null, 'green'], [1, 'orange']],
+  }), 3, 5));
 
   d.withPanel(layout.place(timeSeries({
     id: 6,
@@ -72,9 +88,9 @@ export function queueDetail(): dashboard.DashboardBuilder {
   d.withPanel(layout.place(timeSeries({
     id: 7,
     title: 'Publish rate versus delivery rate',
-    answers: 'Messages published to the subject per second against messages sent to this group per second.',
+    answers: 'Messages published to the subject (a NATS Streaming channel or a JetStream stream) per second against messages sent to this group per second.',
     queries: [
-      { expr: sequenceRate('stan_channel_last_sequence'), legend: 'published' },
+      { expr: publishRate(), legend: 'published' },
       { expr: sequenceRate('queue_last_sent_sequence'), legend: 'delivered {{group}} {{durable}}' },
     ],
     unit: 'ops',

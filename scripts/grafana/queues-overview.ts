@@ -1,9 +1,12 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { MONITORING } from '../alerts/config.js';
 import { Layout, exporterDashboard, flag, instantTable, singleStat, timeSeries } from './panels.js';
-import { CHANNEL, QUEUE, QUEUE_LEGEND, SERVER, clientSum, perQueue, perServer, selector, sequenceRate, storeUsage, top } from './queries.js';
+import { CHANNEL, QUEUE, QUEUE_LEGEND, SERVER, clientSum, perQueue, perServer, publishRate, selector, sequenceRate, storeUsage, top } from './queries.js';
 
-/** The detail dashboard for the row's queue, with the row's labels as its variables. */
+/**
+ * The detail dashboard for the row's queue, with the row's labels as its variables. The account is
+ * left on All: a NATS Streaming or default-account row has no account field to fill it with.
+ */
 const QUEUE_LINK = `/d/nats-queue-detail?${['job', ...MONITORING.identity].map((v) => `\${${v}:queryparam}`).join('&')}&${['server', 'subject', 'group', 'durable'].map((l) => `var-${l}=\${__data.fields.${l}}`).join('&')}&\${__url_time_range}`;
 
 /** Queues overview: every server and queue group at a glance, never more than about 20 lines a panel. */
@@ -14,7 +17,7 @@ export function queuesOverview(): dashboard.DashboardBuilder {
     title: 'NATS Streaming queues overview',
     description: 'Servers and their nodes, the biggest backlogs, publish against delivery, stalled, offline and losing consumers, store limits and client-side pending.',
     multi: true,
-    subjects: 'stan_channel_last_sequence',
+    subjects: '{__name__=~"stan_channel_last_sequence|jetstream_stream_last_sequence"}',
   });
 
   d.withRow(layout.row(1, 'Servers'));
@@ -67,9 +70,9 @@ export function queuesOverview(): dashboard.DashboardBuilder {
   d.withPanel(layout.place(timeSeries({
     id: 8,
     title: 'Publish rate versus delivery rate',
-    answers: 'Do consumers keep up? Publish rate of the 10 busiest channels (rate of their last sequence) against delivery rate of the 10 busiest consumers (rate of their cursor), busiest at the end of the range.',
+    answers: 'Do consumers keep up? Publish rate of the 10 busiest channels and JetStream streams (rate of their last sequence) against delivery rate of the 10 busiest consumers (rate of their cursor), busiest at the end of the range.',
     queries: [
-      { expr: top(10, (at) => sequenceRate('stan_channel_last_sequence', at), CHANNEL), legend: 'published {{server}} {{subject}}' },
+      { expr: top(10, publishRate, CHANNEL), legend: 'published {{server}} {{account}} {{subject}}' },
       { expr: top(10, (at) => sequenceRate('queue_last_sent_sequence', at), QUEUE), legend: `delivered ${QUEUE_LEGEND}` },
     ],
     unit: 'ops',
@@ -113,6 +116,14 @@ export function queuesOverview(): dashboard.DashboardBuilder {
     answers: 'How many received messages sit inside the workers, not yet finished (their Pending(), reported to the sidecars): the 10 queues with most. The dashed line is where NatsQueueClientPendingHigh warns.',
     queries: [{ expr: top(10, (at) => clientSum('queue_client_msgs_pending', at), QUEUE), legend: QUEUE_LEGEND }],
     thresholds: [[null, 'green'], [MONITORING.thresholds.client_pending_messages.default, 'orange']],
-  }), 24, 8));
+  }), 12, 8));
+  d.withPanel(layout.place(timeSeries({
+    id: 14,
+    title: 'Oldest waiting messages',
+    answers: 'How long the oldest undelivered message of each queue has waited (queue_oldest_undelivered_age_seconds): the 10 queues with the oldest at the end of the range. The dashed line is where NatsQueueOldestMessageTooOld warns.',
+    queries: [{ expr: top(10, (at) => perQueue('queue_oldest_undelivered_age_seconds', at), QUEUE), legend: QUEUE_LEGEND }],
+    unit: 's',
+    thresholds: [[null, 'green'], [MONITORING.thresholds.oldest_undelivered_age_seconds.default, 'orange']],
+  }), 12, 8));
   return d;
 }
