@@ -5,7 +5,7 @@ import { createApp } from './http/app.js';
 import { WatchedHistory } from './http/status/watched-history.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
-import { http } from './node-http.js';
+import { http } from './node-builtins.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
 import { type RunningProbeListener, startProbeListener } from './probes/start.js';
 import { ProbeMemoryBound } from './probes/memory-bound.js';

@@ -2,30 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { pino } from 'pino';
-import type { Logger } from '../src/log.js';
 import { Collector } from '../src/collector.js';
 import { SelfMetrics } from '../src/metrics/self-metrics.js';
 import { AnswerCaps } from '../src/sources/answer-caps.js';
 import { StanSource } from '../src/sources/stan/source.js';
 import type { ServerTarget } from '../src/targets.js';
 import { find, parseSamples, scrape, valueOf } from './helpers/exporter.js';
-import { type LoggedExporter, startLoggedExporter } from './helpers/logged-exporter.js';
+import { type LoggedExporter, memoryLog, startLoggedExporter } from './helpers/logged-exporter.js';
 import { closeStan, connectStan, publishMany, ready, type Stan } from './helpers/stan-client.js';
 import { type StanServer, startStan } from './helpers/stan-server.js';
-
-function memoryLog(): { log: Logger; lines: () => Array<Record<string, unknown>> } {
-  let text = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return { log: pino({ level: 'debug' }, sink), lines: () => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
 
 const target = (name: string, ...nodes: Array<[node: string, url: string]>): ServerTarget => ({ name, backend: 'stan', nodes: nodes.map(([node, url]) => ({ server: name, node, url })) });
 

@@ -3,7 +3,7 @@ import type { Collector } from '../collector.js';
 import type { Logger } from '../log.js';
 import { CONTENT_TYPES, ExpositionWriter } from '../metrics/exposition.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
-import { writeStanFamilies } from '../metrics/stan-metrics.js';
+import { writeServerFamilies } from '../metrics/server-metrics.js';
 import { writeClientFamilies } from '../metrics/client-metrics.js';
 import { writeNssFamilies } from '../metrics/nss-compat.js';
 import { ClientGoneError } from './client-gone-error.js';
@@ -38,7 +38,7 @@ export function createApp(deps: AppDeps): RequestListener {
       const own = await deps.selfMetrics.render(format);
       const body = startMetricsBody(res, CONTENT_TYPES[format], acceptsGzip(req.headers['accept-encoding']));
       const out = new ExpositionWriter(format, body.sink);
-      await writeStanFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
+      await writeServerFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
       await writeClientFamilies(snapshot, out);
       if (deps.nssCompat) await writeNssFamilies(snapshot, out);
       // In OpenMetrics this ends with # EOF, so it goes last.

@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from '../log.js';
-import { http } from '../node-http.js';
+import { http } from '../node-builtins.js';
 import { BasicAuth } from './basic-auth.js';
 import { createTlsServer } from './tls.js';
 import type { WebConfig } from './web-config.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { http } from '../node-http.js';
+import { http } from '../node-builtins.js';
 import type { Logger } from '../log.js';
 import { BODY_COST, type ProbeMemoryBound } from './memory-bound.js';
 import { InvalidReportError, parseProbeReport } from './report.js';

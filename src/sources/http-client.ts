@@ -1,8 +1,7 @@
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { NodeTarget } from '../targets.js';
 import { tlsConnectOptions, tlsFailureHint } from '../monitor-access.js';
-import { nodeHttps } from '../node-builtins.js';
-import { http } from '../node-http.js';
+import { http, nodeHttps } from '../node-builtins.js';
 import type { AnswerCap } from './answer-caps.js';
 import { ScrapeError } from './scrape-error.js';
 

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import type { Logger } from '../../src/log.js';
 import { parseCli } from '../../src/config.js';
 import { startExporter, type RunningExporter } from '../../src/exporter.js';
 
@@ -16,6 +17,13 @@ export interface LoggedExporter {
 export async function startLoggedExporter(args: string[], env: NodeJS.ProcessEnv = {}): Promise<LoggedExporter> {
   const request = parseCli(['--listen', '127.0.0.1:0', '--probe-listen', 'off', ...args], env);
   if (request.kind !== 'run') throw new Error('expected a run request');
+  const { log, text } = memoryLog();
+  const exporter = await startExporter(request.config, log);
+  return { exporter, logs: text };
+}
+
+/** A debug-level logger that keeps what it writes in memory: the text, and the lines as objects. */
+export function memoryLog(): { log: Logger; text: () => string; lines: () => Array<Record<string, unknown>> } {
   let logged = '';
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -23,6 +31,9 @@ export async function startLoggedExporter(args: string[], env: NodeJS.ProcessEnv
       done();
     },
   });
-  const exporter = await startExporter(request.config, pino({ level: 'debug' }, sink));
-  return { exporter, logs: () => logged };
+  return {
+    log: pino({ level: 'debug' }, sink),
+    text: () => logged,
+    lines: () => logged.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }

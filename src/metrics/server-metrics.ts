@@ -235,7 +235,7 @@ const INFO_ROWS: ReadonlyArray<Row<ServerInfo>> = [
  * Writes the server-side families of a snapshot, NATS Streaming and JetStream, family by family:
  * nodes, logical servers, channels and streams, queues, then (when asked for) subscriptions.
  */
-export async function writeStanFamilies(snapshot: Snapshot, out: ExpositionWriter, opts: RenderOptions): Promise<void> {
+export async function writeServerFamilies(snapshot: Snapshot, out: ExpositionWriter, opts: RenderOptions): Promise<void> {
   const labels = snapshotLabels(snapshot);
   await writeRows(out, STAN_NODE_ROWS, labels.stanNodes);
   await writeRows(out, JETSTREAM_NODE_ROWS, labels.jetstreamNodes);
