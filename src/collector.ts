@@ -98,7 +98,7 @@ export class Collector {
     return this.#inflight;
   }
 
-  /** The last result of each server, for the landing page; `at` is when that collection started. */
+  /** The last result of each server, for the status page; `at` is when that collection started. */
   lastResults(): Array<{ target: ServerTarget; result?: ServerSnapshot & { at: number } }> {
     return this.#sources.map((s) => {
       const result = this.#last.get(s.target.name);

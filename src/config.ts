@@ -188,13 +188,13 @@ function groupServers(entries: readonly ServerEntry[]): ServerTarget[] {
 }
 
 /** `NAME=FILE` entries of a per-server file flag, read into secrets by server NAME. */
-function secretsByServer(entries: readonly Source[], names: ReadonlySet<string>, what: string): Map<string, { secret: Secret; from: string }> {
+function secretsByServer(entries: readonly Source[], names: ReadonlySet<string>, what: string, flag: string): Map<string, { secret: Secret; from: string }> {
   const found = new Map<string, { secret: Secret; from: string }>();
   for (const src of entries) {
     const eq = src.text.indexOf('=');
     const name = eq > 0 ? src.text.slice(0, eq).trim() : '';
     const file = src.text.slice(eq + 1).trim();
-    if (eq <= 0 || file === '') throw new ConfigError(`${src.from} "${src.text}": write NAME=FILE, e.g. ${src.from.startsWith('--') ? src.from : '--nats-password-file'} prod=/run/secrets/nats`);
+    if (eq <= 0 || file === '') throw new ConfigError(`${src.from} "${src.text}": write NAME=FILE, e.g. ${flag} prod=/run/secrets/nats`);
     if (!names.has(name)) throw new ConfigError(`${src.from} ${name}=...: there is no --nats-url for a server named "${name}"; give --nats-url ${name}=nats://host:4222 first`);
     if (found.has(name)) throw new ConfigError(`${src.from}: server "${name}" is given two ${what} files; give one`);
     const text = readInputFile({ text: file, from: src.from }, `file holding the ${what}`).toString('utf8').replace(/\r?\n$/, '');
@@ -228,13 +228,13 @@ function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passw
     clients.set(name, client);
   }
   const named = new Set(clients.keys());
-  for (const [name, { secret, from }] of secretsByServer(input.passwordFiles, named, 'password')) {
+  for (const [name, { secret, from }] of secretsByServer(input.passwordFiles, named, 'password', '--nats-password-file')) {
     const client = clients.get(name)!;
     if (client.user === undefined) throw new ConfigError(`${from} ${name}=...: the --nats-url of server "${name}" names no user; write it as nats://USER@host:4222`);
     if (client.password !== undefined) throw new ConfigError(`${from} ${name}=...: the --nats-url of server "${name}" holds a password already; keep one (the file is safer)`);
     client.password = secret;
   }
-  for (const [name, { secret }] of secretsByServer(input.tokenFiles, named, 'token')) clients.get(name)!.token = secret;
+  for (const [name, { secret }] of secretsByServer(input.tokenFiles, named, 'token', '--nats-token-file')) clients.get(name)!.token = secret;
   if (input.tls && clients.size === 0) throw new ConfigError('--nats-ca-file, --nats-cert-file and --nats-key-file apply to --nats-url connections, and no --nats-url is given');
   return servers.map((s) => {
     const client = clients.get(s.name);

@@ -28,8 +28,8 @@ export interface RunningExporter {
 /** Wires config -> sources -> collector -> http and starts listening. */
 export async function startExporter(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningExporter> {
   const selectSubject = subjectFilter(config.subjects, config.excludeSubjects);
-  const stanOptions = { timeoutMs: config.timeoutSeconds * 1000, pageSize: config.pageSize, selectSubject, ageLookups: config.ageLookups, nssCompat: config.nssCompat, caps: new AnswerCaps(config.answerCapFactor) };
-  const sources = config.servers.map((target) => (target.backend === 'jetstream' ? new JetStreamSource(target, stanOptions) : new StanSource(target, stanOptions)));
+  const sourceOptions = { timeoutMs: config.timeoutSeconds * 1000, pageSize: config.pageSize, selectSubject, ageLookups: config.ageLookups, nssCompat: config.nssCompat, caps: new AnswerCaps(config.answerCapFactor) };
+  const sources = config.servers.map((target) => (target.backend === 'jetstream' ? new JetStreamSource(target, sourceOptions) : new StanSource(target, sourceOptions)));
   const selfMetrics = new SelfMetrics(VERSION, config.servers.flatMap((s) => s.nodes));
   const probeMemory = new ProbeMemoryBound(config.probeMaxBytes);
   const probeStore = config.probeListen

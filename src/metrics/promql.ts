@@ -22,7 +22,6 @@ export const SERVER_PROMQL = {
   ownerConflict: 'queue_server_owner_conflict{}',
   /** Per node, whatever its backend. */
   durationSeconds: 'nats_queue_exporter_scrape_duration_seconds{}',
-  errors: 'increase(nats_queue_exporter_scrape_errors_total{}[1h])',
   /** Per node, by backend: up, identity and the channel (stream) count. */
   stan: { up: 'stan_up{}', info: 'stan_server_info{}', channels: 'stan_server_channels{}' },
   jetstream: { up: 'jetstream_up{}', info: 'jetstream_server_info{}', channels: 'jetstream_server_streams{}' },

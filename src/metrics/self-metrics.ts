@@ -23,7 +23,7 @@ function ownMetrics(registry: Registry, version: string, nodes: ReadonlyArray<{ 
   for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   const errors = new Counter({
     name: 'nats_queue_exporter_scrape_errors_total',
-    help: `Failed scrapes of a node, by reason: ${REASONS.join(', ')} (a fault of the exporter itself, not of the server).`,
+    help: `Failed scrapes of a node, by reason: ${REASONS.join(', ')} (exporter_error: a fault of the exporter itself, not of the server).`,
     labelNames: ['server', 'node', 'reason'],
     registers,
   });

@@ -57,10 +57,6 @@ export class OldestAges {
     this.#opts = opts;
   }
 
-  get historyChannels(): number {
-    return this.#history.size;
-  }
-
   /**
    * Records the channels' last sequences (and the publish times the server reports) and sets each
    * consumer's oldestUndeliveredAge, and oldestUnackedAge where the backend gave oldestUnacked.

@@ -109,7 +109,7 @@ export class StatusHistory {
           this.#latest[l + LATEST.members] = c.members;
           this.#latest[l + LATEST.stalledMembers] = c.stalledMembers;
           this.#latest[l + LATEST.offline] = c.offline ? 1 : 0;
-          // Probe reports name no account: they are NATS Streaming clients'.
+          // Probe reports name no account, so they match only the queues of a default account.
           this.#latest[l + LATEST.clientPending] = (account === '' ? client?.get(server.name)?.get(channel.name)?.get(c.group)?.get(c.durable) : undefined) ?? Number.NaN;
           this.#latest[l + LATEST.oldestAge] = c.oldestUndeliveredAge?.seconds ?? Number.NaN;
           this.#latest[l + LATEST.oldestAgeKind] = c.oldestUndeliveredAge ? AGE_KINDS.indexOf(c.oldestUndeliveredAge.kind) : -1;

@@ -3,6 +3,7 @@ import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-n
 import type { LookupPlace, MessageTimes } from '../../model/oldest-age.js';
 import { tlsConnectOptions } from '../../monitor-access.js';
 import type { NatsClientTarget } from '../../targets.js';
+import { DEFAULT_ACCOUNT } from './queues.js';
 
 /** How long one lookup may take before it is given up (the next scrape asks again). */
 const LOOKUP_TIMEOUT_MS = 2000;
@@ -11,7 +12,6 @@ const CONNECT_TIMEOUT_MS = 3000;
 /** After a failed connection, the next try waits this long, so that scrapes are not held by it. */
 const RETRY_AFTER_MS = 10_000;
 /** The account a server without configured accounts puts every client in. */
-const DEFAULT_ACCOUNT = '$G';
 
 interface Connection {
   nc: NatsConnection;

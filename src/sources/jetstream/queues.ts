@@ -1,3 +1,4 @@
+import { evictedMessages } from '../../model/consumers.js';
 import type { Channel, Consumer, SeqRange } from '../../model/types.js';
 import type { NodeStream } from './leaders.js';
 import type { JszConsumer } from './parse.js';
@@ -46,7 +47,7 @@ export function onlineMembers(c: JszConsumer): number {
  * filtered one the gap also holds other subjects' messages, which were never its own.
  */
 function evicted(c: JszConsumer, firstSeq: number): number {
-  return c.filterSubjects.length > 0 ? 0 : Math.max(0, firstSeq - 1 - c.deliveredStreamSeq);
+  return c.filterSubjects.length > 0 ? 0 : evictedMessages(firstSeq, c.deliveredStreamSeq);
 }
 
 /**

@@ -58,12 +58,25 @@ export class JetStreamSource {
   }
 
   async scrape(): Promise<ServerSnapshot> {
+    return this.#scrapeWith(this.#opts.selectSubject);
+  }
+
+  /**
+   * /jsz has no request for named streams with their consumers: all are read, and only the named
+   * ones kept, before their ages are worked out (so lookups go to none that are dropped).
+   */
+  async scrapeChannels(names: readonly string[]): Promise<ServerSnapshot> {
+    const wanted = new Set(names);
+    return this.#scrapeWith((name) => wanted.has(name) && this.#opts.selectSubject(name));
+  }
+
+  async #scrapeWith(keep: (stream: string) => boolean): Promise<ServerSnapshot> {
     const deadline = AbortSignal.timeout(this.#opts.timeoutMs);
     const reads = await Promise.all(this.#nodes.map((node) => node.read(deadline)));
     const answered = reads.filter((r) => r.streams !== undefined);
     const claimers = answered.filter((r) => r.snapshot.jetstream!.metaLeader);
     const owner = claimers[0] ?? answered[0];
-    const channels = logicalServerChannels(answered.map((r) => r.streams!)).filter((c) => this.#opts.selectSubject(c.name));
+    const channels = logicalServerChannels(answered.map((r) => r.streams!)).filter((c) => keep(c.name));
     const snapshot: ServerSnapshot = {
       name: this.target.name,
       backend: 'jetstream',
@@ -81,13 +94,6 @@ export class JetStreamSource {
     const clientError = this.#messageTimes?.error;
     if (clientError !== undefined) snapshot.clientError = clientError;
     return snapshot;
-  }
-
-  /** /jsz has no request for named streams with their consumers: all are read, the named kept. */
-  async scrapeChannels(names: readonly string[]): Promise<ServerSnapshot> {
-    const wanted = new Set(names);
-    const snapshot = await this.scrape();
-    return { ...snapshot, channels: snapshot.channels.filter((c) => wanted.has(c.name)) };
   }
 
   async close(): Promise<void> {
