@@ -130,10 +130,11 @@ export class Collector {
   #record(s: ServerSnapshot, at: number): void {
     const previous = this.#last.get(s.name);
     for (const node of s.nodes) this.#recordNode(s.name, node, previous?.nodes.find((n) => n.node === node.node));
-    if (s.ownerConflict && !previous?.ownerConflict) {
-      const claimers = s.nodes.filter((n) => (n.info ?? n.jetstream) && n.node !== s.owner).map((n) => n.node);
-      this.#log.warn({ server: s.name, owner: s.owner, alsoClaiming: claimers }, 'more than one node claims the queue state (two FT actives, two Raft leaders, two JetStream meta leaders); exporting the first in configured order');
-    } else if (!s.ownerConflict && previous?.ownerConflict) {
+    const conflict = s.claimers.length > 1;
+    const conflictBefore = (previous?.claimers.length ?? 0) > 1;
+    if (conflict && !conflictBefore) {
+      this.#log.warn({ server: s.name, owner: s.owner, alsoClaiming: s.claimers.filter((n) => n !== s.owner) }, 'more than one node claims the queue state (two FT actives, two Raft leaders, two JetStream meta leaders); exporting the first in configured order');
+    } else if (!conflict && conflictBefore) {
       this.#log.info({ server: s.name, owner: s.owner }, 'one node claims the queue state again');
     }
     if (s.clientError !== previous?.clientError) {

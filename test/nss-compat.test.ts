@@ -247,7 +247,7 @@ describe('--nss-compat against the recorded answers of prometheus-nats-exporter 
     const page = readChannelsPage(readFileSync(`${dir}/server-channelsz-subs-offset-0.json`), new NameTable(), new NameTable())!;
     const channels = page.channels.filter((c) => c.facts.name === 'orders').map((c) => buildChannel(c.facts, c.subscriptions));
     const info = parseServerz(JSON.parse(readFileSync(`${dir}/server-serverz.json`, 'utf8')));
-    const servers = urls.map((url, i) => ({ name: `s${i}`, backend: 'stan' as const, nodes: [{ node: `n${i}`, url, durationSeconds: 0, info, checkedPages: 0 }], owner: `n${i}`, ownerConflict: false, channels, ageLookups: 0 }));
+    const servers = urls.map((url, i) => ({ name: `s${i}`, backend: 'stan' as const, nodes: [{ node: `n${i}`, url, durationSeconds: 0, info, checkedPages: 0 }], owner: `n${i}`, claimers: [`n${i}`], channels, ageLookups: 0 }));
     return { startedAt: 0, clientPending: [], servers };
   };
   const render = async (s: Snapshot, family: string) => {

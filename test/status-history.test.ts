@@ -13,7 +13,7 @@ function channel(name: string, lastSeq: number, consumers: Consumer[]): Channel 
 }
 
 function server(name: string, channels: Channel[]): ServerSnapshot {
-  return { name, backend: 'stan', nodes: [{ node: 'n1', url: 'http://n1:8222', durationSeconds: 0.01, checkedPages: 0 }], owner: 'n1', ownerConflict: false, channels, ageLookups: 0 };
+  return { name, backend: 'stan', nodes: [{ node: 'n1', url: 'http://n1:8222', durationSeconds: 0.01, checkedPages: 0 }], owner: 'n1', claimers: ['n1'], channels, ageLookups: 0 };
 }
 
 function at(seconds: number, servers: ServerSnapshot[], clientPending: Snapshot['clientPending'] = []): Snapshot {
@@ -42,7 +42,7 @@ test('a server without an owner this time loses its queues, others keep theirs; 
   history.record(at(0, [figures('a'), figures('b')]));
   const failed: ServerSnapshot = {
     name: 'b', backend: 'stan', nodes: [{ node: 'n1', url: 'http://n1:8222', durationSeconds: 5, failure: { reason: 'timeout', message: 'GET serverz took over 5 s' }, checkedPages: 0 }],
-    ownerConflict: false, channels: [], ageLookups: 0,
+    claimers: [], channels: [], ageLookups: 0,
   };
   history.record(at(15, [figures('a'), failed], [{ server: 'a', subject: 'orders', group: 'workers', durable: '', messages: 4, bytes: 40, reports: 1 }]));
   assert.deepEqual([...history.rows()].map((r) => [r.server, r.clientPending, r.unacked, r.oldestAge]), [['a', 4, 4, null]]);

@@ -9,7 +9,7 @@ const snapshot = (seconds: number): Snapshot => ({
   startedAt: seconds * 1000,
   clientPending: [],
   servers: [{
-    name: 'a', backend: 'stan', nodes: [{ node: 'n1', url: 'http://n1:8222', durationSeconds: 0.01, checkedPages: 0 }], owner: 'n1', ownerConflict: false, ageLookups: 0,
+    name: 'a', backend: 'stan', nodes: [{ node: 'n1', url: 'http://n1:8222', durationSeconds: 0.01, checkedPages: 0 }], owner: 'n1', claimers: ['n1'], ageLookups: 0,
     channels: [{
       name: 'orders', messages: 5, bytes: 50, firstSeq: 1, lastSeq: 5, subscriptionCount: 1, subscriptions: [],
       consumers: [{ group: 'g', durable: '', lastSent: 5, undelivered: 0, unacked: 0, pending: 0, members: 1, stalledMembers: 0, maxInflight: 10, offline: false, evicted: 0 }],

@@ -218,7 +218,7 @@ const LOGICAL_SERVER_ROWS: ReadonlyArray<Row<ServerSnapshot>> = [
   ['queue_server_owner_up', 'gauge', '1 when the node that owns the queue state (standalone, FT active, Raft leader) answered and its queue figures were read this scrape.', (s) => (s.owner === undefined ? 0 : 1)],
   ['queue_server_nodes', 'gauge', 'Nodes configured for this server (2 for an FT pair, 3 or more for a Raft cluster).', (s) => s.nodes.length],
   ['queue_server_nodes_up', 'gauge', 'Nodes of this server that answered this scrape.', (s) => countUp(s.nodes)],
-  ['queue_server_owner_conflict', 'gauge', '1 when more than one node claimed the queue state this scrape (two FT actives, two Raft leaders, two JetStream meta leaders); the figures come from the first in configured order.', (s) => (s.ownerConflict ? 1 : 0)],
+  ['queue_server_owner_conflict', 'gauge', '1 when more than one node claimed the queue state this scrape (two FT actives, two Raft leaders, two JetStream meta leaders); the figures come from the first in configured order.', (s) => (s.claimers.length > 1 ? 1 : 0)],
 ];
 
 function countUp(nodes: readonly NodeSnapshot[]): number {

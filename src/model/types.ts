@@ -249,8 +249,11 @@ export interface ServerSnapshot {
    * or the owner failed while its channels were read); then `channels` is empty.
    */
   owner?: string;
-  /** More than one node claimed ownership (two actives, two leaders): `owner` is the first in configured order. */
-  ownerConflict: boolean;
+  /**
+   * The nodes that claimed ownership, in configured order; more than one (two actives, two
+   * leaders) is a conflict, and `owner` is then the first.
+   */
+  claimers: string[];
   /** The owner's channels; empty without an owner. */
   channels: Channel[];
   /** Publish times read over `--nats-url` this scrape. */

@@ -92,7 +92,7 @@ function statusHead(version: string, servers: ReturnType<Collector['lastResults'
       name: target.name,
       backend: target.backend,
       owner: result?.owner ?? null,
-      ownerConflict: result?.ownerConflict ?? false,
+      ownerConflict: (result?.claimers.length ?? 0) > 1,
       lastScrape: result ? new Date(result.at).toISOString() : null,
       nodes: target.nodes.map((t) => {
         const node = result?.nodes.find((n) => n.node === t.node);

@@ -81,7 +81,7 @@ export class JetStreamSource {
       name: this.target.name,
       backend: 'jetstream',
       nodes: reads.map((r) => r.snapshot),
-      ownerConflict: claimers.length > 1,
+      claimers: claimers.map((c) => c.snapshot.node),
       channels,
       ageLookups: 0,
     };

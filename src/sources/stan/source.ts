@@ -113,7 +113,7 @@ export class StanSource {
       name: this.target.name,
       backend: 'stan',
       nodes: states.map((s) => nodeSnapshot(s, s === owner || listed.has(s), listed.get(s))),
-      ownerConflict: claimers.length > 1,
+      claimers: claimers.map((c) => c.node.target.node),
       channels: ownerAnswered ? [...channels.values()] : [],
       ageLookups: 0,
     };
