@@ -1,7 +1,9 @@
 /**
  * npm run footprint: the memory of the exporter as a sidecar (`--subjects auto`), run as the sidecar
  * manifests run it (their Node flags and NODE_OPTIONS), against a real nats-streaming-server, beside
- * bare `node` run the same way as the floor. Prints figures and whether the targets are met.
+ * bare `node` run the same way as the floor. Prints figures and whether the targets are met: idle,
+ * and after the scrapes once one scrape interval has passed with none, as between a real sidecar's
+ * scrapes (the figure right after the last of the back-to-back scrapes is printed beside it).
  *   FOOTPRINT_SCRAPES (default 1000)   scrapes after the idle reading
  *   FOOTPRINT_NODE_FLAGS               other Node flags to measure (default: the sidecar's command line)
  *   FOOTPRINT_NODE_OPTIONS             another NODE_OPTIONS (default: the sidecar's)
@@ -26,6 +28,13 @@ const CHANNELS = 200;
 const CONSUMED = 5;
 /** Time a process is left alone before its idle RSS is read. */
 const SETTLE_MS = 3000;
+/**
+ * The quiet after the last scrape before RSS is read again: one scrape interval (15 s, a common
+ * one; Prometheus' default is 1 min). The bench scrapes back to back, 1,000 in 10-20 s, which a
+ * sidecar never sees; between real scrapes V8's memory reducer collects what they left (it starts
+ * after about 8 s without allocation).
+ */
+const SCRAPE_INTERVAL_MS = 15_000;
 
 const mb = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -89,18 +98,21 @@ for (let i = 1; i <= SCRAPES; i++) {
   }
 }
 const elapsed = (performance.now() - started) / 1000;
+const backToBack = memory(exporter.pid!).rss;
+await sleep(SCRAPE_INTERVAL_MS);
 const scraped = memory(exporter.pid!);
 const floorAfter = memory(floor.pid!).rss;
 
 console.log(`sidecar footprint (--subjects auto, ${CONSUMED} of ${CHANNELS} channels consumed by this pod), Node ${process.version}, node ${NODE_FLAGS.join(' ')} with NODE_OPTIONS=${NODE_ENV.NODE_OPTIONS}`);
 console.log('                                   RSS MB  floor MB (bare node, same options)');
 console.log(`idle (started, not scraped yet)    ${mb(idle).padStart(6)}  ${mb(floorIdle).padStart(8)}`);
-console.log(`after ${SCRAPES} scrapes${' '.repeat(Math.max(0, 15 - String(SCRAPES).length))}       ${mb(scraped.rss).padStart(6)}  ${mb(floorAfter).padStart(8)}`);
+console.log(`${`after ${SCRAPES} scrapes, at once`.padEnd(35)}${mb(backToBack).padStart(6)}`);
+console.log(`${`after ${SCRAPES} scrapes, ${SCRAPE_INTERVAL_MS / 1000} s later`.padEnd(35)}${mb(scraped.rss).padStart(6)}  ${mb(floorAfter).padStart(8)}`);
 console.log(`peak                               ${mb(scraped.peakRss).padStart(6)}`);
 console.log(`${SCRAPES} scrapes in ${elapsed.toFixed(1)} s (${((elapsed / SCRAPES) * 1000).toFixed(1)} ms each), wrong answers: ${wrong}`);
 const verdict = (ok: boolean): string => (ok ? 'met ' : 'MISS');
 console.log(`${verdict(idle <= IDLE_TARGET_MB * 1024 * 1024)} idle RSS ${mb(idle)} MB <= ${IDLE_TARGET_MB} MB`);
-console.log(`${verdict(scraped.rss <= SCRAPED_TARGET_MB * 1024 * 1024)} RSS after ${SCRAPES} scrapes ${mb(scraped.rss)} MB <= ${SCRAPED_TARGET_MB} MB`);
+console.log(`${verdict(scraped.rss <= SCRAPED_TARGET_MB * 1024 * 1024)} RSS after ${SCRAPES} scrapes and one scrape interval ${mb(scraped.rss)} MB <= ${SCRAPED_TARGET_MB} MB (at once: ${mb(backToBack)} MB)`);
 
 await Promise.all([stop(exporter), stop(floor)]);
 await closeStan(sc);

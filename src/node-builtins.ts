@@ -18,3 +18,6 @@ export const http = load('node:http') as typeof import('node:http');
 export const nodeTls = (): typeof import('node:tls') => load('node:tls') as typeof import('node:tls');
 export const nodeHttps = (): typeof import('node:https') => load('node:https') as typeof import('node:https');
 export const nodeCrypto = (): typeof import('node:crypto') => load('node:crypto') as typeof import('node:crypto');
+
+/** zlib, loaded at the first answer that is gzipped: 0.5 MB of an idle sidecar's memory on Node 24 (npm run footprint). */
+export const nodeZlib = (): typeof import('node:zlib') => load('node:zlib') as typeof import('node:zlib');

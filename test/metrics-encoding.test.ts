@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { get, type IncomingMessage } from 'node:http';
+import { createServer, get, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { RunningExporter } from '../src/exporter.js';
+import { startMetricsBody } from '../src/http/metrics-body.js';
 import { acceptsGzip } from '../src/http/negotiation.js';
+import { ExpositionWriter } from '../src/metrics/exposition.js';
 import { parseSamples, startTestExporter } from './helpers/exporter.js';
 import { type Stan, closeStan, connectStan, publish } from './helpers/stan-client.js';
 import { type StanServer, startStan } from './helpers/stan-server.js';
@@ -92,5 +95,65 @@ describe('/metrics encodings', () => {
     const text = await (await fetch(`${exporter.url}/metrics`)).text();
     assert.ok(text.endsWith('\n') && /nats_queue_exporter_build_info\{[^}]*\} 1\n$/.test(text), `answer ends with ${JSON.stringify(text.slice(-60))}`);
     assert.equal(parseSamples(text).filter((s) => s.name === 'stan_channel_messages').length, CHANNELS);
+  });
+});
+
+describe('gzip: small answers as they are, large ones gzipped as they stream', () => {
+  /** An answer of `bytes` bytes of exposition text, written as /metrics writes one. */
+  async function answer(bytes: number, acceptEncoding: string) {
+    const line = 'queue_msgs_pending{server="a",subject="orders",group="g",durable="d"} 12\n';
+    const server = createServer(async (_req, res) => {
+      const body = startMetricsBody(res, 'text/plain; version=0.0.4', acceptsGzip(acceptEncoding));
+      const out = new ExpositionWriter('text', body.sink);
+      for (let written = 0; written < bytes; written += line.length) {
+        out.text(line);
+        await out.flushIfFull();
+      }
+      await out.end();
+      await body.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      return await rawGet(`http://127.0.0.1:${port}/`, { 'accept-encoding': acceptEncoding });
+    } finally {
+      server.close();
+    }
+  }
+
+  test('an answer of up to 64 KiB goes unzipped even when gzip is accepted: it costs more memory than it saves', async () => {
+    for (const bytes of [100, 20_000, 60_000]) {
+      const { res, body } = await answer(bytes, 'gzip');
+      assert.equal(res.headers['content-encoding'], undefined, `${bytes} bytes`);
+      assert.match(String(res.headers['vary']), /accept-encoding/i);
+      assert.ok(body.length >= bytes && body.length < bytes + 100, `${body.length} bytes`);
+      assert.ok(body.toString('utf8').startsWith('queue_msgs_pending{'));
+    }
+  });
+
+  test('a larger answer, whole in one chunk or many, is gzipped', async () => {
+    for (const bytes of [100_000, 250_000]) {
+      const { res, body } = await answer(bytes, 'gzip');
+      assert.equal(res.headers['content-encoding'], 'gzip', `${bytes} bytes`);
+      const text = gunzipSync(body).toString('utf8');
+      assert.ok(text.length >= bytes && text.length < bytes + 100, `${text.length} bytes unzipped`);
+    }
+  });
+
+  test('a larger answer streams through gzip, whole and in order', async () => {
+    const { res, body } = await answer(3_000_000, 'gzip');
+    assert.equal(res.headers['content-encoding'], 'gzip');
+    assert.equal(res.headers['content-length'], undefined);
+    assert.equal(res.headers['transfer-encoding'], 'chunked');
+    const lines = gunzipSync(body).toString('utf8').split('\n');
+    assert.equal(lines.pop(), '');
+    assert.ok(lines.length * 73 >= 3_000_000, `${lines.length} lines`);
+    assert.ok(lines.every((l) => l === 'queue_msgs_pending{server="a",subject="orders",group="g",durable="d"} 12'));
+  });
+
+  test('without gzip an answer streams as it is written', async () => {
+    const { res, body } = await answer(20_000, 'identity');
+    assert.equal(res.headers['content-encoding'], undefined);
+    assert.ok(body.length >= 20_000 && body.toString('utf8').startsWith('queue_msgs_pending{'));
   });
 });

@@ -72,6 +72,15 @@ const CHUNK_BYTES = 256 * 1024;
  * answer, so a large exposition leaves no garbage of its size behind.
  */
 const CHUNKS_IN_FLIGHT = 4;
+/**
+ * Chunks of finished answers, kept for the next ones (at most CHUNKS_IN_FLIGHT): a sidecar
+ * scraped again and again would otherwise take a fresh 256 KiB from malloc for every answer,
+ * and the freed ones fragment the heap (1-2 MB more RSS after 1,000 scrapes on Node 24, npm run
+ * footprint). Only the pages an answer wrote are resident.
+ */
+const KEPT_CHUNKS: Buffer[] = [];
+/** The chunk of a writer that has ended: the kept ones are no longer its own. */
+const ENDED = Buffer.alloc(0);
 /** Room for the longest value formatValue writes (e.g. -1.2345678901234567e-308). */
 const MAX_VALUE_BYTES = 32;
 const CLOSE_LABELS = 0x7d; // }
@@ -118,7 +127,7 @@ interface Complete {
 export class ExpositionWriter {
   readonly #format: ExpositionFormat;
   readonly #sink: ChunkSink;
-  #chunk: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  #chunk: Buffer = KEPT_CHUNKS.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
   #used = 0;
   /** Chunks that are complete and not yet handed to the sink, in order. */
   #complete: Complete[] = [];
@@ -224,8 +233,13 @@ export class ExpositionWriter {
 
   /** Hands on everything that is left and waits until it is written. */
   async end(): Promise<void> {
-    if (this.#used > 0) this.#complete.push({ bytes: this.#chunk.subarray(0, this.#used) });
+    const last = this.#chunk;
+    if (this.#used > 0) this.#complete.push({ bytes: last.subarray(0, this.#used) });
     this.#used = 0;
     await this.#handOn(0);
+    // Every chunk is written now: the next answer may fill them.
+    for (const chunk of [last, ...this.#spare]) if (chunk.length === CHUNK_BYTES && KEPT_CHUNKS.length < CHUNKS_IN_FLIGHT) KEPT_CHUNKS.push(chunk);
+    this.#spare = [];
+    this.#chunk = ENDED;
   }
 }

@@ -18,7 +18,7 @@ interface OwnMetrics {
 
 function ownMetrics(registry: Registry, version: string, nodes: ReadonlyArray<{ server: string; node: string }>): OwnMetrics {
   const registers = [registry];
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics(registry);
   // These are gauges named like counters; promtool and Prometheus' naming rules reject them.
   for (const name of MISNAMED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   const errors = new Counter({

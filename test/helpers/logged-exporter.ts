@@ -1,6 +1,4 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import type { Logger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { parseCli } from '../../src/config.js';
 import { startExporter, type RunningExporter } from '../../src/exporter.js';
 
@@ -25,14 +23,8 @@ export async function startLoggedExporter(args: string[], env: NodeJS.ProcessEnv
 /** A debug-level logger that keeps what it writes in memory: the text, and the lines as objects. */
 export function memoryLog(): { log: Logger; text: () => string; lines: () => Array<Record<string, unknown>> } {
   let logged = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logged += chunk.toString();
-      done();
-    },
-  });
   return {
-    log: pino({ level: 'debug' }, sink),
+    log: createLogger('debug', (line) => (logged += line)),
     text: () => logged,
     lines: () => logged.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>),
   };
