@@ -9,7 +9,7 @@ export interface ProbeConnection {
 /** Answered by nats-server 2.10 and later to any user allowed to publish to it. */
 const USER_INFO = '$SYS.REQ.USER.INFO';
 
-/** The account a server without configured accounts puts every client in; its queues carry no account label. */
+/** The account a server without configured accounts puts every client in; its queues carry no account label (the probe imports nothing of the exporter, so it says this itself). */
 const DEFAULT_ACCOUNT = '$G';
 
 const ASK_TIMEOUT_MS = 2000;
