@@ -144,6 +144,9 @@ describe('queues of two JetStream accounts: Node and Go probes report them with 
     assert.deepEqual(clientSide, serverSide, 'the same label sets on both sides, nothing else');
     assert.equal(find(samples, 'queue_client_msgs_pending', { subject: 'orders' }).length, 2);
     assert.ok(!node.events.some((e) => 'reportError' in e), JSON.stringify(node.events));
+    // The status page pairs them the same way.
+    const { queues } = (await (await fetch(`${exporter.url}/api/v1/queues`)).json()) as { queues: Array<{ account: string | null; subject: string; clientPending: number | null }> };
+    assert.deepEqual(queues.filter((q) => q.subject === 'orders').map((q) => [q.account, q.clientPending]).sort(), [['OTHER', 1], ['TENANT', 4]]);
   });
 
   test('--subjects auto keeps a reported queue of the account reported only; a report without one keeps it in every account', async () => {
