@@ -67,7 +67,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     try {
       probes = await startProbeListener(config.probeListen, {
         store: probeStore,
-        servers: new Set(config.servers.map((s) => s.name)),
+        servers: new Map(config.servers.map((s) => [s.name, s.backend])),
         ttlSeconds: config.probeTtlSeconds,
         maxSeries: config.probeMaxSeries,
         memory: probeMemory,

@@ -1,37 +1,22 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RunningExporter } from '../src/exporter.js';
 import { eventually, scrape, startTestExporter, valueOf } from './helpers/exporter.js';
+import { buildGoExample, GO_EXAMPLE as EXAMPLE } from './helpers/go-example.js';
 import { addConsumer, addStream, connectJs, type JsClient, publish } from './helpers/jetstream-client.js';
 import { type NatsServer, startNatsServer } from './helpers/nats-server.js';
 import { type Stan, closeStan, connectStan, publishMany } from './helpers/stan-client.js';
 import { type StanServer, startStan } from './helpers/stan-server.js';
 import { NODE_WORKER, type WorkerProcess, startWorker } from './helpers/workers.js';
 
-const EXAMPLE = fileURLToPath(new URL('../../examples/go-worker', import.meta.url));
 const PROBE = fileURLToPath(new URL('../../go/probe', import.meta.url));
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const PROBE_MODULE = 'github.com/nats-queue-exporter/nats-queue-exporter/go/probe';
 const INTERVAL_MS = 300;
 const TTL_SECONDS = 2;
-
-/** Builds examples/go-worker into a temporary directory (removed by the caller). */
-function buildExample(): { buildDir: string; binary: string } {
-  const buildDir = mkdtempSync(join(tmpdir(), 'nqe-go-worker-'));
-  const binary = join(buildDir, 'go-worker');
-  try {
-    execFileSync('go', ['build', '-buildvcs=false', '-o', binary, '.'], { cwd: EXAMPLE, stdio: 'pipe', timeout: 300_000 });
-  } catch (err) {
-    const e = err as { stderr?: Buffer; message: string };
-    throw new Error(`go build in examples/go-worker failed (Go 1.21 or newer and the Go module proxy are needed): ${e.stderr?.toString() ?? e.message}`);
-  }
-  return { buildDir, binary };
-}
 
 test('the README\'s Go snippet is code of the example worker, in its order', () => {
   const readme = readFileSync(README, 'utf8');
@@ -64,7 +49,7 @@ describe('the Go example worker (examples/go-worker, stan.go and go/probe) repor
   const workers: WorkerProcess[] = [];
 
   before(async () => {
-    ({ buildDir, binary } = buildExample());
+    ({ buildDir, binary } = buildGoExample());
     server = await startStan({ clusterId: 'go-probes' });
     exporter = await startTestExporter(['--server', `main=${server.monitorUrl}`, '--probe-ttl', String(TTL_SECONDS)]);
     publisher = await connectStan(server.natsUrl, server.clusterId, 'go-test-publisher');
@@ -168,7 +153,7 @@ describe('the Go example worker with -jetstream (nats.go jetstream.Consumer and 
   let worker: WorkerProcess | undefined;
 
   before(async () => {
-    ({ buildDir, binary } = buildExample());
+    ({ buildDir, binary } = buildGoExample());
     server = await startNatsServer();
     client = await connectJs(server.natsUrl);
     exporter = await startTestExporter(['--jetstream', `js=${server.monitorUrl}`]);

@@ -109,6 +109,7 @@ describe('the probe endpoint refuses bad reports and keeps what it accepted', ()
       ['not JSON', '{"client_id": "c", ', 400, /^the body is not JSON \(.*\): send one JSON object \{"client_id"/],
       ['wildcard subject', { client_id: 'c', subscriptions: [sub({ subject: 'orders.*' })] }, 400, /^subscriptions\[0\]\.subject "orders\.\*" is a wildcard pattern: write the channel/],
       ['bad subject', { client_id: 'c', subscriptions: [sub({ subject: 'a..b' })] }, 400, /^subscriptions\[0\]\.subject "a\.\.b" has an empty token/],
+      ['account on a NATS Streaming server', { client_id: 'c', subscriptions: [sub({ account: 'TENANT' })] }, 400, /^subscriptions\[0\]\.account "TENANT" is given for "main", a NATS Streaming server \(--server\), which has no accounts: leave account out/],
       ['colon in durable', { client_id: 'c', subscriptions: [sub({ durable: 'a:b' })] }, 400, /^subscriptions\[0\]\.durable "a:b" contains ":"/],
       ['overlong value', { client_id: 'c'.repeat(1025), subscriptions: [] }, 400, /^client_id is 1025 characters long: at most 1024/],
       ['wrong content type', { client_id: 'c', subscriptions: [] }, 415, /^Content-Type "text\/plain" is not accepted: send Content-Type: application\/json/, 'text/plain'],

@@ -23,7 +23,7 @@ import (
 
 func main() {
 	host, _ := os.Hostname()
-	natsURL := flag.String("nats", stan.DefaultNatsURL, "NATS URL of the NATS Streaming server")
+	natsURL := flag.String("nats", stan.DefaultNatsURL, "NATS URL of the NATS Streaming server (with -jetstream, of the nats-server; user:password@ in it to log in)")
 	cluster := flag.String("cluster", "test-cluster", "NATS Streaming cluster ID")
 	clientID := flag.String("client-id", fmt.Sprintf("%s-%d", host, os.Getpid()), "NATS Streaming client ID, also the probe report's client_id")
 	subject := flag.String("subject", "", "channel to consume (required)")
@@ -101,6 +101,9 @@ func consumeJetStream(logger *log.Logger, natsURL, stream, durable string, work 
 		logger.Fatalf("connect to %s: %v", natsURL, err)
 	}
 	defer nc.Close()
+	// Asked once which account its user is in: a queue outside the default
+	// account is labelled with it, as the exporter labels the server's side.
+	reporter.Conn = nc
 	js, err := jetstream.New(nc)
 	if err != nil {
 		logger.Fatal(err)

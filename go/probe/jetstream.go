@@ -2,6 +2,8 @@ package probe
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -12,23 +14,81 @@ import (
 // defaultAckWait is the server's ack wait for a consumer configured without one.
 const defaultAckWait = 30 * time.Second
 
+// defaultAccount is the account of a server without configured accounts; its
+// queues carry no account label.
+const defaultAccount = "$G"
+
+// userInfo is answered by nats-server 2.10 and later to any user allowed to publish to it.
+const userInfo = "$SYS.REQ.USER.INFO"
+
+// jetstreamAccount is the account label of the JetStream watchers' entries:
+// Account, else the account Conn's user is in (asked once; a failure goes to
+// Logf and leaves the label out), "" for the default account.
+func (r *Reporter) jetstreamAccount() string {
+	account := r.Account
+	if account == "" && r.Conn != nil {
+		r.accountOnce.Do(func() {
+			found, err := accountOf(r.Conn)
+			if err != nil {
+				r.logf("JetStream account: %v; its queues are reported without an account label: let the user publish to %s, or set probe.Reporter.Account", err, userInfo)
+			}
+			r.connAccount = found
+		})
+		account = r.connAccount
+	}
+	if account == defaultAccount {
+		return ""
+	}
+	return account
+}
+
+// accountOf asks the server which account nc's user is in: its name (its name
+// tag under an operator; servers before 2.12 say only its id).
+func accountOf(nc *nats.Conn) (string, error) {
+	msg, err := nc.Request(userInfo, nil, 2*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", userInfo, err)
+	}
+	var answer struct {
+		Data struct {
+			Account     string `json:"account"`
+			AccountName string `json:"account_name"`
+		} `json:"data"`
+		Error struct {
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &answer); err != nil {
+		return "", fmt.Errorf("%s answered with something other than JSON: %w", userInfo, err)
+	}
+	if answer.Data.AccountName != "" {
+		return answer.Data.AccountName, nil
+	}
+	if answer.Data.Account == "" {
+		return "", fmt.Errorf("%s named no account (%q)", userInfo, answer.Error.Description)
+	}
+	return answer.Data.Account, nil
+}
+
 // WatchSubscription adds a subscription of nats.go's older JetStream API
 // (JetStreamContext Subscribe, QueueSubscribe, PullSubscribe) to the reports:
 // its Pending() and Dropped(), the messages the client buffered and has not
 // handed out, with the labels the exporter gives the consumer's queue (asked
-// of the server once: the stream, the deliver group, the durable name).
+// of the server once: the stream, the deliver group, the durable name; the
+// account as Reporter.Account and Conn say).
 func (r *Reporter) WatchSubscription(sub *nats.Subscription) error {
 	info, err := sub.ConsumerInfo()
 	if err != nil {
 		return err
 	}
-	r.watch(sub, info.Stream, info.Config.DeliverGroup, info.Config.Durable, 0)
+	r.watch(sub, r.jetstreamAccount(), info.Stream, info.Config.DeliverGroup, info.Config.Durable, 0)
 	return nil
 }
 
 // WatchConsumer adds a consumer of nats.go's jetstream package to the reports,
 // labelled as the exporter labels its queue: the stream, group "" (its
-// consumers are pull consumers), the durable name ("" for an ephemeral). The
+// consumers are pull consumers), the durable name ("" for an ephemeral), the
+// account as Reporter.Account and Conn say. The
 // package hands the client's buffer to no one, so only the messages passed
 // through the returned Held count: those handed to the worker and not yet
 // acked, nakked or termed.
@@ -39,7 +99,7 @@ func (r *Reporter) WatchConsumer(c jetstream.Consumer) *Held {
 		h.ackWait = info.Config.AckWait
 	}
 	// The package's consumers are pull consumers: no deliver group.
-	r.watch(h, info.Stream, "", info.Config.Durable, 0)
+	r.watch(h, r.jetstreamAccount(), info.Stream, "", info.Config.Durable, 0)
 	return h
 }
 

@@ -39,10 +39,35 @@ func natsServerBinary(t *testing.T) string {
 // startJetStream starts a nats-server with JetStream on a free port and
 // connects to it; both stop with the test.
 func startJetStream(t *testing.T) *nats.Conn {
-	url := startServer(t, natsServerBinary(t), "-js", "-sd", t.TempDir())
+	return connectTo(t, startServer(t, natsServerBinary(t), "-js", "-sd", t.TempDir()))
+}
+
+// twoAccounts is a nats-server config with two JetStream accounts; each
+// user's password is its name. narrow may not ask which account it is in.
+const twoAccounts = `accounts {
+  TENANT: { jetstream: enabled, users: [
+    { user: tenant, password: tenant },
+    { user: narrow, password: narrow, permissions: { publish: { allow: ["$JS.API.>", "$JS.ACK.>"] } } }
+  ] }
+  OTHER: { jetstream: enabled, users: [{ user: other, password: other }] }
+}
+`
+
+// startAccounts starts a nats-server with the twoAccounts config and gives its URL.
+func startAccounts(t *testing.T) string {
+	config := filepath.Join(t.TempDir(), "accounts.conf")
+	if err := os.WriteFile(config, []byte(twoAccounts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, natsServerBinary(t), "-js", "-sd", t.TempDir(), "-c", config)
+}
+
+// connectTo connects to the server at url once it accepts clients; the
+// connection closes with the test.
+func connectTo(t *testing.T, url string, opts ...nats.Option) *nats.Conn {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		nc, err := nats.Connect(url)
+		nc, err := nats.Connect(url, opts...)
 		if err == nil {
 			t.Cleanup(nc.Close)
 			return nc
@@ -214,5 +239,81 @@ func TestHoldEndsWithNakOrTermAndARedeliveryReplacesItsCopy(t *testing.T) {
 	}
 	if got := reported(t, r, car).Msgs; got != 0 {
 		t.Fatalf("held %d after the last ack, want 0", got)
+	}
+}
+
+func TestJetStreamWatchersLabelTheAccountTheConnectionIsIn(t *testing.T) {
+	url := startAccounts(t)
+	tenant := connectTo(t, url, nats.UserInfo("tenant", "tenant"))
+	js := stream(t, tenant, "orders", 3)
+	ctx := context.Background()
+	c, err := js.CreateOrUpdateConsumer(ctx, "orders", jetstream.ConsumerConfig{Durable: "billing", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := tenant.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := legacy.PullSubscribe("orders", "audit", nats.BindStream("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	car := newSidecar(t, nil)
+	var logged []string
+	r := &Reporter{URL: car.server.URL, Server: "new", Conn: tenant, Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }}
+	r.WatchConsumer(c)
+	if err := r.WatchSubscription(sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Report(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := car.last()
+	if len(got.Subscriptions) != 2 || got.Subscriptions[0].Account != "TENANT" || got.Subscriptions[1].Account != "TENANT" || len(logged) != 0 {
+		t.Fatalf("both entries in TENANT, nothing logged: %+v %q", got, logged)
+	}
+
+	// Account overrides what the connection says.
+	told := &Reporter{URL: car.server.URL, Server: "new", Conn: tenant, Account: "tenant-by-id"}
+	told.WatchConsumer(c)
+	if s := reported(t, told, car); s.Account != "tenant-by-id" {
+		t.Fatalf("Account given: %+v", s)
+	}
+
+	// A user that may not ask (nats.go v1.37 says so only asynchronously, so the
+	// request times out): logged with the fix, reported without an account.
+	narrow := connectTo(t, url, nats.UserInfo("narrow", "narrow"))
+	njs, err := jetstream.New(narrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := njs.Consumer(ctx, "orders", "billing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged = nil
+	denied := &Reporter{URL: car.server.URL, Server: "new", Conn: narrow, Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }}
+	denied.WatchConsumer(nc)
+	if s := reported(t, denied, car); s.Account != "" {
+		t.Fatalf("no account when the server did not say: %+v", s)
+	}
+	if len(logged) != 1 || !strings.Contains(logged[0], "$SYS.REQ.USER.INFO: nats: timeout") || !strings.Contains(logged[0], "set probe.Reporter.Account") {
+		t.Fatalf("one log line naming the problem and the fix: %q", logged)
+	}
+}
+
+func TestTheDefaultAccountIsLeftOutOfTheReport(t *testing.T) {
+	nc := startJetStream(t)
+	js := stream(t, nc, "orders", 1)
+	c, err := js.CreateOrUpdateConsumer(context.Background(), "orders", jetstream.ConsumerConfig{Durable: "billing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	car := newSidecar(t, nil)
+	r := &Reporter{URL: car.server.URL, Server: "new", Conn: nc}
+	r.WatchConsumer(c)
+	if s := reported(t, r, car); s.Account != "" || s.Durable != "billing" {
+		t.Fatalf("$G is the default account, which has no label: %+v", s)
 	}
 }

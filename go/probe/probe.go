@@ -26,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/stan.go"
 )
 
@@ -54,9 +55,20 @@ type Reporter struct {
 	Logf func(format string, args ...any)
 	// Client sends the reports; default a client of its own.
 	Client *http.Client
+	// Account is the JetStream account of the consumers watched with
+	// WatchSubscription and WatchConsumer, as the exporter labels their queues
+	// (the account's name; "" or "$G" for the default account). Without it,
+	// Conn is asked.
+	Account string
+	// Conn, when set and Account is not, is asked once ($SYS.REQ.USER.INFO)
+	// which account its user is in, for the JetStream watchers' labels.
+	Conn *nats.Conn
 
 	mu   sync.Mutex
 	subs []watched
+	// The account Conn named, asked once by the first JetStream watcher.
+	accountOnce sync.Once
+	connAccount string
 }
 
 // pendingCounter is what a watched subscription tells: stan.Subscription,
@@ -67,13 +79,14 @@ type pendingCounter interface {
 }
 
 type watched struct {
-	sub                     pendingCounter
-	subject, group, durable string
-	maxInflight             int
+	sub                              pendingCounter
+	account, subject, group, durable string
+	maxInflight                      int
 }
 
 type subscriptionReport struct {
 	Server      string `json:"server"`
+	Account     string `json:"account,omitempty"`
 	Subject     string `json:"subject"`
 	Group       string `json:"group"`
 	Durable     string `json:"durable"`
@@ -92,13 +105,13 @@ type pendingReport struct {
 // Subscribe or QueueSubscribe ("" for none); maxInflight as in stan.MaxInflight
 // (0 leaves it out of the report).
 func (r *Reporter) Watch(sub stan.Subscription, subject, group, durable string, maxInflight int) {
-	r.watch(sub, subject, group, durable, maxInflight)
+	r.watch(sub, "", subject, group, durable, maxInflight)
 }
 
-func (r *Reporter) watch(sub pendingCounter, subject, group, durable string, maxInflight int) {
+func (r *Reporter) watch(sub pendingCounter, account, subject, group, durable string, maxInflight int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.subs = append(r.subs, watched{sub, subject, group, durable, maxInflight})
+	r.subs = append(r.subs, watched{sub, account, subject, group, durable, maxInflight})
 }
 
 // Run reports every Interval until ctx ends, backing off (up to a minute, with
@@ -154,7 +167,7 @@ func (r *Reporter) send(ctx context.Context, zero bool) error {
 			msgs, size = 0, 0
 		}
 		report.Subscriptions = append(report.Subscriptions, subscriptionReport{
-			Server: r.Server, Subject: w.subject, Group: w.group, Durable: w.durable,
+			Server: r.Server, Account: w.account, Subject: w.subject, Group: w.group, Durable: w.durable,
 			Msgs: msgs, Bytes: size, Dropped: dropped, MaxInflight: w.maxInflight,
 		})
 	}

@@ -14,11 +14,16 @@ const CLIENT_ROWS: ReadonlyArray<Row<ClientPending>> = [
   ['queue_client_max_inflight', 'gauge', 'Max in-flight of the reporting clients\' subscriptions, summed.', (c) => c.maxInflight],
 ];
 
-/** Writes the client-side families; families without samples write nothing. */
+/**
+ * Writes the client-side families; families without samples write nothing. Their labels are
+ * those of the server's queue series (account only outside the default account), so the two
+ * sides of one queue match in PromQL.
+ */
 export async function writeClientFamilies(snapshot: Snapshot, out: ExpositionWriter): Promise<void> {
   const consumers = labelled<ClientPending>();
   for (const c of snapshot.clientPending) {
-    add(consumers, labelBytes(labelText([['server', c.server], ['subject', c.subject], ['group', c.group], ['durable', c.durable]])), NO_LABELS, c);
+    const account: Array<[string, string]> = c.account === undefined ? [] : [['account', c.account]];
+    add(consumers, labelBytes(labelText([['server', c.server], ...account, ['subject', c.subject], ['group', c.group], ['durable', c.durable]])), NO_LABELS, c);
   }
   await writeRows(out, CLIENT_ROWS, consumers);
 }

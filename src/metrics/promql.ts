@@ -12,7 +12,7 @@ export const QUEUE_PROMQL = {
   stalledMembers: 'queue_consumers_stalled{}',
   offline: 'queue_offline{}',
   oldestAge: 'queue_oldest_undelivered_age_seconds{}',
-  clientPending: 'sum by (server, subject, group, durable) (queue_client_msgs_pending{})',
+  clientPending: 'sum by (server, account, subject, group, durable) (queue_client_msgs_pending{})',
   delivery: 'rate(queue_last_sent_sequence{}[5m])',
 } as const;
 

@@ -266,6 +266,11 @@ export interface ServerSnapshot {
 export interface ConsumerKey {
   /** The configured NAME of the (logical) server the subscriptions use. */
   server: string;
+  /**
+   * The JetStream account, as the server's queue series label it (Channel.account); undefined
+   * for the default account, for NATS Streaming, and when the report does not say.
+   */
+  account?: string;
   subject: string;
   group: string;
   durable: string;

@@ -30,11 +30,14 @@ const DEFAULT_ACK_WAIT_MS = 30_000;
 
 /**
  * The queue a consumer feeds, as the exporter labels it (the stan2js mapping): the stream's
- * name, the deliver group ("" for pull consumers) and the durable name ("" for an ephemeral).
+ * name, the deliver group ("" for pull consumers) and the durable name ("" for an ephemeral),
+ * in `account` (undefined or "" for the default one).
  */
-export function consumerLabels(info: ProbeConsumerInfo, server: string, overrides: Partial<ConsumerLabels>): ConsumerLabels {
+export function consumerLabels(info: ProbeConsumerInfo, server: string, account: string | undefined, overrides: Partial<ConsumerLabels>): ConsumerLabels {
+  const inAccount = overrides.account ?? account;
   return {
     server: overrides.server ?? server,
+    ...(inAccount === undefined || inAccount === '' ? {} : { account: inAccount }),
     subject: overrides.subject ?? info.stream_name,
     group: overrides.group ?? info.config.deliver_group ?? '',
     durable: overrides.durable ?? info.config.durable_name ?? '',

@@ -41,6 +41,8 @@ const JETSTREAM_MESSAGE: AckedMessage<ProbeJsMsg> = {
 
 export interface ConsumerLabels {
   server: string;
+  /** A JetStream account other than the default one, as the exporter labels its queues. */
+  account?: string;
   subject: string;
   group: string;
   durable: string;

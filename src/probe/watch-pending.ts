@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { accountOf, type ProbeConnection } from './account.js';
 import { ackWaitMs, consumerLabels, countedConsumer, type ProbeConsumer } from './jetstream.js';
 import { type ConsumerLabels, type ProbeMessage, SubscriptionTally } from './tally.js';
 
@@ -29,6 +30,13 @@ export interface WatchPendingOptions {
   intervalMs?: number;
   /** Told about every failed report (the worker is never thrown at); default: ignore. */
   onError?: (err: Error) => void;
+  /**
+   * The worker's NATS connection: jetstream() asks it once ($SYS.REQ.USER.INFO) which account
+   * its user is in, so that the queues of a JetStream account other than the default one carry
+   * the `account` label the exporter gives them. Without it, they carry none unless
+   * jetstream(consumer, { account }) says.
+   */
+  connection?: ProbeConnection;
 }
 
 /** Labels for a subscription whose fields cannot be read, or to override them. */
@@ -55,7 +63,8 @@ export interface PendingWatcher {
   /**
    * An @nats-io/jetstream 3.x Consumer or PushConsumer whose consume(), fetch() and next()
    * count what they buffer and hand out until it is acked, nakked or termed. Labels come from
-   * the consumer's info (stream, deliver group, durable name); `labels` overrides them.
+   * the consumer's info (stream, deliver group, durable name) and the account of `connection`;
+   * `labels` overrides them (`account: ""` for the default account).
    */
   jetstream<C extends ProbeConsumer>(consumer: C, labels?: Partial<ConsumerLabels>): Promise<C>;
   /** What the next report will say, one entry per handled subscription. */
@@ -98,6 +107,7 @@ export function watchPending(options: WatchPendingOptions): PendingWatcher {
     clientId: options.clientId ?? `${hostname()}-${process.pid}`,
     intervalMs,
     onError: options.onError ?? (() => undefined),
+    connection: options.connection,
   });
 }
 
@@ -107,6 +117,7 @@ interface WatcherSettings {
   clientId: string;
   intervalMs: number;
   onError: (err: Error) => void;
+  connection: ProbeConnection | undefined;
 }
 
 class Watcher implements PendingWatcher {
@@ -116,6 +127,8 @@ class Watcher implements PendingWatcher {
   #failures = 0;
   #sending: Promise<boolean> | undefined;
   #closed = false;
+  /** The connection's account, asked once: every consumer of this watcher gets the same answer. */
+  #account: Promise<string | undefined> | undefined;
 
   constructor(opts: WatcherSettings) {
     this.#opts = opts;
@@ -155,11 +168,22 @@ class Watcher implements PendingWatcher {
     if (typeof consumer?.info !== 'function' || typeof consumer.consume !== 'function') {
       throw new TypeError('watchPending jetstream(): pass an @nats-io/jetstream Consumer, e.g. await js.consumers.get("orders", "billing")');
     }
-    const info = await consumer.info(true);
+    const [info, account] = await Promise.all([consumer.info(true), labels.account === undefined ? this.#connectionAccount() : undefined]);
     // max_ack_pending is one window for all members, not this client's: it is not reported.
-    const tally = new SubscriptionTally(consumerLabels(info, this.#opts.server, labels), { maxInflight: undefined, ackWaitMs: ackWaitMs(info) });
+    const tally = new SubscriptionTally(consumerLabels(info, this.#opts.server, account, labels), { maxInflight: undefined, ackWaitMs: ackWaitMs(info) });
     this.#tallies.add(tally);
     return countedConsumer(consumer, tally, info.config.ack_policy !== 'none');
+  }
+
+  /** Undefined without a connection, for the default account, and when the server did not say (told to onError). */
+  #connectionAccount(): Promise<string | undefined> {
+    const connection = this.#opts.connection;
+    if (connection === undefined) return Promise.resolve(undefined);
+    this.#account ??= accountOf(connection).catch((err: unknown) => {
+      this.#report(new Error(`watchPending: the connection did not say which JetStream account its user is in (${(err as Error).message}), so its queues are reported without an account label: let the user publish to $SYS.REQ.USER.INFO, or pass jetstream(consumer, { account: "NAME" })`, { cause: err }));
+      return undefined;
+    });
+    return this.#account;
   }
 
   figures(): PendingFigures[] {
@@ -201,6 +225,7 @@ class Watcher implements PendingWatcher {
       client_id: this.#opts.clientId,
       subscriptions: figures.map((f) => ({
         server: f.server,
+        ...(f.account === undefined ? {} : { account: f.account }),
         subject: f.subject,
         group: f.group,
         durable: f.durable,

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { http } from '../node-builtins.js';
 import type { Logger } from '../log.js';
+import type { Backend } from '../targets.js';
 import { BODY_COST, type ProbeMemoryBound } from './memory-bound.js';
 import { InvalidReportError, parseProbeReport } from './report.js';
 import type { ProbeStore } from './store.js';
@@ -15,8 +16,8 @@ export const PROBE_RESULTS: readonly ProbeResult[] = ['accepted', 'invalid', 'un
 
 export interface ProbeListenerDeps {
   store: ProbeStore;
-  /** NAMEs of the configured servers: a report may name only these. */
-  servers: ReadonlySet<string>;
+  /** NAMEs of the configured servers and their backends: a report may name only these. */
+  servers: ReadonlyMap<string, Backend>;
   ttlSeconds: number;
   maxSeries: number;
   /** Shared with the store: the bodies being read and the reports held together (--probe-max-bytes). */

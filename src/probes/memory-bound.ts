@@ -52,7 +52,7 @@ export class ProbeMemoryBound {
 export function heldBytes(clientId: string, subscriptions: readonly SubscriptionReport[]): number {
   let bytes = REPORT_BYTES + stringBytes(clientId);
   for (const s of subscriptions) {
-    bytes += ENTRY_BYTES + stringBytes(s.server) + stringBytes(s.subject) + stringBytes(s.group) + stringBytes(s.durable);
+    bytes += ENTRY_BYTES + stringBytes(s.server) + stringBytes(s.subject) + stringBytes(s.group) + stringBytes(s.durable) + (s.account === undefined ? 0 : stringBytes(s.account));
   }
   return bytes;
 }

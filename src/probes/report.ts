@@ -1,5 +1,7 @@
 import type { ConsumerKey } from '../model/types.js';
+import { DEFAULT_ACCOUNT } from '../sources/jetstream/queues.js';
 import { patternProblem } from '../subjects.js';
+import type { Backend } from '../targets.js';
 
 /** One subscription's client-side figures, as a worker reports them. */
 export interface SubscriptionReport extends ConsumerKey {
@@ -30,7 +32,7 @@ export class InvalidReportError extends Error {
 const MAX_VALUE_LENGTH = 1024;
 
 const REPORT_FIELDS = ['client_id', 'subscriptions'];
-const SUBSCRIPTION_FIELDS = ['server', 'subject', 'group', 'durable', 'msgs', 'bytes', 'dropped', 'max_inflight'];
+const SUBSCRIPTION_FIELDS = ['server', 'subject', 'group', 'durable', 'msgs', 'bytes', 'dropped', 'max_inflight', 'account'];
 
 // C0 and C1 control characters and DEL, then UTF-16 halves without their partner (JSON's \ud800 escapes).
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -90,12 +92,28 @@ function printable(v: string): string {
   return JSON.stringify(v).slice(1, -1);
 }
 
-function subscriptionAt(value: unknown, where: string, servers: ReadonlySet<string>): SubscriptionReport {
+/**
+ * The entry's JetStream account as the queue series label it: undefined when absent, "" or the
+ * default account (whose queues carry no account label). NATS Streaming has no accounts.
+ */
+function accountAt(o: Json, where: string, server: string, backend: Backend): string | undefined {
+  if (o['account'] === undefined) return undefined;
+  const account = text(o, 'account', where, { empty: true });
+  if (account === '' || account === DEFAULT_ACCOUNT) return undefined;
+  if (backend === 'stan') {
+    throw invalid(`${where}.account "${printable(account)}" is given for "${printable(server)}", a NATS Streaming server (--server), which has no accounts: leave account out, or name the --jetstream NAME of the JetStream server`);
+  }
+  return account;
+}
+
+function subscriptionAt(value: unknown, where: string, servers: ReadonlyMap<string, Backend>): SubscriptionReport {
   const o = objectAt(value, where, SUBSCRIPTION_FIELDS);
   const server = text(o, 'server', where, { empty: false });
-  if (!servers.has(server)) {
-    throw new InvalidReportError('unknown_server', `${where}.server "${printable(server)}" is not a server of this exporter: use one of ${[...servers].map((s) => `"${s}"`).join(', ')} (the NAME in --server or --jetstream NAME=URL)`);
+  const backend = servers.get(server);
+  if (backend === undefined) {
+    throw new InvalidReportError('unknown_server', `${where}.server "${printable(server)}" is not a server of this exporter: use one of ${[...servers.keys()].map((s) => `"${s}"`).join(', ')} (the NAME in --server or --jetstream NAME=URL)`);
   }
+  const account = accountAt(o, where, server, backend);
   const subject = text(o, 'subject', where, { empty: false });
   const problem = patternProblem(subject) ?? (subject.split('.').some((t) => t === '*' || t === '>') ? 'is a wildcard pattern' : undefined);
   if (problem !== undefined) throw invalid(`${where}.subject "${printable(subject)}" ${problem}: write the channel the subscription reads, e.g. orders.created`);
@@ -103,6 +121,7 @@ function subscriptionAt(value: unknown, where: string, servers: ReadonlySet<stri
   if (durable.includes(':')) throw invalid(`${where}.durable "${printable(durable)}" contains ":": write the durable name alone and the queue group in "group"`);
   const report: SubscriptionReport = {
     server,
+    ...(account === undefined ? {} : { account }),
     subject,
     group: text(o, 'group', where, { empty: true }),
     durable,
@@ -118,10 +137,11 @@ function subscriptionAt(value: unknown, where: string, servers: ReadonlySet<stri
 
 /**
  * Checks a parsed POST /v1/pending body against the schema, strictly: unknown fields, wrong
- * types, negative or fractional counts, servers this exporter does not scrape and label values
- * with control characters are refused.
+ * types, negative or fractional counts, servers this exporter does not scrape (`servers`: NAME
+ * to backend), an account on a NATS Streaming server and label values with control characters
+ * are refused.
  */
-export function parseProbeReport(body: unknown, servers: ReadonlySet<string>): ProbeReport {
+export function parseProbeReport(body: unknown, servers: ReadonlyMap<string, Backend>): ProbeReport {
   const o = objectAt(body, 'the report', REPORT_FIELDS);
   const clientId = text(o, 'client_id', '', { empty: false });
   const list = o['subscriptions'];

@@ -15,8 +15,8 @@ export type AcceptResult =
   | { accepted: false; bound: 'series'; wouldHold: number }
   | { accepted: false; bound: 'memory'; wouldTake: number };
 
-function consumerKey(s: { server: string; subject: string; group: string; durable: string }): string {
-  return `${s.server}\u0000${s.subject}\u0000${s.group}\u0000${s.durable}`;
+function consumerKey(s: SubscriptionReport): string {
+  return `${s.server}\u0000${s.account ?? ''}\u0000${s.subject}\u0000${s.group}\u0000${s.durable}`;
 }
 
 /** Adds up a report's entries for the same consumer (a client may subscribe twice). */
@@ -84,7 +84,7 @@ export class ProbeStore {
         const key = consumerKey(s);
         let sum = byConsumer.get(key);
         if (sum === undefined) {
-          sum = { server: s.server, subject: s.subject, group: s.group, durable: s.durable, messages: 0, bytes: 0, reports: 0 };
+          sum = { server: s.server, ...(s.account === undefined ? {} : { account: s.account }), subject: s.subject, group: s.group, durable: s.durable, messages: 0, bytes: 0, reports: 0 };
           byConsumer.set(key, sum);
         }
         sum.messages += s.messages;

@@ -3,7 +3,8 @@
  * tests as a child process. WORKER_MODE says how it takes messages from its consumer:
  * consume (iterator, one at a time), callback (consume() with a callback, handlers run
  * concurrently), fetch (batches, handlers run concurrently), next (one at a time) or push (a
- * PushConsumer's consume(), iterator). Its handler waits at a gate the test opens and closes over
+ * PushConsumer's consume(), iterator). It logs in as WORKER_NATS_USER (password the same) when
+ * set; the probe learns its account from the connection, unless WORKER_ACCOUNT names it. Its handler waits at a gate the test opens and closes over
  * stdin ("open" / "close") and acks when it passes it (or never, with WORKER_ACKS=never).
  * Settings come from the environment; it prints one JSON line per event on stdout.
  */
@@ -18,11 +19,14 @@ const gate = stdinGate();
 let handled = 0;
 let stopping = false;
 
-const watcher = watcherFromEnv();
-const nc = await connect({ servers: env('WORKER_NATS_URL') });
+const user = process.env['WORKER_NATS_USER'];
+const nc = await connect({ servers: env('WORKER_NATS_URL'), ...(user === undefined ? {} : { user, pass: user }) });
+const watcher = watcherFromEnv(nc);
 const js = jetstream(nc);
 const stream = env('WORKER_STREAM');
 const name = env('WORKER_CONSUMER');
+const account = process.env['WORKER_ACCOUNT'];
+const labels = account === undefined ? {} : { account };
 
 // The message loops below never return: SIGTERM is wired up before them.
 process.once('SIGTERM', () => {
@@ -42,12 +46,12 @@ async function handle(msg: JsMsg): Promise<void> {
 }
 
 if (mode === 'push') {
-  const consumer = await watcher.jetstream(await js.consumers.getPushConsumer(stream, name));
+  const consumer = await watcher.jetstream(await js.consumers.getPushConsumer(stream, name), labels);
   const messages = await consumer.consume();
   say({ ready: true });
   for await (const msg of messages) await handle(msg);
 } else {
-  const consumer = await watcher.jetstream(await js.consumers.get(stream, name));
+  const consumer = await watcher.jetstream(await js.consumers.get(stream, name), labels);
   if (mode === 'consume') {
     const messages = await consumer.consume({ max_messages: batch });
     say({ ready: true });

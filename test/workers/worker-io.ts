@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline';
-import { type PendingWatcher, watchPending } from 'nats-queue-exporter/probe';
+import { type PendingWatcher, type ProbeConnection, watchPending } from 'nats-queue-exporter/probe';
 
 /** A worker setting from the environment; without a fallback it must be set. */
 export function env(name: string, fallback?: string): string {
@@ -34,13 +34,17 @@ export function stdinGate(): { pass(): Promise<void> } {
   return { pass: () => (open ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve))) };
 }
 
-/** The probe as the tests configure it: their exporter's probe URL, server NAME, client id and interval. */
-export function watcherFromEnv(): PendingWatcher {
+/**
+ * The probe as the tests configure it: their exporter's probe URL, server NAME, client id and
+ * interval, and the connection to learn the JetStream account from, if any.
+ */
+export function watcherFromEnv(connection?: ProbeConnection): PendingWatcher {
   return watchPending({
     server: env('WORKER_SERVER'),
     url: env('WORKER_PROBE_URL'),
     clientId: env('WORKER_CLIENT_ID'),
     intervalMs: Number(env('WORKER_INTERVAL_MS', '300')),
     onError: (err) => say({ reportError: err.message }),
+    ...(connection === undefined ? {} : { connection }),
   });
 }

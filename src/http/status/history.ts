@@ -109,8 +109,7 @@ export class StatusHistory {
           this.#latest[l + LATEST.members] = c.members;
           this.#latest[l + LATEST.stalledMembers] = c.stalledMembers;
           this.#latest[l + LATEST.offline] = c.offline ? 1 : 0;
-          // Probe reports name no account, so they match only the queues of a default account.
-          this.#latest[l + LATEST.clientPending] = (account === '' ? client?.get(server.name)?.get(channel.name)?.get(c.group)?.get(c.durable) : undefined) ?? Number.NaN;
+          this.#latest[l + LATEST.clientPending] = client?.get(server.name)?.get(account)?.get(channel.name)?.get(c.group)?.get(c.durable) ?? Number.NaN;
           this.#latest[l + LATEST.oldestAge] = c.oldestUndeliveredAge?.seconds ?? Number.NaN;
           this.#latest[l + LATEST.oldestAgeKind] = c.oldestUndeliveredAge ? AGE_KINDS.indexOf(c.oldestUndeliveredAge.kind) : -1;
           const verdict = VERDICTS.indexOf(this.#judge(q));
@@ -202,13 +201,17 @@ export class StatusHistory {
     return into;
   }
 
-  /** Client-side pending by server, subject, group and durable; undefined when no probe reports. */
-  #clientPending(snapshot: Snapshot): Map<string, Map<string, Map<string, Map<string, number>>>> | undefined {
+  /**
+   * Client-side pending by server, account ("" for the default one, or none reported), subject,
+   * group and durable, as the series' labels match; undefined when no probe reports.
+   */
+  #clientPending(snapshot: Snapshot): Map<string, Map<string, Map<string, Map<string, Map<string, number>>>>> | undefined {
     if (snapshot.clientPending.length === 0) return undefined;
-    const found = new Map<string, Map<string, Map<string, Map<string, number>>>>();
+    const found = new Map<string, Map<string, Map<string, Map<string, Map<string, number>>>>>();
     const child = <K, V>(m: Map<K, V>, k: K, make: () => V): V => m.get(k) ?? m.set(k, make()).get(k)!;
     for (const c of snapshot.clientPending) {
-      child(child(child(found, c.server, () => new Map()), c.subject, () => new Map()), c.group, () => new Map()).set(c.durable, c.messages);
+      const byAccount = child(found, c.server, () => new Map());
+      child(child(child(byAccount, c.account ?? '', () => new Map()), c.subject, () => new Map()), c.group, () => new Map()).set(c.durable, c.messages);
     }
     return found;
   }
