@@ -16,6 +16,6 @@ test('npm version rewrites probe.Version, commits it and tags go/probe/vX.Y.Z', 
   assert.equal(declaredVersion(bumped), '9.8.7');
   assert.equal(bumped.replace('"9.8.7"', `"${packageJson.version}"`), probeSource, 'only the version changes');
   assert.match(packageJson.scripts['version'] ?? '', /go-probe-version\.js.*git add go\/probe\/probe\.go/);
-  assert.match(packageJson.scripts['postversion'] ?? '', /git tag go\/probe\/v\$npm_package_version/);
+  assert.match(packageJson.scripts['postversion'] ?? '', /git tag -a go\/probe\/v\$npm_package_version/);
   assert.throws(() => withVersion('package probe\n', '1.0.0'), /no line `const Version = "..."`/);
 });
