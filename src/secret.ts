@@ -4,7 +4,7 @@ const REDACTED = '[redacted]';
 
 /**
  * A password or private key. It prints as [redacted] through String(), JSON.stringify (and so
- * pino) and util.inspect, so an object that holds one can be logged without leaking it.
+ * the log) and util.inspect, so an object that holds one can be logged without leaking it.
  */
 export class Secret {
   readonly #value: string;

@@ -47,3 +47,19 @@ test('the exporter\'s own counters keep _total in the text format after an OpenM
     assert.match(text, /^process_cpu_seconds_total \S+$/m);
   }
 });
+
+test('the process CPU counters: the process\'s CPU time since it started, user + system = total, in both formats', async () => {
+  const own = new SelfMetrics('test', []);
+  const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+  const used = process.cpuUsage();
+  const text = await own.render('text');
+  const [user, system, total] = ['process_cpu_user_seconds_total', 'process_cpu_system_seconds_total', 'process_cpu_seconds_total'].map((n) => value(text, n));
+  assert.match(text, /^# TYPE process_cpu_seconds_total counter$/m);
+  assert.ok(user! >= used.user / 1e6 && user! < used.user / 1e6 + 1, `user ${user} s, process.cpuUsage() said ${used.user / 1e6} s`);
+  assert.ok(system! >= used.system / 1e6 && system! < used.system / 1e6 + 1, `system ${system} s`);
+  assert.ok(Math.abs(total! - (user! + system!)) < 1e-6, `total ${total} = ${user} + ${system}`);
+  const spin = Date.now() + 50;
+  while (Date.now() < spin);
+  const later = value(await own.render('openmetrics'), 'process_cpu_seconds_total');
+  assert.ok(later >= total! + 0.04, `${later} s after spinning 50 ms, was ${total} s`);
+});
