@@ -62,3 +62,9 @@ export async function startPeer(label: string, binary: string, ...monitorUrls: s
   const port = await freePort();
   return startProcess(label, binary, ['-port', String(port), '-addr', '127.0.0.1', '-channelz', '-serverz', ...monitorUrls], port, '/metrics');
 }
+
+/** prometheus-nats-exporter with its JetStream collector on (`-jsz=all`), reading `monitorUrl`. */
+export async function startJszPeer(label: string, binary: string, monitorUrl: string): Promise<ExporterProcess> {
+  const port = await freePort();
+  return startProcess(label, binary, ['-port', String(port), '-addr', '127.0.0.1', '-jsz=all', monitorUrl], port, '/metrics');
+}
