@@ -46,6 +46,8 @@ const MAX_DEPTH = 64;
 
 /** What Reader.key gives for a key that is not in the table. */
 export const UNKNOWN = -1;
+/** What Reader.firstKey and nextKey give at the end of the object. */
+export const END = -2;
 
 /**
  * The keys a reader uses in one kind of object, each found by its place in the list; any other
@@ -123,6 +125,25 @@ export class Reader {
     if (c === COMMA) return true;
     if (c === close) return false;
     throw NOT_SURE;
+  }
+
+  /**
+   * The first key of an object (as `key` gives it, after taking its `{`), or END when the object
+   * is empty. With nextKey, the loop over an object's members:
+   * `for (let k = r.firstKey(KEYS); k !== END; k = r.nextKey(KEYS))`, reading or skipping each value.
+   */
+  firstKey(keys: KeyTable): number {
+    return this.opens(OPEN_OBJECT, CLOSE_OBJECT) ? this.key(keys) : END;
+  }
+
+  /** After a member's value: the next key, or END (consumed) at the object's `}`. */
+  nextKey(keys: KeyTable): number {
+    return this.more(CLOSE_OBJECT) ? this.key(keys) : END;
+  }
+
+  /** At a list, or null (Go's nil slice): true when a first element follows, false (and consumed) for null or []. */
+  opensList(): boolean {
+    return !this.null() && this.opens(OPEN_ARRAY, CLOSE_ARRAY);
   }
 
   /** Whether the rest is only whitespace. */
