@@ -39,6 +39,14 @@ const SIMPLE_ESCAPES: readonly number[] = [...'"\\/bfnrt'].map((c) => c.charCode
 function isHexDigit(c: number | undefined): boolean {
   return c !== undefined && ((c >= ZERO && c <= NINE) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46));
 }
+/** What each byte is inside a string: most are plain (0), so one look-up per byte finds the others. */
+const IN_STRING_PLAIN = 0;
+const IN_STRING_END = 1;
+const IN_STRING_BACKSLASH = 2;
+const IN_STRING_CONTROL = 3;
+const IN_STRING_NON_ASCII = 4;
+const IN_STRING = new Uint8Array(256).map((_, c) =>
+  c === QUOTE ? IN_STRING_END : c === BACKSLASH ? IN_STRING_BACKSLASH : c < 0x20 ? IN_STRING_CONTROL : c >= 0x80 ? IN_STRING_NON_ASCII : IN_STRING_PLAIN);
 /** Integers of up to this many digits are summed exactly in a double. */
 const EXACT_DIGITS = 15;
 /** Deepest nesting skipped in fields the reader does not use. */
@@ -157,12 +165,10 @@ export class Reader {
     const buf = this.#buf;
     const start = this.#pos;
     let end = start;
-    while (end < buf.length && buf[end] !== QUOTE) {
-      // An escaped key may spell a known one: leave it to the checked parser.
-      if (buf[end] === BACKSLASH || buf[end]! < 0x20) throw NOT_SURE;
-      end++;
-    }
-    if (end >= buf.length) throw NOT_SURE;
+    let kind = IN_STRING_PLAIN;
+    while (end < buf.length && ((kind = IN_STRING[buf[end]!]!) === IN_STRING_PLAIN || kind === IN_STRING_NON_ASCII)) end++;
+    // An escaped key may spell a known one: leave it to the checked parser. (One beyond ASCII is none the reader knows.)
+    if (kind !== IN_STRING_END) throw NOT_SURE;
     this.#pos = end + 1;
     this.take(COLON);
     const candidates = keys.bytes[end - start];
@@ -198,11 +204,12 @@ export class Reader {
     let flags = PLAIN;
     let pos = this.#pos + 1;
     for (; pos < buf.length; pos++) {
-      const c = buf[pos]!;
-      if (c === QUOTE) break;
-      if (c < 0x20) throw NOT_SURE;
-      if (c >= 0x80) flags |= NON_ASCII;
-      else if (c === BACKSLASH) {
+      const kind = IN_STRING[buf[pos]!];
+      if (kind === IN_STRING_PLAIN) continue;
+      if (kind === IN_STRING_END) break;
+      if (kind === IN_STRING_CONTROL) throw NOT_SURE;
+      if (kind === IN_STRING_NON_ASCII) flags |= NON_ASCII;
+      else {
         flags |= ESCAPED;
         const escape = buf[++pos];
         if (escape === 0x75) {
