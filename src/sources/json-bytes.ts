@@ -12,7 +12,7 @@
 /** Thrown inside a reader for any input it leaves to the checked parser. */
 export const NOT_SURE = new Error('json-bytes: not sure of this input');
 
-export const QUOTE = 0x22;
+const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
@@ -52,8 +52,8 @@ const EXACT_DIGITS = 15;
 /** Deepest nesting skipped in fields the reader does not use. */
 const MAX_DEPTH = 64;
 
-/** What Reader.key gives for a key that is not in the table. */
-export const UNKNOWN = -1;
+/** What Reader.key gives for a key that is not in the table (in a mask of keys seen it sets bit 31, which no table uses). */
+const UNKNOWN = -1;
 /** What Reader.firstKey and nextKey give at the end of the object. */
 export const END = -2;
 
