@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Channel, Consumer } from '../src/model/types.js';
 import type { NodeStream } from '../src/sources/jetstream/leaders.js';
 import { JszNodeReader } from '../src/sources/jetstream/node-reader.js';
-import { jetStreamCap } from '../src/sources/jetstream/source.js';
+import { monitorGet } from '../src/sources/jetstream/source.js';
 import { AnswerCaps } from '../src/sources/answer-caps.js';
 import { logicalServerChannels } from '../src/sources/jetstream/queues.js';
 import { ScrapeError } from '../src/sources/scrape-error.js';
@@ -27,7 +27,7 @@ class Nodes {
   read(at: number): Promise<{ streams: NodeStream[]; pages: number }> {
     const { http, reader } = this.#nodes[at]!;
     const signal = AbortSignal.timeout(5_000);
-    return reader.read(async (path) => (await http.getJson(path, signal, jetStreamCap(new AnswerCaps(1), path, this.#pageSize))).body);
+    return reader.read(monitorGet(http, signal, new AnswerCaps(1), this.#pageSize));
   }
 
   /** The logical server's channels from the nodes at `indexes` (all by default). */

@@ -153,7 +153,7 @@ test('a URL whose /varz and /jsz come from different servers (a load balancer) i
   const varzOf = recordedServer('cluster/n1-');
   const jszOf = recordedServer('cluster/n2-');
   const mixed = new JszNodeReader(1024);
-  await assert.rejects(mixed.read((path) => (path === '/varz' ? varzOf.get(path) : jszOf.get(path))),
+  await assert.rejects(mixed.read({ body: (path, use) => (path === '/varz' ? varzOf : jszOf).get.body(path, use), json: jszOf.get.json }),
     /\/varz and \/jsz came from different servers .*: give each node's own monitoring URL, not one behind a load balancer/);
   assert.deepEqual(varzOf.asked, ['/varz', '/varz'], '/varz is asked again before giving up: the server may just have restarted');
 });

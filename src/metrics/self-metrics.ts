@@ -30,7 +30,7 @@ function ownMetrics(registry: Registry, version: string, nodes: ReadonlyArray<{ 
   for (const { server, node } of nodes) for (const reason of REASONS) errors.inc({ server, node, reason }, 0);
   const checkedPages = new Counter({
     name: 'nats_queue_exporter_checked_parser_pages_total',
-    help: 'channelsz pages the fast reader left to the slower checked parser (JSON it was not sure of); a node whose pages all take this path costs more CPU per scrape.',
+    help: 'channelsz and /jsz pages the fast reader left to the slower checked parser (JSON it was not sure of); a node whose pages all take this path costs more CPU per scrape.',
     labelNames: ['server', 'node'],
     registers,
   });

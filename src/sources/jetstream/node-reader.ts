@@ -1,7 +1,8 @@
 import { ScrapeError } from '../scrape-error.js';
 import { type NodeStream, nodeStreams } from './leaders.js';
+import { JszPageReader, type MonitorGet } from './jsz-reader.js';
 import { type JszPage, type VarzIdentity, parseVarz } from './parse.js';
-import { type GetJson, readAllAccounts } from './read-accounts.js';
+import { readAllAccounts } from './read-accounts.js';
 
 export const VARZ_PATH = '/varz';
 
@@ -22,15 +23,22 @@ export interface JetStreamNodeRead {
  */
 export class JszNodeReader {
   readonly #pageSize: number;
+  readonly #pages = new JszPageReader();
   #identity: VarzIdentity | undefined;
 
   constructor(pageSize: number) {
     this.#pageSize = pageSize;
   }
 
-  async read(get: GetJson): Promise<JetStreamNodeRead> {
-    const readVarz = async () => parseVarz(await get(VARZ_PATH));
-    const [jsz, fresh] = await Promise.all([readAllAccounts(get, this.#pageSize), this.#identity ? undefined : readVarz()]);
+  /** /jsz pages of the last read (failed or not) that the fast reader left to the checked parser. */
+  get checkedPages(): number {
+    return this.#pages.checkedPages;
+  }
+
+  async read(get: MonitorGet): Promise<JetStreamNodeRead> {
+    this.#pages.checkedPages = 0;
+    const readVarz = () => get.body(VARZ_PATH, (body) => parseVarz(get.json(VARZ_PATH, body)));
+    const [jsz, fresh] = await Promise.all([readAllAccounts(get, this.#pageSize, this.#pages), this.#identity ? undefined : readVarz()]);
     let identity = fresh ?? this.#identity!;
     if (identity.serverId !== jsz.first.serverId) identity = await readVarz();
     if (identity.serverId !== jsz.first.serverId) {

@@ -154,7 +154,7 @@ function publishTime(state: Json, key: string, where: string): number | undefine
 }
 
 /** The filter of a consumer of the whole stream, shared: most have none. */
-const WHOLE_STREAM: readonly string[] = Object.freeze([]);
+export const WHOLE_STREAM: readonly string[] = Object.freeze([]);
 
 function filterSubjects(config: Json, where: string): readonly string[] {
   const one = str(config, 'filter_subject', where, true);

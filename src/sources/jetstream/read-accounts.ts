@@ -1,8 +1,6 @@
 import { ScrapeError } from '../scrape-error.js';
-import { type JszAccount, type JszPage, parseJszPage } from './parse.js';
-
-/** GETs a path of the monitoring port and gives its JSON; a failure throws a ScrapeError. */
-export type GetJson = (path: string) => Promise<unknown>;
+import { JszPageReader, type MonitorGet } from './jsz-reader.js';
+import type { JszAccount, JszPage } from './parse.js';
 
 /**
  * Every account with its streams, their consumers and the consumers' config (durable name,
@@ -27,7 +25,8 @@ export interface JszRead {
 }
 
 /**
- * Reads every JetStream account of one server from /jsz, `pageSize` accounts per request.
+ * Reads every JetStream account of one server from /jsz, `pageSize` accounts per request, each
+ * page with `reader` (which keeps the server's names from one scrape to the next).
  *
  * /jsz pages by account (all streams and consumers of an account come in the same answer).
  * From 2.10.28 / 2.11.2 on the answer says how many accounts there are (`total`) and every
@@ -37,9 +36,8 @@ export interface JszRead {
  * count says whether the first page held everything; when it did not, all accounts are asked
  * for again in one request.
  */
-export async function readAllAccounts(get: GetJson, pageSize: number): Promise<JszRead> {
-  const readPage = async (offset: number, limit: number): Promise<JszPage> =>
-    parseJszPage(await get(jszPath(offset, limit)), `jsz offset ${offset}`);
+export async function readAllAccounts(get: MonitorGet, pageSize: number, reader = new JszPageReader()): Promise<JszRead> {
+  const readPage = (offset: number, limit: number): Promise<JszPage> => reader.read(get, jszPath(offset, limit), `jsz offset ${offset}`);
 
   const first = await readPage(0, pageSize);
   if (first.disabled) {

@@ -6,6 +6,7 @@ import type { NodeTarget, ServerTarget } from '../../targets.js';
 import type { AnswerCap, AnswerCaps } from '../answer-caps.js';
 import { MonitorHttpClient } from '../http-client.js';
 import { failureOf } from '../scrape-error.js';
+import type { MonitorGet } from './jsz-reader.js';
 import type { NodeStream } from './leaders.js';
 import { JetStreamMessageTimes } from './message-times.js';
 import { type JetStreamNodeRead, JszNodeReader, VARZ_PATH } from './node-reader.js';
@@ -24,6 +25,14 @@ export interface JetStreamSourceOptions {
 /** The cap of what the reader asks for: /varz, or a /jsz page of `pageSize` accounts. */
 export function jetStreamCap(caps: AnswerCaps, path: string, pageSize: number): AnswerCap {
   return path === VARZ_PATH ? caps.varz : caps.jszPage(pageSize);
+}
+
+/** `http` as the node reader GETs: the deadline `signal`, and each path's cap. */
+export function monitorGet(http: MonitorHttpClient, signal: AbortSignal, caps: AnswerCaps, pageSize: number): MonitorGet {
+  return {
+    body: (path, use) => http.read(path, signal, jetStreamCap(caps, path, pageSize), (_status, body) => use(body)),
+    json: (path, body) => http.parseJson(path, body),
+  };
 }
 
 /** Requests to one node at once: /varz beside the first /jsz page, then two pages. */
@@ -121,7 +130,7 @@ class JetStreamNode {
     const signal = AbortSignal.any([deadline, giveUp.signal]);
     const snapshot: NodeSnapshot = { node: this.#target.node, url: this.#target.url, durationSeconds: 0, checkedPages: 0 };
     try {
-      const read = await this.#reader.read(async (path) => (await this.#http.getJson(path, signal, jetStreamCap(this.#opts.caps, path, this.#opts.pageSize))).body);
+      const read = await this.#reader.read(monitorGet(this.#http, signal, this.#opts.caps, this.#opts.pageSize));
       snapshot.jetstream = nodeInfo(read);
       return { snapshot, streams: read.streams };
     } catch (err) {
@@ -130,6 +139,7 @@ class JetStreamNode {
       return { snapshot };
     } finally {
       snapshot.durationSeconds = (performance.now() - started) / 1000;
+      snapshot.checkedPages = this.#reader.checkedPages;
     }
   }
 
