@@ -21,6 +21,14 @@ import { type ExporterProcess, startOurs } from './bench-process.js';
 const MB = 1024 * 1024;
 const PEAK_TARGET_MB = 100;
 const BACK_WITHIN_MB = 10;
+/**
+ * Quiet before each of the two readings compared against BACK_WITHIN_MB, as between real
+ * scrapes: V8's memory reducer then collects what the last scrapes left (it starts after about
+ * 8 s without allocation), so the two readings differ by what is kept, not by where the garbage
+ * collector happened to be (read at once, the same code gave 2-13 MB).
+ */
+const QUIET_MS = 12_000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const CHANNELS = 100;
 
 const missed = new Set<string>();
@@ -99,8 +107,9 @@ try {
   console.log(`1. a healthy server with ${CHANNELS} channels (${2 * CHANNELS} subscriptions) beside an endpoint that sends bodies without end`);
   const central = await startOurs('central', server.monitorUrl, ['--server', `bad=${peer.url}`, '--timeout', '5']);
   for (let i = 0; i < 20; i++) await scrape(central);
+  await sleep(QUIET_MS);
   const before = memory(central.pid);
-  console.log(`   after 20 scrapes with both answering: RSS ${mb(before.rss).toFixed(1)} MB, peak ${mb(before.peakRss).toFixed(1)} MB; ${await inside(central)}`);
+  console.log(`   after 20 scrapes with both answering and ${QUIET_MS / 1000} s without: RSS ${mb(before.rss).toFixed(1)} MB, peak ${mb(before.peakRss).toFixed(1)} MB; ${await inside(central)}`);
   for (const path of ['/streaming/serverz', '/streaming/storez', '/streaming/channelsz']) {
     peer.misbehave(path, { kind: 'endless' });
     for (let i = 0; i < 5; i++) {
@@ -114,8 +123,9 @@ try {
   console.log('2. the endpoint answers properly again');
   peer.misbehave(undefined);
   for (let i = 0; i < 20; i++) await scrape(central);
+  await sleep(QUIET_MS);
   const after = memory(central.pid);
-  console.log(`   after 20 more scrapes: RSS ${mb(after.rss).toFixed(1)} MB (before the bad answers: ${mb(before.rss).toFixed(1)} MB); ${await inside(central)}`);
+  console.log(`   after 20 more scrapes and ${QUIET_MS / 1000} s without: RSS ${mb(after.rss).toFixed(1)} MB (before the bad answers: ${mb(before.rss).toFixed(1)} MB); ${await inside(central)}`);
   check('   RSS above where it was before', mb(after.rss - before.rss), BACK_WITHIN_MB);
   await central.stop();
 
