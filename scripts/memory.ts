@@ -111,7 +111,7 @@ try {
   const before = memory(central.pid);
   console.log(`   after 20 scrapes with both answering and ${QUIET_MS / 1000} s without: RSS ${mb(before.rss).toFixed(1)} MB, peak ${mb(before.peakRss).toFixed(1)} MB; ${await inside(central)}`);
   for (const path of ['/streaming/serverz', '/streaming/storez', '/streaming/channelsz']) {
-    peer.misbehave(path, { kind: 'endless' });
+    await peer.misbehave(path, { kind: 'endless' });
     for (let i = 0; i < 5; i++) {
       const text = await scrape(central);
       if (upOf(text, 'bad') !== '0' || upOf(text, 'bench') !== '1') missed.add(`stan_up while ${path} never ends`);
@@ -121,7 +121,7 @@ try {
   check('   peak RSS (VmHWM) with the endless endpoint', mb(memory(central.pid).peakRss), PEAK_TARGET_MB);
 
   console.log('2. the endpoint answers properly again');
-  peer.misbehave(undefined);
+  await peer.misbehave(undefined);
   for (let i = 0; i < 20; i++) await scrape(central);
   await sleep(QUIET_MS);
   const after = memory(central.pid);

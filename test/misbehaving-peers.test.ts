@@ -105,7 +105,7 @@ function goodAndBad(start: () => Promise<Healthy>, args: string[] = []): Peers {
     },
     async expectDown(path: string, how: Misbehaviour, reason: string, message: RegExp) {
       const before = errors(await scrape(ctx.logged), reason);
-      ctx.peer.misbehave(path, how);
+      await ctx.peer.misbehave(path, how);
       const started = performance.now();
       const samples = await scrape(ctx.logged);
       assert.ok(performance.now() - started < 3000, 'the scrape ends within the timeout');
@@ -117,7 +117,7 @@ function goodAndBad(start: () => Promise<Healthy>, args: string[] = []): Peers {
       assert.match(landing, message);
       assert.match(ctx.logged.logs(), message);
 
-      ctx.peer.misbehave(undefined);
+      await ctx.peer.misbehave(undefined);
       const back = await scrape(ctx.logged);
       assert.equal(valueOf(back, ctx.healthy.up, { server: 'bad' }), 1);
       ctx.healthy.assertFigures(back, 'bad');
@@ -162,9 +162,9 @@ describe('a misbehaving monitoring endpoint beside a real nats-streaming-server'
   });
 
   test('padding well within the cap is still an answer: the caps refuse size, not whitespace', async () => {
-    ctx.peer.misbehave(STOREZ, { kind: 'padded', bytes: 200 * 1024 });
+    await ctx.peer.misbehave(STOREZ, { kind: 'padded', bytes: 200 * 1024 });
     const samples = await scrape(ctx.logged);
-    ctx.peer.misbehave(undefined);
+    await ctx.peer.misbehave(undefined);
     assert.equal(valueOf(samples, 'stan_up', { server: 'bad' }), 1);
     ctx.assertGoodIntact(samples);
   });
@@ -174,9 +174,9 @@ describe('--answer-cap-factor raises the caps', () => {
   const ctx = goodAndBad(() => startHealthyStan('cap-factor'), ['--answer-cap-factor', '4']);
 
   test('storez padded by 768 KiB passes a cap of 1 MiB, and by 2 MiB does not', async () => {
-    ctx.peer.misbehave(STOREZ, { kind: 'padded', bytes: 768 * 1024 });
+    await ctx.peer.misbehave(STOREZ, { kind: 'padded', bytes: 768 * 1024 });
     assert.equal(valueOf(await scrape(ctx.logged), 'stan_up', { server: 'bad' }), 1);
-    ctx.peer.misbehave(STOREZ, { kind: 'padded', bytes: 2 * 1024 * 1024 });
+    await ctx.peer.misbehave(STOREZ, { kind: 'padded', bytes: 2 * 1024 * 1024 });
     const samples = await scrape(ctx.logged);
     assert.equal(valueOf(samples, 'stan_up', { server: 'bad' }), 0);
     ctx.assertGoodIntact(samples);
@@ -198,9 +198,9 @@ describe('--subjects auto: a misbehaving channelsz?channel= answer', () => {
 
   for (const how of [{ kind: 'endless' }, { kind: 'padded', bytes: 8 * 1024 * 1024 }] as const) {
     test(`${how.kind}: the channel answer is cut off at its cap, the other server keeps its figures`, async () => {
-      ctx.peer.misbehave(CHANNELSZ, how);
+      await ctx.peer.misbehave(CHANNELSZ, how);
       const samples = await scrape(ctx.logged);
-      ctx.peer.misbehave(undefined);
+      await ctx.peer.misbehave(undefined);
       assert.equal(valueOf(samples, 'stan_up', { server: 'bad' }), 0);
       ctx.assertGoodIntact(samples);
       assert.match(ctx.logged.logs(), /channelsz\?channel=orders&subs=1 sent more than its cap and was cut off; the cap for one channel with at most 257 subscriptions \(serverz counted 1\) is 518\.5 KiB: raise it with --answer-cap-factor 2/);
@@ -214,9 +214,9 @@ describe('a misbehaving monitoring endpoint beside a real nats-server with JetSt
 
   // /varz is read once per server process: its test comes first, before the exporter knows the node.
   test('/varz: a body that never ends is cut off at its cap', async () => {
-    ctx.peer.misbehave('/varz', { kind: 'endless' });
+    await ctx.peer.misbehave('/varz', { kind: 'endless' });
     const samples = await scrape(ctx.logged);
-    ctx.peer.misbehave(undefined);
+    await ctx.peer.misbehave(undefined);
     assert.equal(valueOf(samples, 'jetstream_up', { server: 'bad' }), 0);
     ctx.assertGoodIntact(samples);
     assert.match(ctx.logged.logs(), /GET http:\/\/127\.0\.0\.1:\d+\/varz sent more than its cap and was cut off; the cap for varz is 256\.0 KiB: raise it with --answer-cap-factor 2/);

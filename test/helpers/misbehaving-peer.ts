@@ -13,8 +13,13 @@ export type Misbehaviour = { kind: 'endless' } | { kind: 'padded'; bytes: number
 
 export interface MisbehavingPeer {
   url: string;
-  /** Misbehave on requests whose path (without the query) is `path`; undefined answers as the real server again. */
-  misbehave(path: string | undefined, how?: Misbehaviour): void;
+  /**
+   * Misbehave on requests whose path (without the query) is `path`; undefined answers as the real
+   * server again. It resolves once the bad answer is ready: an oversized page is built here, not
+   * while the exporter waits for it, so that building tens of MB (which blocks this process, the
+   * exporter's too in a test) never runs into the exporter's deadline.
+   */
+  misbehave(path: string | undefined, how?: Misbehaviour): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,6 +68,8 @@ function oversizedPage(real: string, bytes: number): string {
 export async function startMisbehavingPeer(target: string): Promise<MisbehavingPeer> {
   let path: string | undefined;
   let how: Misbehaviour = { kind: 'endless' };
+  /** The oversized page for the current path, built by misbehave(). */
+  let oversized: string | undefined;
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/';
     const bad = url.split('?')[0] === path ? how : undefined;
@@ -88,7 +95,7 @@ export async function startMisbehavingPeer(target: string): Promise<MisbehavingP
           res.write(body.subarray(0, Math.floor(body.length / 2)));
         } else if (bad.kind === 'oversized') {
           res.writeHead(200, headers);
-          res.end(oversizedPage(body.toString(), bad.bytes));
+          res.end(oversized ?? oversizedPage(body.toString(), bad.bytes));
         }
       },
       () => res.destroy(),
@@ -98,7 +105,12 @@ export async function startMisbehavingPeer(target: string): Promise<MisbehavingP
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    misbehave(p, h = { kind: 'endless' }) {
+    async misbehave(p, h = { kind: 'endless' }) {
+      oversized = undefined;
+      if (p !== undefined && h.kind === 'oversized') {
+        const real = await (await fetch(`${target}${p}?subs=1`)).text();
+        oversized = oversizedPage(real, h.bytes);
+      }
       path = p;
       how = h;
     },
