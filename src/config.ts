@@ -49,7 +49,7 @@ interface FlagSpec {
   help: string;
 }
 
-/** Every flag with its environment variable: the one list that --help and the README show. */
+/** Every flag with its environment variable: the one list that --help and docs/configuration.md show. */
 export const FLAGS: readonly FlagSpec[] = [
   { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME[/NODE]=URL', multiple: true, fallback: 'local=http://127.0.0.1:8222',
     help: 'monitoring base URL of a NATS Streaming server, NAME becomes the server label; the same NAME with several URLs is one FT pair or Raft cluster, whose nodes get the node label NODE (default: the URL\'s host:port); repeat the flag for more servers or nodes (env: comma-separated list). https:// and user:pass@ are allowed' },

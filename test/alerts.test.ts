@@ -122,8 +122,8 @@ describe('alert rules', () => {
     const defined = rules.filter((r) => r.record === 'nats_queue:alert_threshold').map((r) => r.labels?.['threshold']);
     const used = rules.flatMap((r) => [...r.expr.matchAll(/nats_queue:alert_threshold\{threshold="(\w+)"/g)].map((m) => m[1]));
     assert.deepEqual([...new Set(used)].sort(), [...defined].sort());
-    const readme = readRepoFile('README.md');
-    for (const t of defined) assert.ok(readme.includes(`\`${t}\``), `README's Alerts section must document threshold ${t}`);
+    const page = readRepoFile('docs/dashboards-and-alerts.md');
+    for (const t of defined) assert.ok(page.includes(`\`${t}\``), `docs/dashboards-and-alerts.md must document threshold ${t}`);
   });
 
   test('a per-queue override in scripts/alerts/config.ts becomes a recorded threshold the alert uses', () => {

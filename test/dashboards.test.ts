@@ -205,7 +205,7 @@ describe('Grafana dashboards', () => {
     }
   });
 
-  test('the overview and the queue dashboard show what the README promises', () => {
+  test('the overview and the queue dashboard show what docs/dashboards-and-alerts.md promises', () => {
     const overview = exprs(dashboards.get('queues-overview.json')!).join('\n');
     for (const needle of ['stan_up', 'jetstream_up', 'queue_server_owner_up', 'stan_server_info', 'topk(10, max by (namespace, server, account, subject, group, durable) (queue_msgs_pending', 'queue_msgs_undelivered', 'queue_msgs_unacked',
       'rate(stan_channel_last_sequence', 'rate(jetstream_stream_last_sequence', 'rate(queue_last_sent_sequence', 'queue_oldest_undelivered_age_seconds', 'queue_consumers_stalled', 'queue_offline', 'queue_msgs_evicted', 'stan_store_limit_messages', 'stan_store_limit_bytes', 'queue_client_msgs_pending']) {
@@ -215,10 +215,10 @@ describe('Grafana dashboards', () => {
     for (const needle of ['queue_msgs_pending', 'queue_consumers', 'queue_msgs_evicted', 'stan_subscription_unacked_messages', 'deriv(queue_msgs_pending', 'rate(jetstream_stream_last_sequence', 'queue_oldest_undelivered_age_seconds', 'queue_oldest_undelivered_age_lower_bound']) {
       assert.ok(detail.includes(needle), `queue dashboard: nothing shows ${needle}`);
     }
-    const readme = readRepoFile('README.md');
-    const section = readme.slice(readme.indexOf('## Dashboards'), readme.indexOf('\n## ', readme.indexOf('## Dashboards') + 1));
+    const page = readRepoFile('docs/dashboards-and-alerts.md');
+    const section = page.slice(page.indexOf('\n## Dashboards\n'), page.indexOf('\n## ', page.indexOf('\n## Dashboards\n') + 1));
     for (const [file, d] of dashboards) {
-      for (const p of d.panels.filter((p) => p.type !== 'row')) assert.ok(section.includes(`**${p.title}**`), `README's Dashboards section does not explain "${p.title}" (${file})`);
+      for (const p of d.panels.filter((p) => p.type !== 'row')) assert.ok(section.includes(`**${p.title}**`), `docs/dashboards-and-alerts.md's Dashboards section does not explain "${p.title}" (${file})`);
     }
   });
 });

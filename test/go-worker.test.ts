@@ -13,16 +13,16 @@ import { type StanServer, startStan } from './helpers/stan-server.js';
 import { NODE_WORKER, type WorkerProcess, startWorker } from './helpers/workers.js';
 
 const PROBE = fileURLToPath(new URL('../../go/probe', import.meta.url));
-const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+const PROBES_PAGE = fileURLToPath(new URL('../../docs/client-probes.md', import.meta.url));
 const PROBE_MODULE = 'github.com/nats-queue-exporter/nats-queue-exporter/go/probe';
 const INTERVAL_MS = 300;
 const TTL_SECONDS = 2;
 
-test('the README\'s Go snippet is code of the example worker, in its order', () => {
-  const readme = readFileSync(README, 'utf8');
-  const section = readme.slice(readme.indexOf('### Go workers'));
+test('the Go snippet of docs/client-probes.md is code of the example worker, in its order', () => {
+  const page = readFileSync(PROBES_PAGE, 'utf8');
+  const section = page.slice(page.indexOf('## Go workers'));
   const snippet = /```go\n([\s\S]*?)```/.exec(section)?.[1];
-  assert.ok(snippet, 'README.md has a go block under "### Go workers"');
+  assert.ok(snippet, 'docs/client-probes.md has a go block under "## Go workers"');
   const main = readFileSync(join(EXAMPLE, 'main.go'), 'utf8').split('\n').map((l) => l.trim());
   let at = 0;
   for (const line of snippet.split('\n').map((l) => l.trim()).filter((l) => l !== '')) {
@@ -32,12 +32,12 @@ test('the README\'s Go snippet is code of the example worker, in its order', () 
   }
 });
 
-test('the Go probe package is versioned with the project: its Version, the example\'s require and the README\'s go get', () => {
+test('the Go probe package is versioned with the project: its Version, the example\'s require and the docs\' go get', () => {
   const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   assert.match(readFileSync(join(PROBE, 'go.mod'), 'utf8'), new RegExp(`^module ${PROBE_MODULE}$`, 'm'));
   assert.equal(/^const Version = "([^"]+)"$/m.exec(readFileSync(join(PROBE, 'probe.go'), 'utf8'))?.[1], version);
   assert.match(readFileSync(join(EXAMPLE, 'go.mod'), 'utf8'), new RegExp(`\\t${PROBE_MODULE} v${version}\n`));
-  assert.ok(readFileSync(README, 'utf8').includes(`go get ${PROBE_MODULE}@v${version}`), `README.md says go get ${PROBE_MODULE}@v${version}`);
+  assert.ok(readFileSync(PROBES_PAGE, 'utf8').includes(`go get ${PROBE_MODULE}@v${version}`), `docs/client-probes.md says go get ${PROBE_MODULE}@v${version}`);
 });
 
 describe('the Go example worker (examples/go-worker, stan.go and go/probe) reports sub.Pending() to the sidecar', () => {

@@ -8,7 +8,7 @@
 //	reporter.Watch(sub, "orders", "billing", "ledger", 1024)
 //	go reporter.Run(ctx) // every 5 s until ctx ends, then a last report with zeros
 //
-// The report is the exporter's POST /v1/pending format (README, "The report");
+// The report is the exporter's POST /v1/pending format (docs/client-probes.md, "The report");
 // the Node probe (nats-queue-exporter/probe) sends the same, so both feed one
 // listener. The package needs stan.go, nats.go and the standard library only;
 // it never panics into the worker and never stops it.

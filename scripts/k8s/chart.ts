@@ -34,7 +34,7 @@ const VALUES: ReadonlyArray<readonly [string, unknown, string]> = [
     'TLS and basic auth for /metrics: an existing Secret holding a web config file (exporter-toolkit\nformat) under `key`, with the certificate files it names (relative paths start at its folder).\nSet tls: true when the file has tls_server_config: probes and monitors then use https.'],
   ['serverTls', { secretName: '', caKey: '', certKey: '', keyKey: '' },
     'CA and client certificate for https:// monitoring URLs, from an existing Secret: the keys\nholding the CA bundle and, for a client certificate, the certificate and its private key.'],
-  ['extraEnv', [], 'More environment variables for the exporter (NQE_*; see the README\'s Configuration).'],
+  ['extraEnv', [], 'More environment variables for the exporter (NQE_*; see docs/configuration.md).'],
   ['extraArgs', [], 'More flags for the exporter, e.g. [--page-size, "512"].'],
   ['image', { repository: 'nats-queue-exporter', tag: '', pullPolicy: 'IfNotPresent' }, 'The image built from the Dockerfile; tag defaults to the chart\'s appVersion.'],
   ['imagePullSecrets', [], ''],
@@ -60,7 +60,7 @@ const VALUES: ReadonlyArray<readonly [string, unknown, string]> = [
 
 export function valuesYaml(): string {
   return yamlDocument(Object.fromEntries(VALUES.map(([k, v]) => [k, v])), `${GENERATED(SOURCE)}
-Default values of the nats-queue-exporter chart; README.md, "Helm", says what to set.`,
+Default values of the nats-queue-exporter chart; docs/deployment.md, "Helm", says what to set.`,
   VALUES.filter(([, , c]) => c !== '').map(([k, , c]) => [[k], c] as const));
 }
 

@@ -1,12 +1,12 @@
 /**
  * The status page's verdicts and every number they use, in one table. The verdicts follow
- * README "Stuck or slow?" and the alert rules (alerts/nats-queue-exporter.rules.yml), judged
+ * docs/metrics.md "Stuck or slow?" and the alert rules (alerts/nats-queue-exporter.rules.yml), judged
  * over the exporter's own recent collections instead of Prometheus' series.
  */
 export const STATUS_RULES = {
   /** Collections the history keeps per queue: the sparkline's points; with three numbers each, most of its memory. */
   historyCollections: 12,
-  /** How far back growth and slowness are judged (README's rate(...[5m])), as far as the collections held reach. Stuck is judged against the previous collection. */
+  /** How far back growth and slowness are judged (docs/metrics.md's rate(...[5m])), as far as the collections held reach. Stuck is judged against the previous collection. */
   windowSeconds: 300,
   /** Growing: smallest backlog worth a ticket when it keeps growing (the alerts' backlog_growing_messages). */
   growingMinPending: 100,
