@@ -110,7 +110,7 @@ export function createTlsServer(settings: TlsServerSettings, handler: RequestLis
       server.setSecureContext(contextOptions(settings));
       log.info({ files }, 'TLS certificate reloaded for the metrics listener');
     } catch (err) {
-      log.error({ error: (err as Error).message }, 'TLS certificate files changed but cannot be used; still serving the previous certificate');
+      log.error({ err }, 'TLS certificate files changed but cannot be used; still serving the previous certificate');
     }
   });
 
@@ -121,7 +121,7 @@ export function createTlsServer(settings: TlsServerSettings, handler: RequestLis
     socket.destroy();
   });
   server.on('tlsClientError', (err, socket) => {
-    log.debug({ remote: socket.remoteAddress, error: err.message }, 'TLS handshake failed');
+    log.debug({ remote: socket.remoteAddress, err }, 'TLS handshake failed');
   });
   return server;
 }
