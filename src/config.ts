@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from './config-error.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';
 import { LOG_LEVELS, type LogLevel } from './log-level.js';
+import { SECRET_FILE_MAX_BYTES } from './capped-file.js';
 import { type MonitorTls, readInputFile, readMonitorTls, ServerPasswords } from './monitor-access.js';
 import { Secret } from './secret.js';
 import { patternProblem } from './subjects.js';
@@ -143,8 +144,9 @@ function parseServer(raw: string, from: string, backend: Backend, passwords: Ser
   }
   let authorization: Secret | undefined;
   if (url.username !== '' || url.password !== '') {
-    const user = decodeURIComponent(url.username);
-    const pass = passwords.forServer(name, url.password === '' ? undefined : decodeURIComponent(url.password), from);
+    const given = `${from} "${label}=${redactUrlText(urlText)}"`;
+    const user = decodeUserinfo(url.username, 'user', given);
+    const pass = passwords.forServer(name, url.password === '' ? undefined : decodeUserinfo(url.password, 'password', given), from);
     authorization = new Secret(`Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`);
     url.username = '';
     url.password = '';
@@ -197,7 +199,7 @@ function secretsByServer(entries: readonly Source[], names: ReadonlySet<string>,
     if (eq <= 0 || file === '') throw new ConfigError(`${src.from} "${src.text}": write NAME=FILE, e.g. ${flag} prod=/run/secrets/nats`);
     if (!names.has(name)) throw new ConfigError(`${src.from} ${name}=...: there is no --nats-url for a server named "${name}"; give --nats-url ${name}=nats://host:4222 first`);
     if (found.has(name)) throw new ConfigError(`${src.from}: server "${name}" is given two ${what} files; give one`);
-    const text = readInputFile({ text: file, from: src.from }, `file holding the ${what}`).toString('utf8').replace(/\r?\n$/, '');
+    const text = readInputFile({ text: file, from: src.from }, `file holding the ${what}`, SECRET_FILE_MAX_BYTES).toString('utf8').replace(/\r?\n$/, '');
     if (text === '') throw new ConfigError(`${src.from} ${file}: the file is empty; write the ${what} into it`);
     found.set(name, { secret: new Secret(text), from: src.from });
   }
@@ -222,8 +224,9 @@ function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passw
     }
     if (!['nats:', 'tls:'].includes(url.protocol)) throw new ConfigError(`${src.from} "${name}=...": the URL must start with nats:// or tls:// (the client port, not the monitoring port); ${example}`);
     const client: NatsClientTarget = { server: name, url: `${url.protocol}//${url.host}` };
-    if (url.username !== '') client.user = decodeURIComponent(url.username);
-    if (url.password !== '') client.password = new Secret(decodeURIComponent(url.password));
+    const given = `${src.from} "${name}=${redactUrlText(src.text.slice(eq + 1).trim())}"`;
+    if (url.username !== '') client.user = decodeUserinfo(url.username, 'user', given);
+    if (url.password !== '') client.password = new Secret(decodeUserinfo(url.password, 'password', given));
     if (input.tls) client.tls = input.tls;
     clients.set(name, client);
   }
@@ -240,6 +243,15 @@ function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passw
     const client = clients.get(s.name);
     return client ? Object.freeze({ ...s, natsClient: Object.freeze(client) }) : s;
   });
+}
+
+/** The user or password of a URL, percent-decoded; `given` names the flag and the URL without its credentials. */
+function decodeUserinfo(encoded: string, part: 'user' | 'password', given: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new ConfigError(`${given}: the ${part} in the URL holds a "%" that is not valid percent-encoding; percent-encode the ${part}: % is %25 (and @ is %40, : is %3A)`);
+  }
 }
 
 /** Hides user:pass@ in a URL-like text that did not parse. */
