@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config-error.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';
+import type { ListenInput } from './listen-error.js';
 import { LOG_LEVELS, type LogLevel } from './log-level.js';
 import { SECRET_FILE_MAX_BYTES } from './capped-file.js';
 import { type MonitorTls, readInputFile, readMonitorTls, ServerPasswords } from './monitor-access.js';
@@ -25,8 +26,11 @@ export interface Config {
   /** --nss-compat: also the nss_* families of prometheus-nats-exporter v0.16.0. */
   nssCompat: boolean;
   logLevel: LogLevel;
+  /** Where listen came from (--listen or NQE_LISTEN), for the message when it cannot be had. */
+  listenInput: ListenInput;
   /** Where workers POST their client-side pending reports; undefined when turned off. */
   probeListen: { host: string; port: number } | undefined;
+  probeListenInput: ListenInput;
   probeTtlSeconds: number;
   probeMaxSeries: number;
   /** Most bytes probe reports may take at once: the held ones and the bodies being read together. */
@@ -420,6 +424,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   const probeListen = probeListenSrc.text.trim() === 'off'
     ? undefined
     : Object.freeze(parseListen(probeListenSrc, 'e.g. 127.0.0.1:7779 (reachable from the pod only), or off'));
+  /** Where a listener's address came from, for ListenError. */
+  const listenInput = (flag: string, src: Source): ListenInput => {
+    const spec = FLAGS.find((f) => f.flag === flag)!;
+    return { flag: `--${flag}`, env: spec.env, fromEnv: src.from === spec.env };
+  };
+  const listenSrc = pick('listen');
   const nssCompat = switchedOn('nss-compat');
   if (subjectsAuto && nssCompat) {
     throw new ConfigError(`${nssCompat.from} and ${subjects.from} auto cannot go together: the nss_* families are a central exporter's view of every channel, a sidecar reads only its pod's; run --nss-compat in a central exporter without --subjects auto`);
@@ -430,7 +440,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
 
   const config: Config = {
     servers: Object.freeze(servers),
-    listen: Object.freeze(parseListen(pick('listen'))),
+    listen: Object.freeze(parseListen(listenSrc)),
+    listenInput: Object.freeze(listenInput('listen', listenSrc)),
     timeoutSeconds: parseNumber(pick('timeout'), { integer: false, min: 0.001, max: 300, example: '--timeout 5' }),
     pageSize: parseNumber(pick('page-size'), { integer: true, min: 1, max: 1_000_000, example: '--page-size 1024' }),
     answerCapFactor: parseNumber(pick('answer-cap-factor'), { integer: false, min: 1, max: 1000, example: '--answer-cap-factor 4' }),
@@ -441,6 +452,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     nssCompat: nssCompat !== undefined,
     logLevel: logLevel.text as LogLevel,
     probeListen,
+    probeListenInput: Object.freeze({ ...listenInput('probe-listen', probeListenSrc), probe: true as const }),
     probeTtlSeconds: parseNumber(pick('probe-ttl'), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
     probeMaxSeries: parseNumber(pick('probe-max-series'), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
     probeMaxBytes: parseNumber(pick('probe-max-bytes'), { integer: true, min: 8 * 1024 * 1024, max: 2 ** 40, example: '--probe-max-bytes 33554432 (32 MiB)' }),
