@@ -93,7 +93,7 @@ export function helpText(): string {
   const lines = [
     'Usage: nats-queue-exporter [--server NAME=URL ...] [--jetstream NAME=URL ...] [flags]',
     '',
-    'Exports NATS Streaming channels, queue groups and subscriptions as Prometheus metrics.',
+    'Exports the queues of NATS Streaming (channels, queue groups, subscriptions) and JetStream (streams, consumers) as Prometheus metrics.',
     '',
     'Flags (each also read from the environment variable shown; a flag wins over its variable):',
   ];
