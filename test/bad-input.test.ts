@@ -97,7 +97,7 @@ describe('a file flag that names a device, a FIFO, a directory or a file over it
         const files = { cert_file: client.certFile, key_file: client.keyFile, [key]: file };
         writeFileSync(config, `tls_server_config:\n  cert_file: ${files.cert_file}\n  key_file: ${files.key_file}\n`);
         const stderr = refused(['--server', 'p=http://127.0.0.1:8222', '--web-config', config], problem);
-        assert.match(stderr, new RegExp(`--web-config ${config}: tls_server_config: ${key} ${file} `));
+        assert.match(stderr, new RegExp(`--web-config ${config}: tls_server_config: ${key} ${file}: `));
         assert.match(stderr, /a regular file of at most 1 MiB\n$/);
       }
     }

@@ -18,7 +18,7 @@ function readPem(source: PemSource, key: string): string {
     return readCappedFile(source.file, PEM_OR_CONFIG_MAX_BYTES).toString('utf8');
   } catch (err) {
     if (!(err instanceof FileReadError)) throw err;
-    throw new Error(`${describe(source, key)} ${err.message}; give a readable PEM file, a regular file of at most ${sizeText(PEM_OR_CONFIG_MAX_BYTES)}`);
+    throw new Error(`${describe(source, key)}: ${err.message}; give a readable PEM file, a regular file of at most ${sizeText(PEM_OR_CONFIG_MAX_BYTES)}`);
   }
 }
 
