@@ -21,7 +21,7 @@ function notRegular(stats: Stats): string | undefined {
     : stats.isCharacterDevice() ? 'a character device'
     : stats.isBlockDevice() ? 'a block device'
     : stats.isSocket() ? 'a socket'
-    : 'not a file';
+    : 'a special file';
   return `is ${kind}, not a regular file`;
 }
 
