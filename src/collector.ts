@@ -40,6 +40,8 @@ export interface ScrapeCadence {
 export class Collector {
   readonly #sources: readonly ServerSource[];
   readonly #log: Logger;
+  /** A child logger per logical server, and one per node under it; keyed by server, or server and node. */
+  readonly #childLogs = new Map<string, Logger>();
   readonly #selfMetrics: SelfMetrics;
   readonly #clientReports: ClientReports | undefined;
   readonly #subjectsAuto: boolean;
@@ -129,33 +131,45 @@ export class Collector {
 
   #record(s: ServerSnapshot, at: number): void {
     const previous = this.#last.get(s.name);
-    for (const node of s.nodes) this.#recordNode(s.name, node, previous?.nodes.find((n) => n.node === node.node));
+    const log = this.#childLog(s.name);
+    for (const node of s.nodes) this.#recordNode(s.name, this.#childLog(s.name, node.node), node, previous?.nodes.find((n) => n.node === node.node));
     const conflict = s.claimers.length > 1;
     const conflictBefore = (previous?.claimers.length ?? 0) > 1;
     if (conflict && !conflictBefore) {
-      this.#log.warn({ server: s.name, owner: s.owner, alsoClaiming: s.claimers.filter((n) => n !== s.owner) }, 'more than one node claims the queue state (two FT actives, two Raft leaders, two JetStream meta leaders); exporting the first in configured order');
+      log.warn({ owner: s.owner, alsoClaiming: s.claimers.filter((n) => n !== s.owner) }, 'more than one node claims the queue state (two FT actives, two Raft leaders, two JetStream meta leaders); exporting the first in configured order');
     } else if (!conflict && conflictBefore) {
-      this.#log.info({ server: s.name, owner: s.owner }, 'one node claims the queue state again');
+      log.info({ owner: s.owner }, 'one node claims the queue state again');
     }
     if (s.clientError !== previous?.clientError) {
-      if (s.clientError) this.#log.warn({ server: s.name, err: s.clientError }, 'the --nats-url connection for exact message ages failed; ages are estimated');
-      else if (previous?.clientError) this.#log.info({ server: s.name }, 'the --nats-url connection works again');
+      if (s.clientError) log.warn({ reason: s.clientError }, 'the --nats-url connection for exact message ages failed; ages are estimated');
+      else if (previous?.clientError) log.info('the --nats-url connection works again');
     }
     if (s.ageLookups > 0) this.#selfMetrics.countAgeLookups(s.name, s.ageLookups);
     this.#last.set(s.name, { ...s, channels: [], at });
   }
 
-  #recordNode(server: string, n: NodeSnapshot, previous: NodeSnapshot | undefined): void {
+  #childLog(server: string, node?: string): Logger {
+    const key = node === undefined ? server : `${server}\n${node}`;
+    let child = this.#childLogs.get(key);
+    if (!child) {
+      child = node === undefined ? this.#log.child({ server }) : this.#childLog(server).child({ node });
+      this.#childLogs.set(key, child);
+    }
+    return child;
+  }
+
+  #recordNode(server: string, log: Logger, n: NodeSnapshot, previous: NodeSnapshot | undefined): void {
     if (n.checkedPages > 0) this.#selfMetrics.countCheckedPages(server, n.node, n.checkedPages);
     if (n.failure) {
       this.#selfMetrics.countError(server, n.node, n.failure.reason);
-      const entry = { server, node: n.node, reason: n.failure.reason, err: n.failure.message };
+      // scrapeError is the reason label of nats_queue_exporter_scrape_errors_total.
+      const entry = { scrapeError: n.failure.reason, reason: n.failure.message };
       const changed = previous?.failure?.message !== n.failure.message;
-      if (!changed) this.#log.debug(entry, 'scrape of server failed again');
-      else if (n.failure.reason === 'exporter_error') this.#log.error({ ...entry, err: n.failure.cause }, 'exporter fault while scraping a server (a bug in nats-queue-exporter, not in the server)');
-      else this.#log.warn(entry, 'scrape of server failed');
+      if (!changed) log.debug(entry, 'scrape of server failed again');
+      else if (n.failure.reason === 'exporter_error') log.error({ ...entry, err: n.failure.cause }, 'exporter fault while scraping a server (a bug in nats-queue-exporter, not in the server)');
+      else log.warn(entry, 'scrape of server failed');
     } else if (previous?.failure) {
-      this.#log.info({ server, node: n.node }, 'scrape of server succeeds again');
+      log.info('scrape of server succeeds again');
     }
   }
 

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config-error.js';
 import { loadWebConfig, type WebConfig } from './http/web-config.js';
+import type { ListenInput } from './listen-error.js';
 import { LOG_LEVELS, type LogLevel } from './log-level.js';
+import { SECRET_FILE_MAX_BYTES } from './capped-file.js';
 import { type MonitorTls, readInputFile, readMonitorTls, ServerPasswords } from './monitor-access.js';
 import { Secret } from './secret.js';
 import { patternProblem } from './subjects.js';
@@ -24,8 +26,11 @@ export interface Config {
   /** --nss-compat: also the nss_* families of prometheus-nats-exporter v0.16.0. */
   nssCompat: boolean;
   logLevel: LogLevel;
+  /** Where listen came from (--listen or NQE_LISTEN), for the message when it cannot be had. */
+  listenInput: ListenInput;
   /** Where workers POST their client-side pending reports; undefined when turned off. */
   probeListen: { host: string; port: number } | undefined;
+  probeListenInput: ListenInput;
   probeTtlSeconds: number;
   probeMaxSeries: number;
   /** Most bytes probe reports may take at once: the held ones and the bodies being read together. */
@@ -88,7 +93,7 @@ export function helpText(): string {
   const lines = [
     'Usage: nats-queue-exporter [--server NAME=URL ...] [--jetstream NAME=URL ...] [flags]',
     '',
-    'Exports NATS Streaming channels, queue groups and subscriptions as Prometheus metrics.',
+    'Exports the queues of NATS Streaming (channels, queue groups, subscriptions) and JetStream (streams, consumers) as Prometheus metrics.',
     '',
     'Flags (each also read from the environment variable shown; a flag wins over its variable):',
   ];
@@ -143,8 +148,9 @@ function parseServer(raw: string, from: string, backend: Backend, passwords: Ser
   }
   let authorization: Secret | undefined;
   if (url.username !== '' || url.password !== '') {
-    const user = decodeURIComponent(url.username);
-    const pass = passwords.forServer(name, url.password === '' ? undefined : decodeURIComponent(url.password), from);
+    const given = `${from} "${label}=${redactUrlText(urlText)}"`;
+    const user = decodeUserinfo(url.username, 'user', given);
+    const pass = passwords.forServer(name, url.password === '' ? undefined : decodeUserinfo(url.password, 'password', given), from);
     authorization = new Secret(`Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`);
     url.username = '';
     url.password = '';
@@ -197,7 +203,7 @@ function secretsByServer(entries: readonly Source[], names: ReadonlySet<string>,
     if (eq <= 0 || file === '') throw new ConfigError(`${src.from} "${src.text}": write NAME=FILE, e.g. ${flag} prod=/run/secrets/nats`);
     if (!names.has(name)) throw new ConfigError(`${src.from} ${name}=...: there is no --nats-url for a server named "${name}"; give --nats-url ${name}=nats://host:4222 first`);
     if (found.has(name)) throw new ConfigError(`${src.from}: server "${name}" is given two ${what} files; give one`);
-    const text = readInputFile({ text: file, from: src.from }, `file holding the ${what}`).toString('utf8').replace(/\r?\n$/, '');
+    const text = readInputFile({ text: file, from: src.from }, `file holding the ${what}`, SECRET_FILE_MAX_BYTES).toString('utf8').replace(/\r?\n$/, '');
     if (text === '') throw new ConfigError(`${src.from} ${file}: the file is empty; write the ${what} into it`);
     found.set(name, { secret: new Secret(text), from: src.from });
   }
@@ -222,8 +228,9 @@ function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passw
     }
     if (!['nats:', 'tls:'].includes(url.protocol)) throw new ConfigError(`${src.from} "${name}=...": the URL must start with nats:// or tls:// (the client port, not the monitoring port); ${example}`);
     const client: NatsClientTarget = { server: name, url: `${url.protocol}//${url.host}` };
-    if (url.username !== '') client.user = decodeURIComponent(url.username);
-    if (url.password !== '') client.password = new Secret(decodeURIComponent(url.password));
+    const given = `${src.from} "${name}=${redactUrlText(src.text.slice(eq + 1).trim())}"`;
+    if (url.username !== '') client.user = decodeUserinfo(url.username, 'user', given);
+    if (url.password !== '') client.password = new Secret(decodeUserinfo(url.password, 'password', given));
     if (input.tls) client.tls = input.tls;
     clients.set(name, client);
   }
@@ -240,6 +247,15 @@ function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passw
     const client = clients.get(s.name);
     return client ? Object.freeze({ ...s, natsClient: Object.freeze(client) }) : s;
   });
+}
+
+/** The user or password of a URL, percent-decoded; `given` names the flag and the URL without its credentials. */
+function decodeUserinfo(encoded: string, part: 'user' | 'password', given: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new ConfigError(`${given}: the ${part} in the URL holds a "%" that is not valid percent-encoding; percent-encode the ${part}: % is %25 (and @ is %40, : is %3A)`);
+  }
 }
 
 /** Hides user:pass@ in a URL-like text that did not parse. */
@@ -408,6 +424,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   const probeListen = probeListenSrc.text.trim() === 'off'
     ? undefined
     : Object.freeze(parseListen(probeListenSrc, 'e.g. 127.0.0.1:7779 (reachable from the pod only), or off'));
+  /** Where a listener's address came from, for ListenError. */
+  const listenInput = (flag: string, src: Source): ListenInput => {
+    const spec = FLAGS.find((f) => f.flag === flag)!;
+    return { flag: `--${flag}`, env: spec.env, fromEnv: src.from === spec.env };
+  };
+  const listenSrc = pick('listen');
   const nssCompat = switchedOn('nss-compat');
   if (subjectsAuto && nssCompat) {
     throw new ConfigError(`${nssCompat.from} and ${subjects.from} auto cannot go together: the nss_* families are a central exporter's view of every channel, a sidecar reads only its pod's; run --nss-compat in a central exporter without --subjects auto`);
@@ -418,7 +440,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
 
   const config: Config = {
     servers: Object.freeze(servers),
-    listen: Object.freeze(parseListen(pick('listen'))),
+    listen: Object.freeze(parseListen(listenSrc)),
+    listenInput: Object.freeze(listenInput('listen', listenSrc)),
     timeoutSeconds: parseNumber(pick('timeout'), { integer: false, min: 0.001, max: 300, example: '--timeout 5' }),
     pageSize: parseNumber(pick('page-size'), { integer: true, min: 1, max: 1_000_000, example: '--page-size 1024' }),
     answerCapFactor: parseNumber(pick('answer-cap-factor'), { integer: false, min: 1, max: 1000, example: '--answer-cap-factor 4' }),
@@ -429,6 +452,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     nssCompat: nssCompat !== undefined,
     logLevel: logLevel.text as LogLevel,
     probeListen,
+    probeListenInput: Object.freeze({ ...listenInput('probe-listen', probeListenSrc), probe: true as const }),
     probeTtlSeconds: parseNumber(pick('probe-ttl'), { integer: false, min: 0.1, max: 86_400, example: '--probe-ttl 30' }),
     probeMaxSeries: parseNumber(pick('probe-max-series'), { integer: true, min: 1, max: 1_000_000, example: '--probe-max-series 1000' }),
     probeMaxBytes: parseNumber(pick('probe-max-bytes'), { integer: true, min: 8 * 1024 * 1024, max: 2 ** 40, example: '--probe-max-bytes 33554432 (32 MiB)' }),

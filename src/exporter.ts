@@ -59,13 +59,13 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     ? (await import('./http/metrics-server.js')).createMetricsServer(app, config.webConfig, log)
     : { server: http.createServer(app), scheme: 'http' as const };
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError('--listen', config.listen, err)));
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(config.listenInput, config.listen, err)));
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
   let probes: RunningProbeListener | undefined;
   if (config.probeListen && probeStore) {
     try {
-      probes = await startProbeListener(config.probeListen, {
+      probes = await startProbeListener(config.probeListen, config.probeListenInput, {
         store: probeStore,
         servers: new Map(config.servers.map((s) => [s.name, s.backend])),
         ttlSeconds: config.probeTtlSeconds,

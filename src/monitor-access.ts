@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import { FileReadError, PEM_OR_CONFIG_MAX_BYTES, readCappedFile, SECRET_FILE_MAX_BYTES, sizeText } from './capped-file.js';
 import { ConfigError } from './config-error.js';
 import { nodeTls } from './node-builtins.js';
 import { caBundleProblem } from './pem.js';
@@ -20,11 +20,13 @@ export interface InputText {
   from: string;
 }
 
-export function readInputFile(src: InputText, what: string): Buffer {
+/** The file a flag names, read whole: a regular file of at most maxBytes. */
+export function readInputFile(src: InputText, what: string, maxBytes: number): Buffer {
   try {
-    return readFileSync(src.text);
+    return readCappedFile(src.text, maxBytes);
   } catch (err) {
-    throw new ConfigError(`${src.from} ${src.text}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a readable ${what}`);
+    if (!(err instanceof FileReadError)) throw err;
+    throw new ConfigError(`${src.from} ${src.text}: ${err.message}; give the path of a readable ${what}, a regular file of at most ${sizeText(maxBytes)}`);
   }
 }
 
@@ -40,13 +42,13 @@ export function readMonitorTls(input: { ca?: InputText; cert?: InputText; key?: 
   }
   const tls: MonitorTls = { rejectUnauthorized: !input.insecure };
   if (input.ca) {
-    tls.ca = readInputFile(input.ca, 'PEM file of CA certificates');
+    tls.ca = readInputFile(input.ca, 'PEM file of CA certificates', PEM_OR_CONFIG_MAX_BYTES);
     const problem = caBundleProblem(tls.ca.toString('utf8'));
     if (problem) throw new ConfigError(`${input.ca.from} ${input.ca.text}: ${problem}; give the PEM file of the CA that signed the servers' certificates`);
   }
   if (input.cert && input.key) {
-    tls.cert = readInputFile(input.cert, 'PEM certificate');
-    tls.key = new Secret(readInputFile(input.key, 'PEM private key').toString('utf8'));
+    tls.cert = readInputFile(input.cert, 'PEM certificate', PEM_OR_CONFIG_MAX_BYTES);
+    tls.key = new Secret(readInputFile(input.key, 'PEM private key', PEM_OR_CONFIG_MAX_BYTES).toString('utf8'));
     try {
       nodeTls().createSecureContext({ cert: tls.cert, key: tls.key.reveal() });
     } catch (err) {
@@ -168,7 +170,7 @@ export class ServerPasswords {
   }
 
   #read(entry: { src: InputText; file: string }): string {
-    const text = readInputFile({ text: entry.file, from: entry.src.from }, 'file holding the password').toString('utf8');
+    const text = readInputFile({ text: entry.file, from: entry.src.from }, 'file holding the password', SECRET_FILE_MAX_BYTES).toString('utf8');
     // Files written by echo or editors end with a newline that is not part of the password.
     const password = text.replace(/\r?\n$/, '');
     if (password === '') throw new ConfigError(`${entry.src.from} ${entry.file}: the file is empty; write the password into it`);

@@ -194,7 +194,7 @@ describe('JetStream: a --nats-url the server refuses', () => {
       near(a.undelivered, first.at, 1, 'the age from first_ts');
       await eventually(async () => {
         await scrape(logged.exporter);
-        assert.match(logged.logs(), /"err":"nats:\/\/127\.0\.0\.1:\d+: Authorization Violation: check the user, --nats-password-file or --nats-token-file for this server","msg":"the --nats-url connection for exact message ages failed; ages are estimated"/);
+        assert.match(logged.logs(), /"reason":"nats:\/\/127\.0\.0\.1:\d+: Authorization Violation: check the user, --nats-password-file or --nats-token-file for this server","msg":"the --nats-url connection for exact message ages failed; ages are estimated"/);
       });
       assert.doesNotMatch(logged.logs(), /s3cret|not-the-password/);
     } finally {

@@ -52,7 +52,7 @@ test('the CLI: --help lists the probe flags; a probe port in use exits 1 naming 
   try {
     const r = spawnSync(process.execPath, [cli, '--listen', '127.0.0.1:0', '--probe-listen', `127.0.0.1:${port}`, '--log-level', 'silent'], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, `nats-queue-exporter: cannot listen on 127.0.0.1:${port} (EADDRINUSE): choose another --probe-listen HOST:PORT\n`);
+    assert.equal(r.stderr, `nats-queue-exporter: cannot listen on 127.0.0.1:${port} (EADDRINUSE) for the probe listener (workers' reports): choose another --probe-listen HOST:PORT (env NQE_PROBE_LISTEN), or turn it off with --probe-listen off if no worker reports to this exporter; each exporter on one host needs a probe port of its own\n`);
   } finally {
     blocker.close();
   }

@@ -136,7 +136,7 @@ describe('web config file errors', () => {
     refused(`basic_auth_users:\n  ${USER}: ${PASSWORD}\n`, /basic_auth_users\.prometheus is not a bcrypt hash; .*htpasswd/, [PASSWORD]);
     refused(`basic_auth_users:\n  ${USER}: "${HASH.slice(0, -1)}"\n`, /basic_auth_users\.prometheus is not a bcrypt hash/, [HASH.slice(0, -1)]);
     refused('tls_server_config:\n  cert_file: a.pem\n', /key_file is missing/);
-    refused('tls_server_config:\n  cert_file: /nonexistent/a.pem\n  key_file: /nonexistent/a.key\n', /cannot read cert_file \/nonexistent\/a\.pem \(ENOENT\)/);
+    refused('tls_server_config:\n  cert_file: /nonexistent/a.pem\n  key_file: /nonexistent/a.key\n', /cert_file \/nonexistent\/a\.pem: cannot read it \(ENOENT\)/);
     refused('tls_server_config: [1, 2]\n', /tls_server_config must be a mapping/);
     refused('http_server_config:\n  headers:\n    X-Frame-Options: allow\n', /X-Frame-Options "allow" must be one of deny, sameorigin/);
     refused('http_server_config:\n  headers:\n    Content-Type: text/html\n', /"Content-Type" cannot be set/);

@@ -42,7 +42,7 @@ function guard(app: RequestListener, webConfig: WebConfig, log: Logger): Request
         res.end('Unauthorized: this exporter needs a user and password (basic auth)\n');
       },
       (err: unknown) => {
-        log.error({ error: (err as Error).message }, 'basic auth check failed');
+        log.error({ err }, 'basic auth check failed');
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
         res.end('basic auth check failed\n');
       },

@@ -1,7 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import type { Server } from 'node:https';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
+import { FileReadError, PEM_OR_CONFIG_MAX_BYTES, readCappedFile, sizeText } from '../capped-file.js';
 import { nodeHttps, nodeTls } from '../node-builtins.js';
 import type { Logger } from '../log.js';
 import { caBundleProblem } from '../pem.js';
@@ -14,9 +15,10 @@ function describe(source: PemSource, key: string): string {
 function readPem(source: PemSource, key: string): string {
   if ('inline' in source) return source.inline.reveal();
   try {
-    return readFileSync(source.file, 'utf8');
+    return readCappedFile(source.file, PEM_OR_CONFIG_MAX_BYTES).toString('utf8');
   } catch (err) {
-    throw new Error(`cannot read ${describe(source, key)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    if (!(err instanceof FileReadError)) throw err;
+    throw new Error(`${describe(source, key)}: ${err.message}; give a readable PEM file, a regular file of at most ${sizeText(PEM_OR_CONFIG_MAX_BYTES)}`);
   }
 }
 
@@ -110,7 +112,7 @@ export function createTlsServer(settings: TlsServerSettings, handler: RequestLis
       server.setSecureContext(contextOptions(settings));
       log.info({ files }, 'TLS certificate reloaded for the metrics listener');
     } catch (err) {
-      log.error({ error: (err as Error).message }, 'TLS certificate files changed but cannot be used; still serving the previous certificate');
+      log.error({ err }, 'TLS certificate files changed but cannot be used; still serving the previous certificate');
     }
   });
 
@@ -121,7 +123,7 @@ export function createTlsServer(settings: TlsServerSettings, handler: RequestLis
     socket.destroy();
   });
   server.on('tlsClientError', (err, socket) => {
-    log.debug({ remote: socket.remoteAddress, error: err.message }, 'TLS handshake failed');
+    log.debug({ remote: socket.remoteAddress, err }, 'TLS handshake failed');
   });
   return server;
 }

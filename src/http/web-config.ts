@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type { SecureVersion } from 'node:tls';
+import { FileReadError, PEM_OR_CONFIG_MAX_BYTES, readCappedFile, sizeText } from '../capped-file.js';
 import { ConfigError } from '../config-error.js';
 import { Secret } from '../secret.js';
 import { checkTlsMaterial } from './tls.js';
@@ -78,9 +78,10 @@ export function loadWebConfig(file: string, from: string): WebConfig {
   };
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readCappedFile(file, PEM_OR_CONFIG_MAX_BYTES).toString('utf8');
   } catch (err) {
-    return fail(`cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give the path of a readable YAML file`);
+    if (!(err instanceof FileReadError)) throw err;
+    return fail(`${err.message}; give the path of a readable YAML file, a regular file of at most ${sizeText(PEM_OR_CONFIG_MAX_BYTES)}`);
   }
   let doc: unknown;
   try {

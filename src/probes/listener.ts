@@ -176,7 +176,7 @@ export function createProbeServer(deps: ProbeListenerDeps): Server {
           return;
         }
         deps.countReport(err.result);
-        deps.log.debug({ status: err.status, result: err.result, error: err.message }, 'probe report refused');
+        deps.log.debug({ status: err.status, result: err.result, reason: err.message }, 'probe report refused');
         sendJson(res, err.status, { error: err.message }, err.headers);
       },
     );

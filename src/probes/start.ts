@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListenError } from '../listen-error.js';
+import { ListenError, type ListenInput } from '../listen-error.js';
 import { createProbeServer, type ProbeListenerDeps } from './listener.js';
 
 export interface RunningProbeListener {
@@ -9,11 +9,11 @@ export interface RunningProbeListener {
   close(): Promise<void>;
 }
 
-/** Starts the probe listener on `address` (--probe-listen). */
-export async function startProbeListener(address: { host: string; port: number }, deps: ProbeListenerDeps): Promise<RunningProbeListener> {
+/** Starts the probe listener on `address`, given by `input` (--probe-listen or its variable). */
+export async function startProbeListener(address: { host: string; port: number }, input: ListenInput, deps: ProbeListenerDeps): Promise<RunningProbeListener> {
   const server: Server = createProbeServer(deps);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError('--probe-listen', address, err)));
+    server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(input, address, err)));
     server.listen(address.port, address.host, () => resolve());
   });
   const bound = server.address() as AddressInfo;

@@ -3,18 +3,28 @@ import { type ChildProcess, spawn } from 'node:child_process';
 /**
  * Processes the tests started (servers, Prometheus, workers). They are killed when the test
  * process ends, also when the test runner ends it with a signal after a timeout, so that no
- * server outlives its test.
+ * server outlives its test; the folders of servers not stopped go with them.
  */
 const running = new Set<ChildProcess>();
+/** What removes the files of each server process not stopped yet. */
+const cleanups = new Set<() => void>();
 
 function killAll(): void {
   for (const child of running) child.kill('SIGKILL');
+  for (const cleanup of cleanups) {
+    try {
+      cleanup();
+    } catch {
+      // The process is exiting: a folder that cannot be removed is left, and the rest still go.
+    }
+  }
 }
 
 process.once('exit', killAll);
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    killAll();
+    // A program with a handler of its own (npm run demo) stops its servers itself, and so runs their cleanups.
+    if (process.listenerCount(signal) > 0) return;
     process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
   });
 }
@@ -45,9 +55,11 @@ export function spawnServer(bin: string, args: readonly string[], cleanup: () =>
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  cleanups.add(cleanup);
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     await exited;
+    cleanups.delete(cleanup);
     cleanup();
   };
   return { process: child, exited, output: () => output, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };

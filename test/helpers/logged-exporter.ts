@@ -24,7 +24,7 @@ export async function startLoggedExporter(args: string[], env: NodeJS.ProcessEnv
 export function memoryLog(): { log: Logger; text: () => string; lines: () => Array<Record<string, unknown>> } {
   let logged = '';
   return {
-    log: createLogger('debug', (line) => (logged += line)),
+    log: createLogger('debug', { write: (line: string) => (logged += line) }),
     text: () => logged,
     lines: () => logged.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>),
   };
