@@ -42,6 +42,9 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     onCollection: (snapshot) => history.record(snapshot),
   });
   let ready = false;
+  // TLS and bcrypt are loaded only with a web config: without one (every sidecar) they would cost
+  // memory in every pod for nothing.
+  const web = config.webConfig && { config: config.webConfig, module: await import('./http/metrics-server.js') };
   const app = createApp({
     collector,
     history,
@@ -51,12 +54,10 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     subscriptionMetrics: config.subscriptionMetrics,
     nssCompat: config.nssCompat,
     isReady: () => ready,
+    ...(web && { access: web.module.webConfigAccess(web.config, log) }),
   });
-
-  // TLS and bcrypt are loaded only with a web config: without one (every sidecar) they would cost
-  // memory in every pod for nothing.
-  const { server, scheme } = config.webConfig
-    ? (await import('./http/metrics-server.js')).createMetricsServer(app, config.webConfig, log)
+  const { server, scheme } = web
+    ? web.module.createMetricsServer(app, web.config, log)
     : { server: http.createServer(app), scheme: 'http' as const };
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError('--listen', config.listen, err)));
