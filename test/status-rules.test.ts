@@ -27,6 +27,16 @@ test('offline wins over stuck, idle needs nothing pending, a first look has no m
   assert.equal(judge(sample(15, { pending: 3, lastSent: 7 }), undefined, undefined), 'healthy');
 });
 
+test('a first look is never better than its figures: every member stalled with messages waiting is slow, not healthy', () => {
+  const now = sample(0, { pending: 118, undelivered: 117, lastSent: 1, channelLastSeq: 118, members: 1, stalledMembers: 1 });
+  assert.equal(judge(now, undefined, undefined), 'slow');
+  assert.match(explain('slow', now, undefined, undefined), /^all 1 member\(s\) stalled at their in-flight limit with 117 undelivered waiting: the handlers are the bottleneck; first collection/);
+  assert.equal(judge({ ...now, stalledMembers: 0 }, undefined, undefined), 'healthy', 'a member with room takes the next message');
+  assert.equal(judge({ ...now, undelivered: 0, pending: 1 }, undefined, undefined), 'healthy', 'all that is pending is in flight');
+  const later = sample(15, { pending: 118, undelivered: 117, lastSent: 1, channelLastSeq: 118, members: 1, stalledMembers: 1 });
+  assert.equal(judge(later, now, now), 'stuck', 'the next collection shows nothing acked');
+});
+
 test('growing over the window: more than 100 pending and more than at its start, members online', () => {
   const start = sample(0, { pending: 90, lastSent: 100, channelLastSeq: 190 });
   const previous = sample(240, { pending: 140, lastSent: 150, channelLastSeq: 290 });

@@ -40,15 +40,24 @@ export interface QueueSample {
 export type EarlierSample = Pick<QueueSample, 'at' | 'pending' | 'lastSent' | 'channelLastSeq'>;
 
 /**
+ * What one look shows without motion: every member's in-flight window full while messages wait
+ * undelivered is slow at best (the handlers are the bottleneck, README "Stuck or slow?"), and
+ * stuck when the next collection shows nothing acked.
+ */
+function allStalledWithWaiting(now: QueueSample): boolean {
+  return now.members > 0 && now.stalledMembers === now.members && now.undelivered > 0;
+}
+
+/**
  * `previous` is the queue's collection before this one, `windowStart` its oldest inside the window
  * (or `previous` when that is older). Stuck needs nothing to move since `previous`, so a queue
  * whose members stop acking is stuck by its second collection after; growing and slow look at the
- * whole window. Without an earlier collection, only what one look shows.
+ * whole window. Without an earlier collection, only what one look shows, never better than that.
  */
 export function judge(now: QueueSample, previous: EarlierSample | undefined, windowStart: EarlierSample | undefined): Verdict {
   if (now.offline) return 'offline';
   if (now.pending === 0) return 'idle';
-  if (!previous || !windowStart) return 'healthy';
+  if (!previous || !windowStart) return allStalledWithWaiting(now) ? 'slow' : 'healthy';
   if (now.lastSent === previous.lastSent && now.pending >= previous.pending) return 'stuck';
   if (now.members > 0 && now.pending > STATUS_RULES.growingMinPending && now.pending > windowStart.pending) return 'growing';
   const delivered = now.lastSent - windowStart.lastSent;
@@ -60,7 +69,11 @@ export function judge(now: QueueSample, previous: EarlierSample | undefined, win
 export function explain(verdict: Verdict, now: QueueSample, previous: EarlierSample | undefined, windowStart: EarlierSample | undefined): string {
   if (verdict === 'offline') return `durable with no member online; ${now.pending} pending and growing with every publish`;
   if (verdict === 'idle') return 'nothing pending';
-  if (!previous || !windowStart) return 'first collection of this queue: its motion shows from the next one';
+  if (!previous || !windowStart) {
+    return allStalledWithWaiting(now)
+      ? `all ${now.members} member(s) stalled at their in-flight limit with ${now.undelivered} undelivered waiting: the handlers are the bottleneck; first collection of this queue: whether they ack at all shows from the next one`
+      : 'first collection of this queue: its motion shows from the next one';
+  }
   const seconds = secondsBetween(windowStart, now);
   switch (verdict) {
     case 'stuck': {
