@@ -91,6 +91,38 @@ export function explain(verdict: Verdict, now: QueueSample, previous: EarlierSam
   }
 }
 
+/** Messages per second over the window, from the figures the history keeps. */
+export interface QueueRates {
+  published: number;
+  acked: number;
+  windowSeconds: number;
+}
+
+/**
+ * Published: the channel's (stream's) last sequence moved. Acked: whatever was published and is
+ * no longer pending (pending = undelivered + unacked). Undefined when the window has no length
+ * or the sequence went back (a server that lost its messages).
+ */
+export function queueRates(now: EarlierSample, windowStart: EarlierSample): QueueRates | undefined {
+  const windowSeconds = (now.at - windowStart.at) / 1000;
+  const published = now.channelLastSeq - windowStart.channelLastSeq;
+  if (windowSeconds <= 0 || published < 0) return undefined;
+  const acked = published - (now.pending - windowStart.pending);
+  return { published: published / windowSeconds, acked: acked / windowSeconds, windowSeconds };
+}
+
+/**
+ * Time to drain: the backlog over the net completion rate (acked minus published per second),
+ * the same as the recording rule's. 0 when nothing is pending, "growing" while acks do not
+ * outpace publishing, undefined without rates (a queue's first collection).
+ */
+export function timeToDrain(pending: number, rates: QueueRates | undefined): number | 'growing' | undefined {
+  if (pending === 0) return 0;
+  if (!rates) return undefined;
+  const net = rates.acked - rates.published;
+  return net > 0 ? pending / net : 'growing';
+}
+
 function secondsBetween(a: EarlierSample, b: EarlierSample): number {
   return Math.round((b.at - a.at) / 1000);
 }
