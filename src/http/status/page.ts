@@ -50,7 +50,8 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 /* Names stay on one line: cut with an ellipsis (the title has all of it), as wide as the window allows. */
 .clip { display: block; max-width: 5vw; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 td.subject .clip { max-width: 7.5vw; }
-td.url .clip { max-width: 16vw; }
+#servers .clip { max-width: 12vw; }
+#servers td.url .clip { max-width: 16vw; }
 .verdict { white-space: nowrap; }
 td.why { color: var(--dim); min-width: 12rem; }
 #queues.no-client .client { display: none; }
