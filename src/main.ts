@@ -40,7 +40,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, graceMs }, 'shutting down: answering the requests in flight');
+    log.info({ signal, graceMs }, 'shutting down');
     const hardStop = setTimeout(() => process.exit(0), graceMs + marginMs);
     hardStop.unref();
     exporter.close(graceMs).then(

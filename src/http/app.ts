@@ -31,8 +31,8 @@ export interface AppDeps {
 /**
  * The media types /metrics offers, in the order that wins a tie in a wildcard (a bare curl or a
  * browser gets the text format). Prometheus names OpenMetrics by version, and a type in Accept
- * with a version matches only an offer of that version, so both versions it asks for are offered
- * (the format served is 1.0.0; 0.0.1 differs from it in nothing this exporter writes).
+ * with a version matches only an offer of that version, so both versions it asks for are offered;
+ * the answer is 1.0.0 either way, which Prometheus parses by its media type alone.
  */
 const OFFERS: ReadonlyArray<[string, ExpositionFormat]> = [
   ['text/plain; version=0.0.4', 'text'],
@@ -46,7 +46,7 @@ const OFFERS: ReadonlyArray<[string, ExpositionFormat]> = [
  * strict "OpenMetrics only above text": when both are named with the same quality
  * ("application/openmetrics-text, text/plain"), the one the client names first wins.
  */
-export function expositionFormat(req: Request): ExpositionFormat {
+function expositionFormat(req: Request): ExpositionFormat {
   const chosen = req.accepts(OFFERS.map(([type]) => type));
   return OFFERS.find(([type]) => type === chosen)?.[1] ?? 'text';
 }
@@ -55,7 +55,7 @@ export function expositionFormat(req: Request): ExpositionFormat {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  // /metrics streams a new answer each time: a hash of it would cost a second pass for nothing.
+  // Every answer is made anew for its request: there is nothing for a client to revalidate.
   app.set('etag', false);
   app.set('trust proxy', false);
   // As auth_excluded_paths is matched: /Metrics is not /metrics.

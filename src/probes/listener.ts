@@ -102,7 +102,7 @@ function checkContentType(req: Request): void {
  * here too: body-parser answers one only after reading the rest of it, which for an endless body
  * is never.
  */
-function reserveBody(deps: ProbeListenerDeps, refuse: (req: Request, res: Response, refusal: Refusal) => void): RequestHandler {
+function reserveBody(deps: ProbeListenerDeps, refuse: (res: Response, refusal: Refusal) => void): RequestHandler {
   return (req, res, next) => {
     checkContentType(req);
     const reservation = new Reservation(deps.memory);
@@ -121,7 +121,7 @@ function reserveBody(deps: ProbeListenerDeps, refuse: (req: Request, res: Respon
       else if (BODY_COST * size > reservation.bytes && !reservation.take(BODY_COST * size - reservation.bytes)) refusal = memoryRefusal(deps.memory, `this report, past ${size} bytes,`);
       if (!refusal) return;
       req.removeAllListeners('data');
-      refuse(req, res, stopReading(req, refusal));
+      refuse(res, stopReading(req, refusal));
     };
     if (!res.headersSent && !req.readableEnded) req.on('data', count);
   };
@@ -182,8 +182,8 @@ function acceptReport(deps: ProbeListenerDeps): RequestHandler {
  * The sidecar's probe listener: POST /v1/pending from the workers of the same pod. Every refusal
  * answers 4xx with {"error": "..."} and leaves the reports already accepted untouched.
  */
-export function createProbeApp(deps: ProbeListenerDeps): Express {
-  const refuse = (_req: Request, res: Response, refusal: Refusal) => {
+function createProbeApp(deps: ProbeListenerDeps): Express {
+  const refuse = (res: Response, refusal: Refusal) => {
     (res.locals['reservation'] as Reservation | undefined)?.release();
     deps.countReport(refusal.result);
     deps.log.debug({ status: refusal.status, result: refusal.result, error: refusal.message }, 'probe report refused');
@@ -208,7 +208,7 @@ export function createProbeApp(deps: ProbeListenerDeps): Express {
     if (res.headersSent) return;
     const refusal = err instanceof Refusal ? err : bodyParserRefusal(err, req);
     if (refusal) {
-      refuse(req, res, refusal);
+      refuse(res, refusal);
       return;
     }
     (res.locals['reservation'] as Reservation | undefined)?.release();
