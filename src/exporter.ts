@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
 import type { Config } from './config.js';
@@ -21,8 +22,17 @@ export interface RunningExporter {
   url: string;
   /** http://host:port of the probe listener; undefined with --probe-listen off. */
   probeUrl: string | undefined;
-  /** Stops listening, lets the scrape in flight finish (up to graceMs), closes connections. */
+  /** Stops listening, lets the requests in flight finish and answer (up to graceMs), closes connections. */
   close(graceMs?: number): Promise<void>;
+}
+
+/** Resolves when `res` is written whole, or its client went away. */
+function answered(res: ServerResponse): Promise<void> {
+  if (res.writableFinished || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    res.once('finish', resolve);
+    res.once('close', resolve);
+  });
 }
 
 /** Wires config -> sources -> collector -> http and starts listening. */
@@ -42,6 +52,9 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     onCollection: (snapshot) => history.record(snapshot),
   });
   let ready = false;
+  // TLS and bcrypt are loaded only with a web config: without one (every sidecar) they would cost
+  // memory in every pod for nothing.
+  const web = config.webConfig && { config: config.webConfig, module: await import('./http/metrics-server.js') };
   const app = createApp({
     collector,
     history,
@@ -51,13 +64,17 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     subscriptionMetrics: config.subscriptionMetrics,
     nssCompat: config.nssCompat,
     isReady: () => ready,
+    ...(web && { access: web.module.webConfigAccess(web.config, log) }),
   });
-
-  // TLS and bcrypt are loaded only with a web config: without one (every sidecar) they would cost
-  // memory in every pod for nothing.
-  const { server, scheme } = config.webConfig
-    ? (await import('./http/metrics-server.js')).createMetricsServer(app, config.webConfig, log)
+  const { server, scheme } = web
+    ? web.module.createMetricsServer(app, web.config, log)
     : { server: http.createServer(app), scheme: 'http' as const };
+  // The requests being answered, so that closing waits for them (a scrape may wait on a slow server).
+  const answering = new Set<ServerResponse>();
+  server.on('request', (_req, res: ServerResponse) => {
+    answering.add(res);
+    void answered(res).then(() => answering.delete(res));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(config.listenInput, config.listen, err)));
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -95,11 +112,9 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
       await probes?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const inflight = collector.inflight;
       const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
-      if (inflight) await Promise.race([inflight.then(() => undefined, () => undefined), grace]);
-      // Give the responses of that scrape a moment to be written, then cut what is left.
-      await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 200).unref())]);
+      await Promise.race([Promise.all([...answering].map(answered)), grace]);
+      // Every answer is written (or the grace is over): what is left are idle keep-alive connections.
       server.closeAllConnections();
       await closed;
       await collector.close();

@@ -34,13 +34,16 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.exit(1);
   }
   let stopping = false;
+  // The scrape in flight may wait on its servers up to --timeout; then its answer is written.
+  const marginMs = 5000;
+  const graceMs = request.config.timeoutSeconds * 1000 + marginMs;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    const hardStop = setTimeout(() => process.exit(0), 4800);
+    log.info({ signal, graceMs }, 'shutting down');
+    const hardStop = setTimeout(() => process.exit(0), graceMs + marginMs);
     hardStop.unref();
-    exporter.close(4000).then(
+    exporter.close(graceMs).then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'error while shutting down');

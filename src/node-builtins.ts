@@ -19,5 +19,8 @@ export const nodeTls = (): typeof import('node:tls') => load('node:tls') as type
 export const nodeHttps = (): typeof import('node:https') => load('node:https') as typeof import('node:https');
 export const nodeCrypto = (): typeof import('node:crypto') => load('node:crypto') as typeof import('node:crypto');
 
-/** zlib, loaded at the first answer that is gzipped: 0.5 MB of an idle sidecar's memory on Node 24 (npm run footprint). */
+/**
+ * zlib for the gzipped answers. express loads it as it starts (its JSON body parser requires it),
+ * so it is in every process now; npm run footprint measures what that costs.
+ */
 export const nodeZlib = (): typeof import('node:zlib') => load('node:zlib') as typeof import('node:zlib');

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { negotiateFormat } from '../src/http/negotiation.js';
 import { escapeLabelValue, formatValue, labelText } from '../src/metrics/exposition.js';
 import { parseSamples, unescapeLabelValue } from './helpers/exporter.js';
 import { SelfMetrics } from '../src/metrics/self-metrics.js';
@@ -17,15 +16,6 @@ test('values', () => {
   assert.equal(formatValue(NaN), 'NaN');
   assert.equal(formatValue(Infinity), '+Inf');
   assert.equal(formatValue(-Infinity), '-Inf');
-});
-
-test('OpenMetrics only when asked for above the text format', () => {
-  const prometheus = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
-  assert.equal(negotiateFormat(prometheus), 'openmetrics');
-  assert.equal(negotiateFormat('text/plain;version=0.0.4;q=1,application/openmetrics-text;q=0.5'), 'text');
-  assert.equal(negotiateFormat('*/*'), 'text');
-  assert.equal(negotiateFormat(undefined), 'text');
-  assert.equal(negotiateFormat('text/html,application/xhtml+xml'), 'text');
 });
 
 test('the test helper decodes label values in one pass: a backslash before "n" stays a backslash', () => {

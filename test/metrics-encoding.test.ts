@@ -5,23 +5,12 @@ import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { RunningExporter } from '../src/exporter.js';
 import { startMetricsBody } from '../src/http/metrics-body.js';
-import { acceptsGzip } from '../src/http/negotiation.js';
 import { ExpositionWriter } from '../src/metrics/exposition.js';
 import { parseSamples, startTestExporter } from './helpers/exporter.js';
 import { type Stan, closeStan, connectStan, publish } from './helpers/stan-client.js';
 import { type StanServer, startStan } from './helpers/stan-server.js';
 
 const CHANNELS = 300;
-
-test('Accept-Encoding: gzip unless refused with q=0', () => {
-  assert.equal(acceptsGzip('gzip'), true);
-  assert.equal(acceptsGzip('deflate, gzip;q=0.5'), true);
-  assert.equal(acceptsGzip('*'), true);
-  assert.equal(acceptsGzip('gzip;q=0'), false);
-  assert.equal(acceptsGzip('*;q=0'), false);
-  assert.equal(acceptsGzip('deflate, br'), false);
-  assert.equal(acceptsGzip(undefined), false);
-});
 
 /** GETs /metrics without decompressing; resolves with the raw response and body. */
 function rawGet(url: string, headers: Record<string, string>): Promise<{ res: IncomingMessage; body: Buffer }> {
@@ -57,6 +46,41 @@ describe('/metrics encodings', () => {
     await exporter.close();
     await closeStan(sc);
     await server.stop();
+  });
+
+  test('Accept-Encoding: gzip unless refused with q=0', async () => {
+    const cases: Array<[string | undefined, boolean]> = [
+      ['gzip', true], ['deflate, gzip;q=0.5', true], ['*', true], ['gzip;q=0', false], ['*;q=0', false], ['deflate, br', false], [undefined, false],
+    ];
+    for (const [acceptEncoding, gzipped] of cases) {
+      const { res } = await rawGet(`${exporter.url}/metrics`, acceptEncoding === undefined ? {} : { 'accept-encoding': acceptEncoding });
+      assert.equal(res.headers['content-encoding'], gzipped ? 'gzip' : undefined, `Accept-Encoding: ${acceptEncoding}`);
+    }
+  });
+
+  test('OpenMetrics only when asked for above the text format', async () => {
+    const prometheus = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+    const prometheus2 = 'application/openmetrics-text;version=0.0.1,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+    const cases: Array<[string | undefined, 'text' | 'openmetrics']> = [
+      [prometheus, 'openmetrics'],
+      [prometheus2, 'openmetrics'],
+      ['text/plain;version=0.0.4;q=1,application/openmetrics-text;q=0.5', 'text'],
+      ['*/*', 'text'],
+      [undefined, 'text'],
+      ['text/html,application/xhtml+xml', 'text'],
+    ];
+    for (const [accept, format] of cases) {
+      const res = await fetch(`${exporter.url}/metrics`, { headers: accept === undefined ? {} : { accept } });
+      const type = res.headers.get('content-type')!;
+      const text = await res.text();
+      if (format === 'text') {
+        assert.equal(type, 'text/plain; version=0.0.4; charset=utf-8', `Accept: ${accept}`);
+        assert.doesNotMatch(text, /# EOF/);
+      } else {
+        assert.equal(type, 'application/openmetrics-text; version=1.0.0; charset=utf-8', `Accept: ${accept}`);
+        assert.match(text, /\n# EOF\n$/);
+      }
+    }
   });
 
   test('gzip when the scraper accepts it, the same samples as without', async () => {
@@ -100,10 +124,10 @@ describe('/metrics encodings', () => {
 
 describe('gzip: small answers as they are, large ones gzipped as they stream', () => {
   /** An answer of `bytes` bytes of exposition text, written as /metrics writes one. */
-  async function answer(bytes: number, acceptEncoding: string) {
+  async function answer(bytes: number, acceptEncoding: 'gzip' | 'identity') {
     const line = 'queue_msgs_pending{server="a",subject="orders",group="g",durable="d"} 12\n';
     const server = createServer(async (_req, res) => {
-      const body = startMetricsBody(res, 'text/plain; version=0.0.4', acceptsGzip(acceptEncoding));
+      const body = startMetricsBody(res, 'text/plain; version=0.0.4', acceptEncoding === 'gzip');
       const out = new ExpositionWriter('text', body.sink);
       for (let written = 0; written < bytes; written += line.length) {
         out.text(line);

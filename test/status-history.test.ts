@@ -65,3 +65,17 @@ test('queues of two JetStream accounts with the same stream, group and durable s
   history.record(at(0, [{ ...server('js', [stream(undefined, 1), stream('billing', 2)]), backend: 'jetstream' }]));
   assert.deepEqual([...history.rows()].map((r) => [r.account, r.subject, r.pending]), [['billing', 'orders', 2], [null, 'orders', 1]]);
 });
+
+test('each row carries its time to drain and the rates it comes from', () => {
+  const history = new StatusHistory();
+  const queue = (pending: number, lastSent: number, lastSeq: number) => server('a', [channel('orders', lastSeq, [consumer('workers', '', { pending, undelivered: pending, lastSent })])]);
+  history.record(at(0, [queue(600, 100, 700)]));
+  assert.deepEqual([...history.rows()].map((r) => [r.drainSeconds, r.rates]), [[null, null]], 'a first collection has no rates');
+  // 60 published and 120 acked in 60 s: 60 fewer pending, 540 left at 1 a second.
+  history.record(at(60, [queue(540, 220, 760)]));
+  assert.deepEqual([...history.rows()].map((r) => [r.drainSeconds, r.rates]), [[540, { published: 1, acked: 2, windowSeconds: 60 }]]);
+  history.record(at(120, [queue(600, 220, 880)]));
+  assert.deepEqual([...history.rows()].map((r) => r.drainSeconds), ['growing'], 'pending is back where it was 120 s ago');
+  history.record(at(180, [queue(0, 880, 880)]));
+  assert.deepEqual([...history.rows()].map((r) => r.drainSeconds), [0]);
+});

@@ -160,7 +160,8 @@ test('in Chromium, over TLS and basic auth: a queue whose members stop acking is
     ['offline', 'audit', '', 'archive'],
     ['idle', HOSTILE.subject, HOSTILE.group, HOSTILE.durable],
   ], 'worst first, hostile names as plain text');
-  const [stuck, offline] = named;
+  const [stuck, offline, idle] = named;
+  assert.deepEqual([stuck!['to drain'], offline!['to drain'], idle!['to drain']], ['\u221e (growing)', '\u221e (growing)', '0'], 'the time to drain beside the verdict');
   assert.deepEqual([stuck!['pending'], stuck!['undelivered'], stuck!['unacked'], stuck!['members'], stuck!['stalled'], stuck!['offline']], ['20', '12', '8', '2', '2', '0']);
   assert.match(stuck!['why']!, /cursor unmoved at 13 .*all 2 member\(s\) stalled/);
   assert.deepEqual([offline!['pending'], offline!['members'], offline!['offline']], ['3', '0', '1']);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { maxCollectionAgeMs } from '../src/http/status/routes.js';
-import { explain, judge, type QueueSample } from '../src/http/status/rules.js';
+import { explain, judge, type QueueSample, queueRates, timeToDrain } from '../src/http/status/rules.js';
 
 // Figures of one queue as the model gives them, at t seconds.
 function sample(t: number, figures: Partial<QueueSample>): QueueSample {
@@ -25,6 +25,16 @@ test('offline wins over stuck, idle needs nothing pending, a first look has no m
   assert.equal(judge(sample(15, { pending: 3, lastSent: 7, members: 0, offline: true }), before, before), 'offline');
   assert.equal(judge(sample(15, { lastSent: 9 }), before, before), 'idle');
   assert.equal(judge(sample(15, { pending: 3, lastSent: 7 }), undefined, undefined), 'healthy');
+});
+
+test('a first look is never better than its figures: every member stalled with messages waiting is slow, not healthy', () => {
+  const now = sample(0, { pending: 118, undelivered: 117, lastSent: 1, channelLastSeq: 118, members: 1, stalledMembers: 1 });
+  assert.equal(judge(now, undefined, undefined), 'slow');
+  assert.match(explain('slow', now, undefined, undefined), /^all 1 member\(s\) stalled at their in-flight limit with 117 undelivered waiting: the handlers are the bottleneck; first collection/);
+  assert.equal(judge({ ...now, stalledMembers: 0 }, undefined, undefined), 'healthy', 'a member with room takes the next message');
+  assert.equal(judge({ ...now, undelivered: 0, pending: 1 }, undefined, undefined), 'healthy', 'all that is pending is in flight');
+  const later = sample(15, { pending: 118, undelivered: 117, lastSent: 1, channelLastSeq: 118, members: 1, stalledMembers: 1 });
+  assert.equal(judge(later, now, now), 'stuck', 'the next collection shows nothing acked');
 });
 
 test('growing over the window: more than 100 pending and more than at its start, members online', () => {
@@ -51,4 +61,26 @@ test('the page reuses a collection for 1.5 scrape intervals while /metrics is sc
   assert.equal(maxCollectionAgeMs({ sinceLastMs: 1_000, intervalMs: 2_000 }), 15_000, 'fast scrapes: 15 s');
   assert.equal(maxCollectionAgeMs({ sinceLastMs: 100_000, intervalMs: 300_000 }), 120_000, 'scraped every 5 min: at most 120 s');
   assert.equal(maxCollectionAgeMs({ sinceLastMs: 130_000, intervalMs: 300_000 }), 15_000, 'and after that the page collects itself');
+});
+
+test('time to drain: the backlog over acked minus published per second, over the window', () => {
+  // 300 published and 600 acked in 300 s: 1 net a second, 400 pending left.
+  const start = sample(0, { pending: 700, lastSent: 1000, channelLastSeq: 1500 });
+  const now = sample(300, { pending: 400, lastSent: 1500, channelLastSeq: 1800 });
+  const rates = queueRates(now, start)!;
+  assert.deepEqual(rates, { published: 1, acked: 2, windowSeconds: 300 });
+  assert.equal(timeToDrain(now.pending, rates), 400);
+  // Acks only as fast as publishing, or slower: it does not drain.
+  const flat = sample(300, { pending: 700, lastSent: 1500, channelLastSeq: 1800 });
+  assert.equal(timeToDrain(flat.pending, queueRates(flat, start)), 'growing');
+  const growing = sample(300, { pending: 900, lastSent: 1500, channelLastSeq: 1800 });
+  assert.deepEqual(queueRates(growing, start), { published: 1, acked: 1 / 3, windowSeconds: 300 });
+  assert.equal(timeToDrain(growing.pending, queueRates(growing, start)), 'growing');
+  // Empty is 0 with or without rates; a first collection has none.
+  assert.equal(timeToDrain(0, undefined), 0);
+  assert.equal(timeToDrain(0, queueRates(sample(300, { channelLastSeq: 1800 }), start)), 0);
+  assert.equal(timeToDrain(5, undefined), undefined);
+  // No window, or a sequence that went back (a server that lost its messages): no rates.
+  assert.equal(queueRates(start, start), undefined);
+  assert.equal(queueRates(sample(300, { pending: 10, channelLastSeq: 20 }), start), undefined);
 });

@@ -1,16 +1,15 @@
-import type { RequestListener } from 'node:http';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import type { Collector } from '../collector.js';
 import type { Logger } from '../log.js';
-import { CONTENT_TYPES, ExpositionWriter } from '../metrics/exposition.js';
+import { CONTENT_TYPES, type ExpositionFormat, ExpositionWriter } from '../metrics/exposition.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
 import { writeServerFamilies } from '../metrics/server-metrics.js';
 import { writeClientFamilies } from '../metrics/client-metrics.js';
 import { writeNssFamilies } from '../metrics/nss-compat.js';
 import { ClientGoneError } from './client-gone-error.js';
-import { startMetricsBody } from './metrics-body.js';
-import { acceptsGzip, negotiateFormat } from './negotiation.js';
+import { getRoute, PLAIN_TEXT } from './get-route.js';
+import { acceptsGzip, startMetricsBody } from './metrics-body.js';
 import type { WatchedHistory } from './status/watched-history.js';
-import { Router, send } from './router.js';
 import { addStatusRoutes } from './status/routes.js';
 
 export interface AppDeps {
@@ -25,18 +24,50 @@ export interface AppDeps {
   nssCompat: boolean;
   /** False until the listener is up and while shutting down. */
   isReady: () => boolean;
+  /** What runs before any path: the web config's headers and basic auth. */
+  access?: RequestHandler;
+}
+
+/**
+ * The media types /metrics offers, in the order that wins a tie in a wildcard (a bare curl or a
+ * browser gets the text format). Prometheus names OpenMetrics by version, and a type in Accept
+ * with a version matches only an offer of that version, so both versions it asks for are offered;
+ * the answer is 1.0.0 either way, which Prometheus parses by its media type alone.
+ */
+const OFFERS: ReadonlyArray<[string, ExpositionFormat]> = [
+  ['text/plain; version=0.0.4', 'text'],
+  ['application/openmetrics-text; version=1.0.0', 'openmetrics'],
+  ['application/openmetrics-text; version=0.0.1', 'openmetrics'],
+];
+
+/**
+ * The format of the answer, by the quality the Accept header gives each offer; no header, or
+ * one that accepts neither, gets the text format. One case req.accepts decides otherwise than a
+ * strict "OpenMetrics only above text": when both are named with the same quality
+ * ("application/openmetrics-text, text/plain"), the one the client names first wins.
+ */
+function expositionFormat(req: Request): ExpositionFormat {
+  const chosen = req.accepts(OFFERS.map(([type]) => type));
+  return OFFERS.find(([type]) => type === chosen)?.[1] ?? 'text';
 }
 
 /** The metrics listener's paths: /metrics, /healthz, /readyz and the status page. */
-export function createApp(deps: AppDeps): RequestListener {
-  const router = new Router();
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Every answer is made anew for its request: there is nothing for a client to revalidate.
+  app.set('etag', false);
+  app.set('trust proxy', false);
+  // As auth_excluded_paths is matched: /Metrics is not /metrics.
+  app.set('case sensitive routing', true);
+  if (deps.access) app.use(deps.access);
 
-  router.get('/metrics', async (req, res) => {
-    const format = negotiateFormat(req.headers.accept);
+  getRoute(app, '/metrics', async (req, res) => {
+    const format = expositionFormat(req);
     try {
       const snapshot = await deps.collector.collect();
       const own = await deps.selfMetrics.render(format);
-      const body = startMetricsBody(res, CONTENT_TYPES[format], acceptsGzip(req.headers['accept-encoding']));
+      const body = startMetricsBody(res, CONTENT_TYPES[format], acceptsGzip(req));
       const out = new ExpositionWriter(format, body.sink);
       await writeServerFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
       await writeClientFamilies(snapshot, out);
@@ -55,20 +86,35 @@ export function createApp(deps: AppDeps): RequestListener {
       if (!res.headersSent) {
         res.removeHeader('content-encoding');
         res.removeHeader('vary');
-        send(res, 500, 'text/plain; charset=utf-8', `nats-queue-exporter could not render metrics: ${(err as Error).message}\n`);
+        res.status(500).type(PLAIN_TEXT).send(`nats-queue-exporter could not render metrics: ${(err as Error).message}\n`);
       } else {
         res.destroy(err as Error);
       }
     }
   });
 
-  router.get('/healthz', (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n'));
-
-  router.get('/readyz', (_req, res) => {
-    if (deps.isReady()) send(res, 200, 'text/plain; charset=utf-8', 'ready\n');
-    else send(res, 503, 'text/plain; charset=utf-8', 'not ready\n');
+  getRoute(app, '/healthz', (_req, res) => {
+    res.type(PLAIN_TEXT).send('ok\n');
   });
 
-  addStatusRoutes(router, deps);
-  return router.listener(deps.log);
+  getRoute(app, '/readyz', (_req, res) => {
+    if (deps.isReady()) res.type(PLAIN_TEXT).send('ready\n');
+    else res.status(503).type(PLAIN_TEXT).send('not ready\n');
+  });
+
+  addStatusRoutes(app, deps);
+
+  app.use((_req, res) => {
+    res.status(404).type(PLAIN_TEXT).send('not found: see / for the endpoints\n');
+  });
+  const failed: ErrorRequestHandler = (err: Error & { status?: number }, req, res, _next) => {
+    // express's own refusals (a path it cannot decode, say) carry a 4xx status and a message meant for the client.
+    const status = err.status !== undefined && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) deps.log.error({ err, path: req.path }, 'answering a request failed');
+    if (res.headersSent) res.destroy(err);
+    else if (status === 500) res.status(500).type(PLAIN_TEXT).send(`nats-queue-exporter could not answer ${req.path}: ${err.message}\n`);
+    else res.status(status).type(PLAIN_TEXT).send(`${err.message}\n`);
+  };
+  app.use(failed);
+  return app;
 }

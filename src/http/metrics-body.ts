@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Request } from 'express';
 import type { Writable } from 'node:stream';
 import type { ChunkSink } from '../metrics/exposition.js';
 import { nodeZlib } from '../node-builtins.js';
@@ -21,6 +22,11 @@ const GZIP_LEVEL = 1;
  * footprint) to save a few kB a scrape on the wire. Larger answers are gzipped as they stream.
  */
 const UNZIPPED_BYTES = 64 * 1024;
+
+/** Whether the request's Accept-Encoding takes gzip (an explicit q=0 refuses it). */
+export function acceptsGzip(req: Request): boolean {
+  return req.acceptsEncodings('gzip') === 'gzip';
+}
 
 /**
  * Starts a 200 answer of `contentType` and returns where its body goes: straight to the socket,

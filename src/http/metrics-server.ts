@@ -1,5 +1,6 @@
-import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Express, RequestHandler } from 'express';
 import type { Logger } from '../log.js';
 import { http } from '../node-builtins.js';
 import { BasicAuth } from './basic-auth.js';
@@ -13,39 +14,36 @@ export interface MetricsServer {
 
 /**
  * The listener for /metrics, /, /healthz and /readyz: plain http without a web config, else
- * https and/or basic auth as the file says. Basic auth runs before the app sees the request.
+ * https as the file says. This module (TLS, bcrypt) is loaded only with a web config.
  */
-export function createMetricsServer(app: RequestListener, webConfig: WebConfig | undefined, log: Logger): MetricsServer {
-  const handler = webConfig ? guard(app, webConfig, log) : app;
-  if (webConfig?.tls) return { server: createTlsServer(webConfig.tls, handler, log), scheme: 'https' };
-  return { server: http.createServer(handler), scheme: 'http' };
+export function createMetricsServer(app: Express, webConfig: WebConfig, log: Logger): MetricsServer {
+  if (webConfig.tls) return { server: createTlsServer(webConfig.tls, app, log), scheme: 'https' };
+  return { server: http.createServer(app), scheme: 'http' };
 }
 
-function guard(app: RequestListener, webConfig: WebConfig, log: Logger): RequestListener {
+/** The web config's headers on every answer, and its basic auth before the app sees the request. */
+export function webConfigAccess(webConfig: WebConfig, log: Logger): RequestHandler {
   const auth = webConfig.users.size > 0 ? new BasicAuth(webConfig.users) : undefined;
-  const headers = Object.entries(webConfig.headers);
-  return (req: IncomingMessage, res: ServerResponse) => {
-    for (const [name, value] of headers) res.setHeader(name, value);
-    const path = (req.url ?? '/').split('?')[0]!;
-    if (!auth || webConfig.authExcludedPaths.has(path)) {
-      app(req, res);
+  const headers = webConfig.headers;
+  return (req, res, next) => {
+    res.set(headers);
+    if (!auth || webConfig.authExcludedPaths.has(req.path)) {
+      next();
       return;
     }
     auth.check(req.headers.authorization).then(
       (ok) => {
         if (ok) {
-          app(req, res);
+          next();
           return;
         }
-        log.debug({ remote: req.socket.remoteAddress, path, credentials: req.headers.authorization ? 'wrong' : 'none' }, 'request refused: basic auth');
-        res.writeHead(401, { 'www-authenticate': 'Basic realm="nats-queue-exporter", charset="UTF-8"', 'content-type': 'text/plain; charset=utf-8' });
-        res.end('Unauthorized: this exporter needs a user and password (basic auth)\n');
+        log.debug({ remote: req.socket.remoteAddress, path: req.path, credentials: req.headers.authorization ? 'wrong' : 'none' }, 'request refused: basic auth');
+        res.status(401)
+          .set('www-authenticate', 'Basic realm="nats-queue-exporter", charset="UTF-8"')
+          .type('text/plain; charset=utf-8')
+          .send('Unauthorized: this exporter needs a user and password (basic auth)\n');
       },
-      (err: unknown) => {
-        log.error({ err }, 'basic auth check failed');
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end('basic auth check failed\n');
-      },
+      (err: unknown) => next(err),
     );
   };
 }

@@ -1,5 +1,5 @@
 import type { MessageAge, Snapshot } from '../../model/types.js';
-import { type EarlierSample, explain, judge, type QueueSample, STATUS_RULES, type Verdict, VERDICTS } from './rules.js';
+import { type EarlierSample, explain, judge, type QueueRates, queueRates, type QueueSample, STATUS_RULES, timeToDrain, type Verdict, VERDICTS } from './rules.js';
 
 /** One queue as the page and /api/v1/queues show it. */
 export interface QueueRow {
@@ -13,6 +13,10 @@ export interface QueueRow {
   /** Start time (ISO 8601) of the first collection in a row that gave this verdict. */
   since: string;
   why: string;
+  /** Seconds to drain the backlog at `rates` (rules.ts timeToDrain): 0 when empty, "growing" when it does not fall, null without rates. */
+  drainSeconds: number | 'growing' | null;
+  /** Messages published and acked per second over the window; null before the queue's second collection. */
+  rates: QueueRates | null;
   pending: number;
   undelivered: number;
   unacked: number;
@@ -151,9 +155,11 @@ export class StatusHistory {
     const l = q * LATEST.width;
     const clientPending = this.#latest[l + LATEST.clientPending]!;
     const oldestAge = this.#latest[l + LATEST.oldestAge]!;
+    const rates = windowStart && queueRates(now, windowStart);
     return {
       server: this.#servers[q]!, account: this.#accounts[q] || null, subject: this.#subjects[q]!, group: this.#groups[q]!, durable: this.#durables[q]!,
       verdict, since: new Date(this.#latest[l + LATEST.since]!).toISOString(), why: explain(verdict, now, previous, windowStart),
+      drainSeconds: timeToDrain(now.pending, rates) ?? null, rates: rates ?? null,
       pending: now.pending, undelivered: now.undelivered, unacked: this.#latest[l + LATEST.unacked]!, lastSent: now.lastSent,
       members: now.members, stalledMembers: now.stalledMembers, offline: now.offline,
       oldestAge: Number.isNaN(oldestAge) ? null : { seconds: oldestAge, kind: AGE_KINDS[this.#latest[l + LATEST.oldestAgeKind]!]! },

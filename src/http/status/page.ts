@@ -29,7 +29,7 @@ export function statusPageHtml(version: string): string {
 <button id="prev" type="button">&#8249; prev</button> <span id="count"></span> <button id="next" type="button">next &#8250;</button>
 <label>Prometheus URL for the links <input id="prometheus" type="url" placeholder="http://prometheus:9090"></label>
 </div>
-<table id="queues"><thead><tr><th>verdict</th><th>since</th><th>server</th><th>subject</th><th>group</th><th>durable</th><th class="n">pending</th><th>history</th><th class="n">undelivered</th><th class="n">unacked</th><th class="n">oldest waiting</th><th class="n">members</th><th class="n">stalled</th><th class="n">offline</th><th class="n">client pending</th><th>why</th></tr></thead><tbody></tbody></table>
+<table id="queues"><thead><tr><th>verdict</th><th>to drain</th><th>since</th><th>server</th><th>subject</th><th>group</th><th>durable</th><th class="n">pending</th><th>history</th><th class="n">undelivered</th><th class="n">unacked</th><th class="n">oldest waiting</th><th class="n">members</th><th class="n">stalled</th><th class="n">offline</th><th class="n client">client pending</th><th>why</th></tr></thead><tbody></tbody></table>
 </main>
 <footer id="promql" hidden><span>PromQL</span> <input id="promql-text" readonly aria-label="PromQL"> <button id="copy" type="button">copy</button> <a id="promql-open" target="_blank" rel="noopener noreferrer">open in Prometheus</a> <button id="promql-close" type="button">close</button></footer>
 </body></html>
@@ -43,12 +43,19 @@ header { display: flex; gap: 2rem; align-items: baseline; flex-wrap: wrap; }
 h1 { font-size: 1.3rem; margin: .6rem 0; } h1 .version { color: var(--dim); font-weight: normal; }
 h2 { font-size: 1.1rem; margin: 1.2rem 0 .4rem; }
 nav a { margin-right: .8rem; }
-table { border-collapse: collapse; width: 100%; }
-th, td { padding: .2rem .45rem; border-bottom: 1px solid #8884; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; width: 100%; font-size: .8125rem; }
+th, td { padding: .2rem .25rem; border-bottom: 1px solid #8884; text-align: left; vertical-align: top; }
+th { font-size: .7rem; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-td.name { max-width: 28rem; overflow-wrap: anywhere; }
-td.why { color: var(--dim); min-width: 18rem; }
-.account { color: var(--dim); font-size: .85em; }
+/* Names stay on one line: cut with an ellipsis (the title has all of it), as wide as the window allows. */
+.clip { display: block; max-width: 5vw; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+td.subject .clip { max-width: 7.5vw; }
+#servers .clip { max-width: 12vw; }
+#servers td.url .clip { max-width: 16vw; }
+.verdict { white-space: nowrap; }
+td.why { color: var(--dim); min-width: 12rem; }
+#queues.no-client .client { display: none; }
+.account { display: block; color: var(--dim); font-size: .85em; }
 a.num { color: inherit; text-decoration: underline dotted; }
 a.num .verdict { display: inline-block; }
 .verdict { font-weight: bold; text-transform: uppercase; font-size: .8rem; padding: .05rem .35rem; border-radius: .2rem; color: #fff; }
@@ -60,7 +67,7 @@ a.num .verdict { display: inline-block; }
 .controls { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; margin-bottom: .4rem; }
 #filter { min-width: 22rem; }
 #status.error { color: var(--bad); font-weight: bold; }
-svg.spark { width: 80px; height: 18px; } svg.spark polyline { fill: none; stroke: currentColor; stroke-width: 1.5; }
+svg.spark { display: block; width: 64px; height: 20px; } svg.spark polyline { fill: none; stroke: currentColor; stroke-width: 1.5; }
 footer#promql { position: fixed; left: 0; right: 0; bottom: 0; padding: .5rem 1rem; background: Canvas; border-top: 1px solid #8888; display: flex; gap: .5rem; align-items: center; }
 footer#promql[hidden] { display: none; }
 #promql-text { flex: 1; font-family: ui-monospace, monospace; }
@@ -134,6 +141,13 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     return a;
   }
 
+  /** A name on one line, cut with an ellipsis when long; the whole name in its title. */
+  function clip(text) {
+    const span = el('span', 'clip', text);
+    span.title = text;
+    return span;
+  }
+
   function cell(content, cls) {
     return el('td', cls, ...(content === null || content === undefined ? [] : [content]));
   }
@@ -167,12 +181,12 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     const svgNs = 'http://www.w3.org/2000/svg';
     const svg = document.createElementNS(svgNs, 'svg');
     svg.setAttribute('class', 'spark');
-    svg.setAttribute('viewBox', '0 0 80 18');
+    svg.setAttribute('viewBox', '0 0 64 20');
     const known = values.filter((v) => v !== null);
     const max = Math.max(1, ...known);
-    const step = values.length > 1 ? 80 / (values.length - 1) : 0;
+    const step = values.length > 1 ? 64 / (values.length - 1) : 0;
     const points = [];
-    values.forEach((v, i) => { if (v !== null) points.push((i * step).toFixed(1) + ',' + (17 - (v / max) * 16).toFixed(1)); });
+    values.forEach((v, i) => { if (v !== null) points.push((i * step).toFixed(1) + ',' + (19 - (v / max) * 18).toFixed(1)); });
     const line = document.createElementNS(svgNs, 'polyline');
     line.setAttribute('points', points.join(' '));
     svg.append(line);
@@ -198,7 +212,7 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
       if (n.error) result.append(' ' + n.error.reason + ': ' + n.error.message);
       const owner = ownerText(s, n);
       return el('tr', n.up === false ? 'down' : '',
-        cell(s.name, 'name'), cell(n.node, 'name'), cell(n.url, 'name'), cell(result),
+        cell(clip(s.name), 'name'), cell(clip(n.node), 'name'), cell(clip(n.url), 'name url'), cell(result),
         cell(n.state ? figure(n.state, promql(b.info, labels)) : null), cell(n.role ? figure(n.role, promql(b.info, labels)) : null),
         cell(owner ? figure(owner, promql(s.ownerConflict ? q.ownerConflict : q.ownerUp, { server: s.name })) : null),
         cell(n.channels === null ? null : figure(n.channels, promql(b.channels, labels)), 'n'),
@@ -230,20 +244,28 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     });
   }
 
+  /** The time to drain at the window's rates, which its title gives. */
+  function drain(r) {
+    const text = r.drainSeconds === null ? '\u2014' : r.drainSeconds === 'growing' ? '\u221e (growing)' : r.drainSeconds === 0 ? '0' : duration(r.drainSeconds);
+    const span = el('span', '', text);
+    if (r.rates) span.title = r.rates.acked.toFixed(2) + ' acked and ' + r.rates.published.toFixed(2) + ' published a second over ' + Math.round(r.rates.windowSeconds) + ' s';
+    return span;
+  }
+
   function queueRow(r, q) {
     const labels = { server: r.server, subject: r.subject, group: r.group, durable: r.durable };
     if (r.account !== null) labels.account = r.account;
-    const subject = el('span', '', r.subject);
-    if (r.account !== null) subject.append(el('div', 'account', 'account ' + r.account));
+    const subject = el('span', '', clip(r.subject));
+    if (r.account !== null) subject.append(el('span', 'account', clip('account ' + r.account)));
     const f = (value, key) => cell(value === null ? null : figure(value, promql(q[key], labels)), 'n');
     const since = el('span', '', clock(r.since) + ' (' + ago(r.since) + ')');
     since.title = r.since;
     return el('tr', 'q-' + r.verdict,
-      cell(figure(badge(r.verdict), promql(q.delivery, labels))), cell(since),
-      cell(r.server, 'name'), cell(subject, 'name'), cell(r.group, 'name'), cell(r.durable, 'name'),
+      cell(figure(badge(r.verdict), promql(q.delivery, labels))), cell(drain(r), 'drain'), cell(since),
+      cell(clip(r.server), 'name'), cell(subject, 'name subject'), cell(clip(r.group), 'name'), cell(clip(r.durable), 'name'),
       f(r.pending, 'pending'), cell(sparkline(r.pendingHistory)), f(r.undelivered, 'undelivered'), f(r.unacked, 'unacked'), f(age(r.oldestAge), 'oldestAge'),
       f(r.members, 'members'), f(r.stalledMembers, 'stalledMembers'), f(r.offline ? 1 : 0, 'offline'),
-      f(r.clientPending, 'clientPending'), cell(r.why, 'why'));
+      cell(r.clientPending === null ? null : figure(r.clientPending, promql(q.clientPending, labels)), 'n client'), cell(r.why, 'why'));
   }
 
   function renderQueues(doc) {
@@ -253,6 +275,8 @@ export const STATUS_PAGE_SCRIPT = `'use strict';
     const first = state.page * PAGE_SIZE;
     const shown = rows.slice(first, first + PAGE_SIZE);
     $('queues').tBodies[0].replaceChildren(...shown.map((r) => queueRow(r, doc.promql.queue)));
+    // Only a sidecar's workers report what they hold: without reports the column is left out.
+    $('queues').classList.toggle('no-client', !doc.queues.some((r) => r.clientPending !== null));
     $('count').textContent = rows.length === 0 ? 'no queue matches'
       : (first + 1) + '-' + (first + shown.length) + ' of ' + rows.length + (rows.length === doc.queues.length ? '' : ' matching (' + doc.queues.length + ' in all)');
     $('prev').disabled = state.page === 0;

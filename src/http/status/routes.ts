@@ -1,9 +1,8 @@
-import type { ServerResponse } from 'node:http';
+import type { Express, Response } from 'express';
 import type { Collector, ScrapeCadence } from '../../collector.js';
 import { ClientGoneError } from '../client-gone-error.js';
-import { startMetricsBody } from '../metrics-body.js';
-import { acceptsGzip } from '../negotiation.js';
-import { type Router, send } from '../router.js';
+import { getRoute } from '../get-route.js';
+import { acceptsGzip, startMetricsBody } from '../metrics-body.js';
 import type { WatchedHistory } from './watched-history.js';
 import { STATUS_PAGE_CSS, STATUS_PAGE_SCRIPT, statusPageHtml } from './page.js';
 import { STATUS_RULES } from './rules.js';
@@ -30,30 +29,39 @@ export function maxCollectionAgeMs(cadence: ScrapeCadence | undefined): number {
 }
 
 /** The headers every answer of the page carries. */
-function secure(res: ServerResponse): ServerResponse {
-  res.setHeader('content-security-policy', CSP);
-  res.setHeader('x-content-type-options', 'nosniff');
-  res.setHeader('referrer-policy', 'no-referrer');
-  res.setHeader('cache-control', 'no-store');
-  return res;
+function secure(res: Response): Response {
+  return res.set({
+    'content-security-policy': CSP,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+  });
 }
 
-/** `/`, its script and style, and `/api/v1/queues`. */
-export function addStatusRoutes(router: Router, deps: StatusDeps): void {
+/**
+ * `/`, its script and style, and `/api/v1/queues`. The page's script and style are strings built
+ * with the page (page.ts), not files, so they are answered as the page is.
+ */
+export function addStatusRoutes(app: Express, deps: StatusDeps): void {
   const html = statusPageHtml(deps.version);
-  router.get('/', (_req, res) => send(secure(res), 200, 'text/html; charset=utf-8', html));
-  router.get('/status.js', (_req, res) => send(secure(res), 200, 'text/javascript; charset=utf-8', STATUS_PAGE_SCRIPT));
-  router.get('/status.css', (_req, res) => send(secure(res), 200, 'text/css; charset=utf-8', STATUS_PAGE_CSS));
-  // Browsers ask for it; an answer keeps their consoles clean.
-  router.get('/favicon.ico', (_req, res) => {
-    res.statusCode = 204;
-    res.end();
+  getRoute(app, '/', (_req, res) => {
+    secure(res).type('text/html; charset=utf-8').send(html);
   });
-  router.get('/api/v1/queues', async (req, res) => {
+  getRoute(app, '/status.js', (_req, res) => {
+    secure(res).type('text/javascript; charset=utf-8').send(STATUS_PAGE_SCRIPT);
+  });
+  getRoute(app, '/status.css', (_req, res) => {
+    secure(res).type('text/css; charset=utf-8').send(STATUS_PAGE_CSS);
+  });
+  // Browsers ask for it; an answer keeps their consoles clean.
+  getRoute(app, '/favicon.ico', (_req, res) => {
+    res.status(204).end();
+  });
+  getRoute(app, '/api/v1/queues', async (req, res) => {
     const history = deps.history.view();
     // A history that starts now has no collection yet: it needs one (shared if one runs).
     await deps.collector.refresh(history.collectedAt === undefined ? 0 : maxCollectionAgeMs(deps.collector.scrapeCadence()));
-    const body = startMetricsBody(secure(res), 'application/json; charset=utf-8', acceptsGzip(req.headers['accept-encoding']));
+    const body = startMetricsBody(secure(res), 'application/json; charset=utf-8', acceptsGzip(req));
     try {
       for (const chunk of statusJson(deps.version, deps.collector.lastResults(), history)) {
         await new Promise<void>((resolve, reject) => body.sink(Buffer.from(chunk), (err) => (err ? reject(err) : resolve())));

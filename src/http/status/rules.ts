@@ -40,15 +40,24 @@ export interface QueueSample {
 export type EarlierSample = Pick<QueueSample, 'at' | 'pending' | 'lastSent' | 'channelLastSeq'>;
 
 /**
+ * What one look shows without motion: every member's in-flight window full while messages wait
+ * undelivered is slow at best (the handlers are the bottleneck, README "Stuck or slow?"), and
+ * stuck when the next collection shows nothing acked.
+ */
+function allStalledWithWaiting(now: QueueSample): boolean {
+  return now.members > 0 && now.stalledMembers === now.members && now.undelivered > 0;
+}
+
+/**
  * `previous` is the queue's collection before this one, `windowStart` its oldest inside the window
  * (or `previous` when that is older). Stuck needs nothing to move since `previous`, so a queue
  * whose members stop acking is stuck by its second collection after; growing and slow look at the
- * whole window. Without an earlier collection, only what one look shows.
+ * whole window. Without an earlier collection, only what one look shows, never better than that.
  */
 export function judge(now: QueueSample, previous: EarlierSample | undefined, windowStart: EarlierSample | undefined): Verdict {
   if (now.offline) return 'offline';
   if (now.pending === 0) return 'idle';
-  if (!previous || !windowStart) return 'healthy';
+  if (!previous || !windowStart) return allStalledWithWaiting(now) ? 'slow' : 'healthy';
   if (now.lastSent === previous.lastSent && now.pending >= previous.pending) return 'stuck';
   if (now.members > 0 && now.pending > STATUS_RULES.growingMinPending && now.pending > windowStart.pending) return 'growing';
   const delivered = now.lastSent - windowStart.lastSent;
@@ -60,7 +69,11 @@ export function judge(now: QueueSample, previous: EarlierSample | undefined, win
 export function explain(verdict: Verdict, now: QueueSample, previous: EarlierSample | undefined, windowStart: EarlierSample | undefined): string {
   if (verdict === 'offline') return `durable with no member online; ${now.pending} pending and growing with every publish`;
   if (verdict === 'idle') return 'nothing pending';
-  if (!previous || !windowStart) return 'first collection of this queue: its motion shows from the next one';
+  if (!previous || !windowStart) {
+    return allStalledWithWaiting(now)
+      ? `all ${now.members} member(s) stalled at their in-flight limit with ${now.undelivered} undelivered waiting: the handlers are the bottleneck; first collection of this queue: whether they ack at all shows from the next one`
+      : 'first collection of this queue: its motion shows from the next one';
+  }
   const seconds = secondsBetween(windowStart, now);
   switch (verdict) {
     case 'stuck': {
@@ -76,6 +89,38 @@ export function explain(verdict: Verdict, now: QueueSample, previous: EarlierSam
     default:
       return `${now.lastSent - windowStart.lastSent} delivered in ${seconds} s`;
   }
+}
+
+/** Messages per second over the window, from the figures the history keeps. */
+export interface QueueRates {
+  published: number;
+  acked: number;
+  windowSeconds: number;
+}
+
+/**
+ * Published: the channel's (stream's) last sequence moved. Acked: whatever was published and is
+ * no longer pending (pending = undelivered + unacked). Undefined when the window has no length
+ * or the sequence went back (a server that lost its messages).
+ */
+export function queueRates(now: EarlierSample, windowStart: EarlierSample): QueueRates | undefined {
+  const windowSeconds = (now.at - windowStart.at) / 1000;
+  const published = now.channelLastSeq - windowStart.channelLastSeq;
+  if (windowSeconds <= 0 || published < 0) return undefined;
+  const acked = published - (now.pending - windowStart.pending);
+  return { published: published / windowSeconds, acked: acked / windowSeconds, windowSeconds };
+}
+
+/**
+ * Time to drain: the backlog over the net completion rate (acked minus published per second),
+ * the same as the recording rule's. 0 when nothing is pending, "growing" while acks do not
+ * outpace publishing, undefined without rates (a queue's first collection).
+ */
+export function timeToDrain(pending: number, rates: QueueRates | undefined): number | 'growing' | undefined {
+  if (pending === 0) return 0;
+  if (!rates) return undefined;
+  const net = rates.acked - rates.published;
+  return net > 0 ? pending / net : 'growing';
 }
 
 function secondsBetween(a: EarlierSample, b: EarlierSample): number {
