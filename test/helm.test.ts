@@ -241,6 +241,13 @@ describe('Helm chart charts/nats-queue-exporter', () => {
       assert.equal(drain['threshold'], '2');
     });
 
+    test('every values file in ci/ renders objects valid against their schemas (chart-testing renders them too)', () => {
+      const files = readdirSync(join(ROOT, CHART_DIR, 'ci')).filter((f) => f.endsWith('-values.yaml')).sort();
+      assert.deepEqual(files, ['hpa-values.yaml', 'keda-values.yaml']);
+      const hpas = render([`file:${CHART_DIR}/ci/hpa-values.yaml`]).filter((m) => m.kind === 'HorizontalPodAutoscaler');
+      assert.deepEqual(hpas.map((m) => `${m.metadata.namespace}/${m.metadata.name}`), ['media/resize-worker', 'billing/billing-worker', 'mail/mail-worker']);
+    });
+
     test('figures from a sidecar: the query matches the workers\' namespace, where the sidecars are scraped', () => {
       const [o] = scaledObjects(render([KEDA_VALUES, 'autoscaling.workers[0].figuresFrom=sidecar', 'autoscaling.workers[0].minReplicaCount=1']));
       assert.equal(selectors(o!.spec.triggers[0]!.metadata['query']!).get(BACKLOG)?.['namespace'], 'media');
