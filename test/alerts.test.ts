@@ -12,6 +12,7 @@ import { ROOT, RULES_FILE, alertRules, headingAnchors, loadRules, readRepoFile, 
 import { requireTool } from './helpers/tools.js';
 
 const TESTS_FILE = 'alerts/nats-queue-exporter.test.yml';
+const SCALING_TESTS_FILE = 'alerts/scaling.test.yml';
 const JOB = 'job=~".*nats-queue-exporter.*"';
 
 function run(tool: string, args: string[], cwd = ROOT): { status: number | null; output: string } {
@@ -36,7 +37,7 @@ describe('alert rules', () => {
   });
 
   test('promtool test rules passes', () => {
-    const res = run('promtool', ['test', 'rules', TESTS_FILE]);
+    const res = run('promtool', ['test', 'rules', TESTS_FILE, SCALING_TESTS_FILE]);
     assert.equal(res.status, 0, res.output);
     assert.match(res.output, /SUCCESS/);
   });
@@ -97,7 +98,8 @@ describe('alert rules', () => {
 
   test('server-side series are de-duplicated with max by before they are compared or summed', () => {
     for (const rule of loadRules().flatMap((g) => g.rules)) {
-      for (const m of rule.expr.matchAll(/\b(queue_(?!client_)\w+|stan_\w+)\b/g)) {
+      // A recorded series (level:metric:operations) is one per identity already.
+      for (const m of rule.expr.matchAll(/(?<![:\w])(queue_(?!client_)\w+|stan_\w+)\b(?!:)/g)) {
         const before = rule.expr.slice(0, m.index);
         assert.match(before, /(max|group)(_over_time)?(\s+by\s*\([^)]*\))?\s*\((\w+\()?\s*$/, `${rule.alert ?? rule.record}: ${m[1]} is not inside max by (...) or group by (...)`);
       }
@@ -114,6 +116,16 @@ describe('alert rules', () => {
         if (labels.includes('server')) assert.deepEqual(labels.slice(0, MONITORING.identity.length), [...MONITORING.identity], `${rule.alert}: by (${m[1]}) drops the identity labels`);
       }
       assert.doesNotMatch(rule.expr, /scalar\(/, `${rule.alert}: scalar() turns duplicated series into NaN and the alert off`);
+    }
+  });
+
+  test('the scaling group records level:metric:operations names, each tested by a promtool case', () => {
+    const scaling = loadRules().find((g) => g.name === 'nats-queue-exporter-scaling');
+    assert.ok(scaling, 'the rules file has no nats-queue-exporter-scaling group');
+    const tested = readRepoFile(SCALING_TESTS_FILE);
+    for (const rule of scaling.rules) {
+      assert.match(rule.record ?? '', /^queue:queue_[a-z_]+:(max|rate\d+[smh])$/, `${rule.record}: level queue, the metric read, the operations`);
+      assert.ok(tested.includes(`expr: ${rule.record}`) || tested.includes(`'${rule.record}{`), `${rule.record}: no case in ${SCALING_TESTS_FILE}`);
     }
   });
 

@@ -4,7 +4,9 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { COMPLETION_RATE } from '../scripts/alerts/scaling.js';
 import { renderDashboards } from '../scripts/grafana/generate.js';
+import { completionRate, timeToDrain } from '../scripts/grafana/queries.js';
 import { type RunningTool, startPrometheus } from './helpers/prometheus.js';
 import { type Dashboard, type Panel, RULES_FILE, loadDashboards, loadRules, readRepoFile } from './helpers/repo-files.js';
 import { requireTool } from './helpers/tools.js';
@@ -202,6 +204,21 @@ describe('Grafana dashboards', () => {
           assert.match(expr.slice(0, m.index), /sum by \([^)]*\) \($/, `${file}: ${m[1]} is per pod: sum it`);
         }
       }
+    }
+  });
+
+  test('time to drain and completion rate per queue, as the scaling recording rules define them', () => {
+    const detail = panels(dashboards.get('queue-detail.json')!);
+    const exprOf = (title: string, refId: string): string => detail.find((p) => p.title === title)!.targets!.find((t) => t.refId === refId)!.expr;
+    assert.equal(exprOf('Time to drain', 'A'), timeToDrain());
+    assert.equal(exprOf('Publish rate versus delivery rate', 'C'), completionRate());
+    const overview = panels(dashboards.get('queues-overview.json')!).find((p) => p.title === 'Top queue groups by backlog')!;
+    assert.match(overview.targets![1]!.expr, new RegExp(`^${timeToDrain().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\nand on`));
+    // The rules' completion rate: what arrived less the backlog's slope, never negative.
+    const rule = loadRules().flatMap((g) => g.rules).find((r) => r.record === COMPLETION_RATE)!;
+    for (const shape of [/^clamp_min\(/, /- on \(namespace, server, account, subject, group, durable\)\n/, /deriv\(queue_msgs_pending\{/]) {
+      assert.match(rule.expr, shape);
+      assert.match(completionRate(), shape);
     }
   });
 

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseCli } from '../src/config.js';
+import { ARRIVAL_RATE, BACKLOG } from '../scripts/alerts/scaling.js';
 import { CHART_DIR, DASHBOARDS_COPY_DIR } from '../scripts/k8s/chart.js';
+import { ADAPTER_METRIC } from '../scripts/k8s/chart-autoscaling.js';
 import { type Manifest, envOf, exporterOf, podOf, validate } from './helpers/k8s-models.js';
 import { ROOT, RULES_FILE, readRepoFile } from './helpers/repo-files.js';
 import { requireTool } from './helpers/tools.js';
@@ -17,9 +19,14 @@ function helm(args: string[]): { status: number | null; stdout: string; stderr: 
   return spawnSync(requireTool('helm', HELM_INSTALL), args, { cwd: ROOT, encoding: 'utf8' });
 }
 
-/** `helm template` with these --set values (`string:` first: --set-string); every object is checked against its schema. */
+/** `--set` flags for these values (`string:` first: --set-string; `file:` first: a values file, -f). */
+function setFlags(set: readonly string[]): string[] {
+  return set.flatMap((s) => (s.startsWith('string:') ? ['--set-string', s.slice('string:'.length)] : s.startsWith('file:') ? ['-f', s.slice('file:'.length)] : ['--set', s]));
+}
+
+/** `helm template` with these values (see setFlags); every object is checked against its schema. */
 function render(set: string[] = [], release = 'nqe'): Manifest[] {
-  const flags = set.flatMap((s) => (s.startsWith('string:') ? ['--set-string', s.slice('string:'.length)] : ['--set', s]));
+  const flags = setFlags(set);
   const res = helm(['template', release, CHART_DIR, '--namespace', 'monitoring', ...flags]);
   assert.equal(res.status, 0, `helm template ${set.join(' ')}: ${res.stderr}`);
   const manifests = parseAllDocuments(res.stdout).map((d) => d.toJS() as Manifest).filter((m) => m !== null);
@@ -182,5 +189,108 @@ describe('Helm chart charts/nats-queue-exporter', () => {
     const empty = helm(['template', 'nqe', CHART_DIR, '--set', 'servers=null']);
     assert.notEqual(empty.status, 0);
     assert.match(empty.stderr, /servers/);
+  });
+
+  describe('autoscaling', () => {
+    const KEDA_VALUES = `file:${CHART_DIR}/ci/keda-values.yaml`;
+    const QUEUE_LABELS = ['namespace', 'server', 'account', 'subject', 'group', 'durable'];
+    interface ScaledObject {
+      metadata: { name: string; namespace: string };
+      spec: {
+        scaleTargetRef: { name: string }; minReplicaCount: number; maxReplicaCount: number;
+        fallback: { failureThreshold: number; replicas: number; behavior: string };
+        triggers: Array<{ type: string; metricType: string; metadata: Record<string, string> }>;
+      };
+    }
+    const scaledObjects = (ms: Manifest[]): ScaledObject[] => ms.filter((m) => m.kind === 'ScaledObject') as unknown as ScaledObject[];
+
+    /** The label matchers of each recording rule a query reads, by rule name. */
+    function selectors(query: string): Map<string, Record<string, string>> {
+      return new Map([...query.matchAll(/([\w:]+)\{([^}]*)\}/g)].map((m) => [m[1]!, Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]))]));
+    }
+
+    test('off by default: no ScaledObject and no HPA', () => {
+      assert.ok(!render().some((m) => m.kind === 'ScaledObject' || m.kind === 'HorizontalPodAutoscaler'));
+    });
+
+    test('ci/keda-values.yaml: one ScaledObject per worker, the prometheus trigger on the scaling rules, a missing series an error, the fallback keeping the replicas', () => {
+      const ms = render([KEDA_VALUES]);
+      const rules = new Set(parse(readRepoFile(RULES_FILE)).groups.find((g: { name: string }) => g.name === 'nats-queue-exporter-scaling').rules.map((r: { record: string }) => r.record));
+      const objects = scaledObjects(ms);
+      assert.deepEqual(objects.map((o) => [o.metadata.namespace, o.metadata.name, o.spec.scaleTargetRef.name]), [['media', 'resize-worker', 'resize-worker'], ['billing', 'billing-worker', 'billing-worker'], ['mail', 'mail-worker', 'mail-worker']]);
+      for (const o of objects) {
+        assert.equal(o.spec.triggers.length, 1);
+        const [trigger] = o.spec.triggers;
+        assert.equal(trigger!.type, 'prometheus');
+        assert.equal(trigger!.metricType, 'AverageValue', 'KEDA\'s fallback works on AverageValue triggers only');
+        assert.equal(trigger!.metadata['ignoreNullValues'], 'false', `${o.metadata.name}: an absent series must be an error, not 0`);
+        assert.deepEqual(o.spec.fallback, { failureThreshold: 3, replicas: Math.max(1, o.spec.minReplicaCount), behavior: 'currentReplicasIfHigher' });
+        const read = selectors(trigger!.metadata['query']!);
+        assert.ok(read.size > 0, `${o.metadata.name}: the query reads no recording rule`);
+        for (const [rule, labels] of read) {
+          assert.ok(rules.has(rule), `${o.metadata.name}: ${rule} is not a recording rule of the scaling group`);
+          assert.deepEqual(Object.keys(labels), QUEUE_LABELS, `${o.metadata.name}: every label of the queue is matched, so one series answers`);
+          assert.equal(labels['namespace'], 'monitoring', 'the central exporter\'s series carry its namespace');
+        }
+      }
+      assert.deepEqual(objects.map((o) => o.spec.minReplicaCount), [0, 1, 1]);
+      assert.equal(objects[0]!.spec.triggers[0]!.metadata['query'], `${BACKLOG}{namespace="monitoring", server="stan-a", account="", subject="images", group="resizers", durable="resize"}`);
+      assert.equal(objects[0]!.spec.triggers[0]!.metadata['threshold'], '100');
+      const drain = objects[2]!.spec.triggers[0]!.metadata;
+      assert.equal(drain['query'], `${BACKLOG}{namespace="monitoring", server="stan-c", account="", subject="emails", group="senders", durable=""} / 300 + ${ARRIVAL_RATE}{namespace="monitoring", server="stan-c", account="", subject="emails", group="senders", durable=""}`);
+      assert.equal(drain['threshold'], '2');
+    });
+
+    test('every values file in ci/ renders objects valid against their schemas (chart-testing renders them too)', () => {
+      const files = readdirSync(join(ROOT, CHART_DIR, 'ci')).filter((f) => f.endsWith('-values.yaml')).sort();
+      assert.deepEqual(files, ['hpa-values.yaml', 'keda-values.yaml']);
+      const hpas = render([`file:${CHART_DIR}/ci/hpa-values.yaml`]).filter((m) => m.kind === 'HorizontalPodAutoscaler');
+      assert.deepEqual(hpas.map((m) => `${m.metadata.namespace}/${m.metadata.name}`), ['media/resize-worker', 'billing/billing-worker', 'mail/mail-worker']);
+    });
+
+    test('figures from a sidecar: the query matches the workers\' namespace, where the sidecars are scraped', () => {
+      const [o] = scaledObjects(render([KEDA_VALUES, 'autoscaling.workers[0].figuresFrom=sidecar', 'autoscaling.workers[0].minReplicaCount=1']));
+      assert.equal(selectors(o!.spec.triggers[0]!.metadata['query']!).get(BACKLOG)?.['namespace'], 'media');
+    });
+
+    const ONE_WORKER = [
+      'autoscaling.workers[0].deployment=billing-worker', 'autoscaling.workers[0].namespace=billing',
+      'autoscaling.workers[0].queue.server=stan-b', 'autoscaling.workers[0].queue.subject=invoices', 'autoscaling.workers[0].queue.group=billers',
+      'autoscaling.workers[0].maxReplicaCount=5',
+    ];
+    const BY_BACKLOG = [...ONE_WORKER, 'autoscaling.workers[0].messagesPerReplica=20'];
+    const BY_DRAIN_TIME = [...ONE_WORKER, 'autoscaling.workers[0].targetDrainSeconds=60', 'autoscaling.workers[0].messagesPerSecondPerReplica=1'];
+
+    test('an HPA on prometheus-adapter\'s external metric instead of KEDA: the queue\'s labels as its selector', () => {
+      const ms = render(['autoscaling.hpa.enabled=true', ...BY_BACKLOG]);
+      const hpas = ms.filter((m) => m.kind === 'HorizontalPodAutoscaler') as unknown as Array<{ metadata: { namespace: string }; spec: { scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number; metrics: Array<{ type: string; external: { metric: { name: string; selector: { matchLabels: Record<string, string> } }; target: { type: string; averageValue: string } } }> } }>;
+      assert.equal(hpas.length, 1);
+      const [hpa] = hpas;
+      assert.equal(hpa!.metadata.namespace, 'billing');
+      assert.deepEqual([hpa!.spec.scaleTargetRef.kind, hpa!.spec.scaleTargetRef.name, hpa!.spec.minReplicas, hpa!.spec.maxReplicas], ['Deployment', 'billing-worker', 1, 5]);
+      const [metric] = hpa!.spec.metrics;
+      assert.equal(metric!.type, 'External');
+      assert.equal(metric!.external.metric.name, ADAPTER_METRIC);
+      assert.deepEqual(metric!.external.metric.selector.matchLabels, { namespace: 'monitoring', server: 'stan-b', account: '', subject: 'invoices', group: 'billers', durable: '' });
+      assert.deepEqual(metric!.external.target, { type: 'AverageValue', averageValue: '20' });
+      assert.ok(!ms.some((m) => m.kind === 'ScaledObject'));
+    });
+
+    test('what cannot work is refused, saying why', () => {
+      for (const [set, wanted] of [
+        [[KEDA_VALUES, 'autoscaling.workers[0].figuresFrom=sidecar'], /resize-worker.*minReplicaCount 0 with figuresFrom sidecar: the sidecar runs in the workers' pods, so at zero replicas no exporter reports the queue/],
+        [[KEDA_VALUES, 'autoscaling.hpa.enabled=true'], /keda\.enabled and hpa\.enabled are both true/],
+        [['autoscaling.hpa.enabled=true', ...BY_BACKLOG, 'autoscaling.workers[0].minReplicaCount=0'], /billing-worker.*an HPA scales no lower than 1 replica/],
+        [['autoscaling.hpa.enabled=true', ...BY_DRAIN_TIME], /billing-worker.*targetDrainSeconds with hpa\.enabled/],
+        // Two targets, or a drain time without the rate of one replica.
+        [['autoscaling.keda.enabled=true', ...BY_BACKLOG, 'autoscaling.workers[0].targetDrainSeconds=60'], /autoscaling\/workers\/0/],
+        [['autoscaling.keda.enabled=true', ...ONE_WORKER, 'autoscaling.workers[0].targetDrainSeconds=60'], /autoscaling\/workers\/0/],
+        [['autoscaling.keda.enabled=true', ...BY_BACKLOG, 'autoscaling.workers[0].queue.server='], /autoscaling\/workers\/0\/queue\/server/],
+      ] as const) {
+        const res = helm(['template', 'nqe', CHART_DIR, '--namespace', 'monitoring', ...setFlags(set)]);
+        assert.notEqual(res.status, 0, `helm template ${set.join(' ')} is refused`);
+        assert.match(res.stderr, wanted);
+      }
+    });
   });
 });

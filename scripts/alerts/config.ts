@@ -30,6 +30,11 @@ export const MONITORING = {
    * alert must keep its `for` through it, a firing one must not resolve and fire again.
    */
   bridge: '3m',
+  /**
+   * The window of the scaling group's rates (arrival, completion, time to drain): at least four
+   * scrapes, so a rate survives a missed scrape; shorter follows a change sooner.
+   */
+  scalingWindow: '2m',
   runbook: 'https://github.com/nats-queue-exporter/nats-queue-exporter/blob/main/docs/runbook.md',
   /** Base URL of the Grafana that has the dashboards, for each alert's dashboard_url. */
   grafana: 'http://localhost:3000',

@@ -1,6 +1,7 @@
 import { Document, isMap, isSeq } from 'yaml';
 import { INHIBIT_RULES } from './inhibit.js';
 import { renderRules } from './rules.js';
+import { SCALING_RULES } from './scaling.js';
 
 export const RULES_FILE = 'alerts/nats-queue-exporter.rules.yml';
 export const INHIBIT_FILE = 'alerts/alertmanager-inhibit-rules.yml';
@@ -25,10 +26,17 @@ function render(doc: Document, comments: Array<string | undefined>, path: unknow
 }
 
 export function renderRulesFile(): string {
-  const { plain, comments } = withComments(renderRules(), 'comment');
-  const doc = new Document({ groups: [{ name: 'nats-queue-exporter', rules: plain }] }, { aliasDuplicateObjects: false });
-  doc.commentBefore = ` Alert rules for nats-queue-exporter.\n ${GENERATED}\n Test: promtool test rules alerts/nats-queue-exporter.test.yml. Runbook: docs/runbook.md.\n Inhibit rules for Alertmanager: alertmanager-inhibit-rules.yml beside this file.`;
-  return render(doc, comments, ['groups', 0, 'rules']);
+  const alerts = withComments(renderRules(), 'comment');
+  const scaling = withComments(SCALING_RULES, 'comment');
+  const doc = new Document({
+    groups: [
+      { name: 'nats-queue-exporter', rules: alerts.plain },
+      { name: 'nats-queue-exporter-scaling', rules: scaling.plain },
+    ],
+  }, { aliasDuplicateObjects: false });
+  doc.commentBefore = ` Alert rules for nats-queue-exporter, and the recording rules for scaling workers on their backlog\n (group nats-queue-exporter-scaling; docs/autoscaling.md).\n ${GENERATED}\n Test: promtool test rules alerts/nats-queue-exporter.test.yml alerts/scaling.test.yml. Runbook: docs/runbook.md.\n Inhibit rules for Alertmanager: alertmanager-inhibit-rules.yml beside this file.`;
+  render(doc, scaling.comments, ['groups', 1, 'rules']);
+  return render(doc, alerts.comments, ['groups', 0, 'rules']);
 }
 
 export function renderInhibitFile(): string {

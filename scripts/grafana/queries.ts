@@ -58,6 +58,29 @@ export function publishRate(at: At = ''): string {
   return `(\n${sequenceRate('stan_channel_last_sequence', at)}\nor\n${sequenceRate('jetstream_stream_last_sequence', at)}\n)`;
 }
 
+/**
+ * Messages published per second to each queue's channel or stream, and finished (acked) per second
+ * by its workers: what arrived less what the backlog grew by. The same figures as the scaling
+ * recording rules (scripts/alerts/scaling.ts), over the dashboard's rate interval.
+ */
+export function completionRate(at: At = ''): string {
+  const arrival = `${perQueue('queue_msgs_pending', at)} * 0\n+ on (${CHANNEL}) group_left ()\n${publishRate(at)}`;
+  return `clamp_min(\n${arrival}\n- on (${QUEUE})\n${backlogSlope(at)},\n0\n)`;
+}
+
+/** How fast each queue's backlog grows (negative: shrinks), per second. */
+function backlogSlope(at: At): string {
+  return `max by (${QUEUE}) (deriv(${selector('queue_msgs_pending', 'queue')}[$__rate_interval]${at}))`;
+}
+
+/**
+ * Seconds until each queue's backlog is empty at the rate it shrinks now: backlog / (completion
+ * rate - arrival rate). Absent while the backlog holds or grows, where the recording rule reads +Inf.
+ */
+export function timeToDrain(at: At = ''): string {
+  return `${perQueue('queue_msgs_pending', at)}\n  /\n-(${backlogSlope(at)} < 0)`;
+}
+
 /** Share of the store's per-channel limit that each channel uses; servers without a limit drop out. */
 export function storeUsage(channelMetric: 'stan_channel_messages' | 'stan_channel_bytes', limitMetric: 'stan_store_limit_messages' | 'stan_store_limit_bytes', at: At = ''): string {
   return `max by (${CHANNEL}) (${selector(channelMetric, 'channel')}${at})\n  / on (${SERVER}) group_left ()\nmax by (${SERVER}) (${selector(limitMetric, 'server')}${at} > 0)`;

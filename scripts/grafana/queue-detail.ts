@@ -1,7 +1,7 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { MONITORING } from '../alerts/config.js';
 import { Layout, YES_NO, exporterDashboard, flag, instantTable, singleStat, timeSeries } from './panels.js';
-import { MEMBER, QUEUE, clientSum, perQueue, publishRate, selector, sequenceRate } from './queries.js';
+import { MEMBER, clientSum, completionRate, perQueue, publishRate, selector, sequenceRate, timeToDrain } from './queries.js';
 
 /**
  * One queue: a subject and queue group (or a durable) over time, its members, and when it will be
@@ -50,11 +50,8 @@ export function queueDetail(): dashboard.DashboardBuilder {
   d.withPanel(layout.place(singleStat({
     id: 5,
     title: 'Time to drain',
-    answers: 'At the rate the backlog shrinks now, when it reaches zero. "not draining" while the backlog is steady or growing.',
-    queries: [{
-      expr: `${perQueue('queue_msgs_pending')}\n  /\n-(max by (${QUEUE}) (deriv(${selector('queue_msgs_pending', 'queue')}[$__rate_interval])) < 0)`,
-      legend: '{{group}} {{durable}}',
-    }],
+    answers: 'At the rate the backlog shrinks now (completion rate less arrival rate), when it reaches zero. "not draining" while the backlog is steady or growing. The same figure KEDA can scale on: docs/autoscaling.md.',
+    queries: [{ expr: timeToDrain(), legend: '{{group}} {{durable}}' }],
     unit: 's',
     noValue: 'not draining',
   }), 4, 5));
@@ -88,10 +85,11 @@ export function queueDetail(): dashboard.DashboardBuilder {
   d.withPanel(layout.place(timeSeries({
     id: 7,
     title: 'Publish rate versus delivery rate',
-    answers: 'Messages published to the subject (a NATS Streaming channel or a JetStream stream) per second against messages sent to this group per second.',
+    answers: 'Messages published to the subject (a NATS Streaming channel or a JetStream stream) per second against messages sent to this group per second, and messages its workers finished (acked) per second: the completion rate, what arrived less what the backlog grew by.',
     queries: [
       { expr: publishRate(), legend: 'published' },
       { expr: sequenceRate('queue_last_sent_sequence'), legend: 'delivered {{group}} {{durable}}' },
+      { expr: completionRate(), legend: 'completed {{group}} {{durable}}' },
     ],
     unit: 'ops',
   }), 12, 8));

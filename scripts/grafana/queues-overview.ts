@@ -1,7 +1,7 @@
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { MONITORING } from '../alerts/config.js';
 import { Layout, exporterDashboard, flag, instantTable, singleStat, timeSeries } from './panels.js';
-import { CHANNEL, QUEUE, QUEUE_LEGEND, SERVER, clientSum, perQueue, perServer, publishRate, selector, sequenceRate, storeUsage, top } from './queries.js';
+import { CHANNEL, QUEUE, QUEUE_LEGEND, SERVER, clientSum, perQueue, perServer, publishRate, selector, sequenceRate, storeUsage, timeToDrain, top } from './queries.js';
 
 /**
  * The detail dashboard for the row's queue, with the row's labels as its variables. The account is
@@ -53,8 +53,13 @@ export function queuesOverview(): dashboard.DashboardBuilder {
   d.withPanel(layout.place(instantTable({
     id: 6,
     title: 'Top queue groups by backlog',
-    answers: 'Which consumers have the most messages not finished (undelivered + unacked), now; a row opens the queue dashboard.',
-    queries: [{ expr: `topk(10, ${perQueue('queue_msgs_pending')})` }],
+    answers: 'Which consumers have the most messages not finished (undelivered + unacked), now, and when each will have none at the rate its backlog shrinks (empty while it holds or grows); a row opens the queue dashboard.',
+    queries: [
+      { expr: `topk(10, ${perQueue('queue_msgs_pending')})`, legend: 'pending' },
+      { expr: `${timeToDrain()}\nand on (${QUEUE})\ntopk(10, ${perQueue('queue_msgs_pending')})`, legend: 'time to drain' },
+    ],
+    merge: true,
+    columns: { 'time to drain': { unit: 's' } },
     link: { title: 'Queue dashboard', url: QUEUE_LINK },
   }), 12, 8));
   d.withPanel(layout.place(timeSeries({

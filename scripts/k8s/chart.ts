@@ -5,6 +5,7 @@ import {
   CENTRAL_RESOURCES, CONTAINER_SECURITY, DASHBOARD_LABEL, EXAMPLE_SERVERS, POD_SECURITY, RELEASE_LABEL,
   deployment, exporterContainer, podMonitor, podSpec, scrapeEndpoint, service, serviceMonitor,
 } from './resources.js';
+import { AUTOSCALING_COMMENT, AUTOSCALING_SCHEMA, AUTOSCALING_VALUES, renderAutoscalingTemplates } from './chart-autoscaling.js';
 import { GENERATED, yamlDocument } from './yaml-out.js';
 
 /**
@@ -56,6 +57,7 @@ const VALUES: ReadonlyArray<readonly [string, unknown, string]> = [
   ['prometheusRule', { enabled: true, labels: RELEASE_LABEL }, 'The alert rules of alerts/nats-queue-exporter.rules.yml as a PrometheusRule.'],
   ['dashboards', { enabled: true, labels: DASHBOARD_LABEL, namespace: '' },
     'The Grafana dashboards as a ConfigMap for Grafana\'s dashboard sidecar (label grafana_dashboard);\nnamespace: where that sidecar looks, if only in Grafana\'s namespace ("" = the release\'s).'],
+  ['autoscaling', AUTOSCALING_VALUES, AUTOSCALING_COMMENT],
 ];
 
 export function valuesYaml(): string {
@@ -124,6 +126,7 @@ export function valuesSchema(): string {
       podMonitor: monitor,
       prometheusRule: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, labels } },
       dashboards: { type: 'object', additionalProperties: false, properties: { enabled: { type: 'boolean' }, labels, namespace: { type: 'string' } } },
+      autoscaling: AUTOSCALING_SCHEMA,
     },
   };
   return `${JSON.stringify(schema, null, 2)}\n`;
@@ -297,6 +300,7 @@ export function renderChart(root: string): Map<string, string> {
     [`${CHART_DIR}/templates/prometheusrule.yaml`, chartPrometheusRule()],
     [`${CHART_DIR}/templates/dashboards.yaml`, chartDashboards()],
     [`${CHART_DIR}/templates/NOTES.txt`, NOTES],
+    ...renderAutoscalingTemplates(CHART_DIR),
     [RULES_COPY, readFileSync(join(root, RULES_SOURCE), 'utf8')],
   ]);
   for (const f of readdirSync(join(root, 'grafana')).filter((n) => n.endsWith('.json')).sort()) {

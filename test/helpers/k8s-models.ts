@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
@@ -16,6 +18,8 @@ const MODELS: Record<string, (m: Manifest) => { validate(): void }> = {
   'monitoring.coreos.com/v1/ServiceMonitor': (m) => new ServiceMonitor(m as never),
   'monitoring.coreos.com/v1/PodMonitor': (m) => new PodMonitor(m as never),
   'monitoring.coreos.com/v1/PrometheusRule': (m) => new PrometheusRule(m as never),
+  'keda.sh/v1alpha1/ScaledObject': (m) => new ScaledObject(m as never),
+  'autoscaling/v2/HorizontalPodAutoscaler': (m) => new HorizontalPodAutoscaler(m as never),
 };
 
 export function validate(m: Manifest, where: string): void {
