@@ -21,3 +21,6 @@ export const nodeCrypto = (): typeof import('node:crypto') => load('node:crypto'
 
 /** zlib, loaded at the first answer that is gzipped: 0.5 MB of an idle sidecar's memory on Node 24 (npm run footprint). */
 export const nodeZlib = (): typeof import('node:zlib') => load('node:zlib') as typeof import('node:zlib');
+
+/** undici, loaded when the first monitoring client is made: a sidecar that only serves probes never loads it. */
+export const undici = (): typeof import('undici') => load('undici') as typeof import('undici');
