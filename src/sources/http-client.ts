@@ -56,7 +56,10 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 export class MonitorHttpClient {
   readonly #target: NodeTarget;
   readonly #basePath: string;
-  readonly #pool: Pool;
+  readonly #origin: string;
+  readonly #poolOptions: Pool.Options;
+  /** Made at the first request: an exporter that has not scraped yet has not loaded undici. */
+  #pool: Pool | undefined;
   readonly #headers: Record<string, string>;
   readonly #secrets: readonly string[];
   readonly #connections: number;
@@ -68,15 +71,16 @@ export class MonitorHttpClient {
     const url = new URL(target.url);
     this.#basePath = url.pathname === '/' ? '' : url.pathname;
     this.#connections = opts.connections;
+    this.#origin = url.origin;
     // undici's own timeouts back up the scrape's deadline (the signal of each request), which ends first.
-    this.#pool = new (undici().Pool)(url.origin, {
+    this.#poolOptions = {
       connections: opts.connections,
       keepAliveTimeout: IDLE_CONNECTION_MS,
       keepAliveMaxTimeout: IDLE_CONNECTION_MS,
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
       ...(url.protocol === 'https:' && { connect: tlsConnectOptions(target.tls) }),
-    });
+    };
     this.#headers = { accept: 'application/json' };
     if (target.authorization) this.#headers['authorization'] = target.authorization.reveal();
     this.#secrets = targetSecrets(target.authorization?.reveal());
@@ -151,6 +155,7 @@ export class MonitorHttpClient {
   }
 
   async #get(path: string, signal: AbortSignal, where: string, firstCap: AnswerCap): Promise<Answer> {
+    this.#pool ??= new (undici().Pool)(this.#origin, this.#poolOptions);
     const res = await this.#pool.request({ method: 'GET', path: this.#basePath + path, headers: this.#headers, signal });
     try {
       return await this.#collect(res, where, firstCap);
@@ -236,6 +241,6 @@ export class MonitorHttpClient {
   }
 
   async close(): Promise<void> {
-    await this.#pool.destroy();
+    await this.#pool?.destroy();
   }
 }
