@@ -177,7 +177,7 @@ class StanNode {
       giveUp.abort();
       const failure = failureOf(err, this.target.url);
       if (err instanceof ScrapeError && err.status === 404 && await this.#answersVarz(deadline)) {
-        failure.message += `; this is a nats-server without NATS Streaming (its /varz answers): give it with --jetstream ${this.target.server}=${this.target.url} for its JetStream queues`;
+        failure.message += `; its /varz answers, so this is a nats-server without NATS Streaming (or one still starting): for its JetStream queues give it with --jetstream ${this.target.server}=${this.target.url}`;
       }
       this.ended = performance.now();
       return { node: this, started, failure };
