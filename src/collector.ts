@@ -1,6 +1,7 @@
 import type { Logger } from './log.js';
 import type { SelfMetrics } from './metrics/self-metrics.js';
 import type { ClientPending, NodeSnapshot, ServerSnapshot, Snapshot } from './model/types.js';
+import { repeatedNodeMessage } from './model/same-server.js';
 import { narrowToScope, reportedScope } from './probes/scope.js';
 import type { ServerTarget } from './targets.js';
 
@@ -133,6 +134,10 @@ export class Collector {
     const previous = this.#last.get(s.name);
     const log = this.#childLog(s.name);
     for (const node of s.nodes) this.#recordNode(s.name, this.#childLog(s.name, node.node), node, previous?.nodes.find((n) => n.node === node.node));
+    for (const r of s.repeated ?? []) {
+      const before = previous?.repeated?.some((p) => p.node === r.node && p.serverId === r.serverId);
+      if (!before) this.#childLog(s.name, r.node).warn({ sameAs: r.sameAs }, repeatedNodeMessage(r));
+    }
     const conflict = s.claimers.length > 1;
     const conflictBefore = (previous?.claimers.length ?? 0) > 1;
     if (conflict && !conflictBefore) {

@@ -146,6 +146,9 @@ function parseServer(raw: string, from: string, backend: Backend, passwords: Ser
   if (url.search !== '' || url.hash !== '') {
     throw new ConfigError(`${from} "${label}=...": the URL must be the monitoring base URL without ?query or #fragment; ${example}`);
   }
+  if (/(^|\/)(streaming|jsz)(\/|$)/.test(url.pathname)) {
+    throw new ConfigError(`${from} "${label}=...": the URL's path ${url.pathname} is a page of the monitoring API, which the exporter adds itself; give the monitoring port's root, e.g. http://${url.host}`);
+  }
   let authorization: Secret | undefined;
   if (url.username !== '' || url.password !== '') {
     const given = `${from} "${label}=${redactUrlText(urlText)}"`;

@@ -24,3 +24,15 @@ export const nodeCrypto = (): typeof import('node:crypto') => load('node:crypto'
  * so it is in every process now; npm run footprint measures what that costs.
  */
 export const nodeZlib = (): typeof import('node:zlib') => load('node:zlib') as typeof import('node:zlib');
+
+/**
+ * undici, loaded when the first monitoring client is made: a sidecar that only serves probes never
+ * loads it. Its HTTP parser is WebAssembly, which V8 would compile again with TurboFan once it
+ * runs hot: that compilation is the largest transient in the exporter's peak memory (npm run
+ * memory), and saves nothing on a dozen requests a scrape whose bodies the parser only skips.
+ * Liftoff, V8's first-tier WebAssembly compiler, is kept instead.
+ */
+export const undici = (): typeof import('undici') => {
+  (load('node:v8') as typeof import('node:v8')).setFlagsFromString('--liftoff-only');
+  return load('undici') as typeof import('undici');
+};

@@ -1,4 +1,5 @@
 import type { Backend } from '../targets.js';
+import type { RepeatedNode } from './same-server.js';
 
 /**
  * The backend-neutral picture of one scrape. Sources build it, metrics render it.
@@ -254,6 +255,8 @@ export interface ServerSnapshot {
    * leaders) is a conflict, and `owner` is then the first.
    */
   claimers: string[];
+  /** Nodes that are an earlier node under another URL (the same server_id): never claimers. */
+  repeated?: RepeatedNode[];
   /** The owner's channels; empty without an owner. */
   channels: Channel[];
   /** Publish times read over `--nats-url` this scrape. */

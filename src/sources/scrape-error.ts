@@ -6,6 +6,8 @@ export class ScrapeError extends Error {
   constructor(
     readonly reason: ScrapeErrorReason,
     message: string,
+    /** With `http_status`: the status the server answered. */
+    readonly status?: number,
   ) {
     super(message);
   }

@@ -1,5 +1,6 @@
 import { OldestAges } from '../../model/oldest-age.js';
 import { QuietCursors } from '../../model/quiet-cursors.js';
+import { repeatedNodes } from '../../model/same-server.js';
 import type { JetStreamNodeInfo, NodeSnapshot, ServerSnapshot } from '../../model/types.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import type { NodeTarget, ServerTarget } from '../../targets.js';
@@ -82,7 +83,8 @@ export class JetStreamSource {
   async #scrapeWith(keep: (stream: string) => boolean): Promise<ServerSnapshot> {
     const deadline = AbortSignal.timeout(this.#opts.timeoutMs);
     const reads = await Promise.all(this.#nodes.map((node) => node.read(deadline)));
-    const answered = reads.filter((r) => r.streams !== undefined);
+    const repeated = repeatedNodes(reads.map((r) => ({ node: r.snapshot.node, serverId: r.snapshot.jetstream?.serverId })));
+    const answered = reads.filter((r) => r.streams !== undefined && !repeated.some((n) => n.node === r.snapshot.node));
     const claimers = answered.filter((r) => r.snapshot.jetstream!.metaLeader);
     const owner = claimers[0] ?? answered[0];
     const channels = logicalServerChannels(answered.map((r) => r.streams!)).filter((c) => keep(c.name));
@@ -94,6 +96,7 @@ export class JetStreamSource {
       channels,
       ageLookups: 0,
     };
+    if (repeated.length > 0) snapshot.repeated = repeated;
     if (owner) {
       snapshot.owner = owner.snapshot.node;
       this.#quietCursors.narrow(channels);

@@ -2,8 +2,9 @@ import { buildChannel } from '../../model/consumers.js';
 import type { Channel, NodeSnapshot, ScrapeFailure, ServerInfo, ServerSnapshot, StoreLimits } from '../../model/types.js';
 import type { NodeTarget, ServerTarget } from '../../targets.js';
 import type { SubjectMatcher } from '../../subjects.js';
-import { failureOf } from '../scrape-error.js';
+import { failureOf, ScrapeError } from '../scrape-error.js';
 import { OldestAges } from '../../model/oldest-age.js';
+import { repeatedNodes } from '../../model/same-server.js';
 import type { AnswerCap, AnswerCaps } from '../answer-caps.js';
 import { MonitorHttpClient } from '../http-client.js';
 import { StanMessageTimes } from './message-times.js';
@@ -83,7 +84,9 @@ export class StanSource {
     // deadline counts as down, so that one hung node cannot use up the time of the owner's sweep.
     const decide = this.#nodes.length > 1 ? AbortSignal.any([deadline, AbortSignal.timeout(this.#opts.timeoutMs / 2)]) : deadline;
     const states = await Promise.all(this.#nodes.map((node) => node.readState(decide)));
-    const claimers = states.filter((s) => s.info !== undefined && ownsQueueState(s.info));
+    const repeated = repeatedNodes(states.map((s) => ({ node: s.node.target.node, serverId: s.info?.serverId })));
+    const distinct = states.filter((s) => !repeated.some((r) => r.node === s.node.target.node));
+    const claimers = distinct.filter((s) => s.info !== undefined && ownsQueueState(s.info));
     const owner = claimers[0];
     const channels = new Map<string, Channel>();
     const readOwner = async (): Promise<void> => {
@@ -96,7 +99,7 @@ export class StanSource {
       }
     };
     // v0.16.0 read every URL it was given: a Raft follower's listing is part of its answer.
-    const listers = this.#opts.nssCompat ? states.filter((s) => s !== owner && s.info !== undefined && listsChannels(s.info)) : [];
+    const listers = this.#opts.nssCompat ? distinct.filter((s) => s !== owner && s.info !== undefined && listsChannels(s.info)) : [];
     const listed = new Map<NodeState, Channel[]>();
     const readListed = async (state: NodeState): Promise<void> => {
       const into = new Map<string, Channel>();
@@ -117,6 +120,7 @@ export class StanSource {
       channels: ownerAnswered ? [...channels.values()] : [],
       ageLookups: 0,
     };
+    if (repeated.length > 0) snapshot.repeated = repeated;
     if (ownerAnswered) {
       snapshot.owner = owner.node.target.node;
       this.#messageTimes?.useCluster(owner.info!.clusterId);
@@ -145,6 +149,8 @@ class StanNode {
   checkedPages = 0;
   /** When this node's part of the current scrape ended. */
   ended = 0;
+  /** Whether /varz answered 200, once asked. */
+  #varzAnswered: boolean | undefined;
 
   constructor(target: NodeTarget, opts: StanSourceOptions) {
     this.target = target;
@@ -169,9 +175,29 @@ class StanNode {
       return state;
     } catch (err) {
       giveUp.abort();
+      const failure = failureOf(err, this.target.url);
+      if (err instanceof ScrapeError && err.status === 404 && await this.#answersVarz(deadline)) {
+        failure.message += `; its /varz answers, so this is a nats-server without NATS Streaming (or one still starting): for its JetStream queues give it with --jetstream ${this.target.server}=${this.target.url}`;
+      }
       this.ended = performance.now();
-      return { node: this, started, failure: failureOf(err, this.target.url) };
+      return { node: this, started, failure };
     }
+  }
+
+  /**
+   * Whether the port answers nats-server's /varz, asked at the first 404 of serverz or storez
+   * and remembered once a status came back.
+   */
+  async #answersVarz(deadline: AbortSignal): Promise<boolean> {
+    if (this.#varzAnswered === undefined) {
+      try {
+        this.#varzAnswered = await this.#http.read('/varz', deadline, this.#opts.caps.varz, () => true);
+      } catch (err) {
+        if (err instanceof ScrapeError && err.reason === 'http_status') this.#varzAnswered = false;
+        return false;
+      }
+    }
+    return this.#varzAnswered;
   }
 
   /**
