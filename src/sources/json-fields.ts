@@ -41,22 +41,6 @@ export function str(o: Json, key: string, where: string, optional = false): stri
   return v;
 }
 
-/** A boolean field; a missing one is `false` when `optional` (Go's omitempty leaves false out). */
-export function bool(o: Json, key: string, where: string, optional = false): boolean {
-  const v = o[key];
-  if (v === undefined && optional) return false;
-  if (typeof v !== 'boolean') throw invalid(where, `field "${key}" is ${v === undefined ? 'missing' : 'not a boolean'}`);
-  return v;
-}
-
-/** A list field; missing or null is the empty list (Go's omitempty and nil slices). */
-export function list(o: Json, key: string, where: string): unknown[] {
-  const v = o[key];
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw invalid(where, `field "${key}" is not a list`);
-  return v;
-}
-
 /** An RFC 3339 time (Go's time.Time) as Unix milliseconds; `undefined` when missing and `optional`. */
 export function time(o: Json, key: string, where: string, optional: true): number | undefined;
 export function time(o: Json, key: string, where: string, optional?: false): number;

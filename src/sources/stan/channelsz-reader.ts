@@ -1,5 +1,6 @@
 import type { ChannelFacts, Subscription } from '../../model/types.js';
-import { bits, CLOSE_ARRAY, CLOSE_OBJECT, KeyTable, NOT_SURE, OPEN_ARRAY, OPEN_OBJECT, Reader, StringTable } from '../json-bytes.js';
+import { CLOSE_ARRAY, CLOSE_OBJECT, NOT_SURE, OPEN_ARRAY, OPEN_OBJECT, Reader, StringTable } from '../json-bytes.js';
+import { CHANNEL, CHANNELS_PAGE, SUBSCRIPTION } from './channelsz-fields.js';
 import { type ParsedChannel, splitQueueName } from './parse.js';
 
 /**
@@ -20,17 +21,11 @@ export interface ReadPage {
   channels: ParsedChannel[];
 }
 
-/** The keys the reader uses (places in KEYS, bits in the masks below); any other key's value is skipped. */
-const TOTAL = 0, COUNT = 1, CHANNELS = 2;
-const NAME = 3, MSGS = 4, BYTES = 5, FIRST_SEQ = 6, LAST_SEQ = 7, SUBS_COUNT = 8, SUBSCRIPTIONS = 9;
-const CLIENT_ID = 10, QUEUE_NAME = 11, DURABLE_NAME = 12, IS_DURABLE = 13, IS_OFFLINE = 14, IS_STALLED = 15;
-const MAX_INFLIGHT = 16, ACK_WAIT = 17, LAST_SENT = 18, PENDING_COUNT = 19, INBOX = 20;
-const KEYS = new KeyTable([
-  'total', 'count', 'channels',
-  'name', 'msgs', 'bytes', 'first_seq', 'last_seq', 'subs_count', 'subscriptions',
-  'client_id', 'queue_name', 'durable_name', 'is_durable', 'is_offline', 'is_stalled', 'max_inflight', 'ack_wait',
-  'last_sent', 'pending_count', 'inbox',
-]);
+const P = CHANNELS_PAGE.id;
+const C = CHANNEL.id;
+const S = SUBSCRIPTION.id;
+/** The fields a subscription must have when its inbox is not read. */
+const WITHOUT_INBOX_REQUIRED = SUBSCRIPTION.required & ~SUBSCRIPTION.bit('inbox');
 
 /** Queue names kept at most; past this the table starts again. */
 const MAX_QUEUES = 100_000;
@@ -57,11 +52,6 @@ export class NameTable extends StringTable {
   }
 }
 
-/** Bits of the fields a channel or subscription must have. */
-const CHANNEL_REQUIRED = bits(NAME, MSGS, BYTES, FIRST_SEQ, LAST_SEQ, SUBS_COUNT);
-const SUBSCRIPTION_REQUIRED = bits(CLIENT_ID, IS_DURABLE, IS_OFFLINE, IS_STALLED, MAX_INFLIGHT, ACK_WAIT, LAST_SENT, PENDING_COUNT);
-const PAGE_REQUIRED = bits(TOTAL, COUNT);
-
 /**
  * Where the reader puts strings: `names` for channel names, client ids and queue names;
  * `inboxes` for subscription inboxes, which are read only when it is given (they are unique
@@ -87,31 +77,32 @@ function readSubscription(r: Reader, { names, inboxes }: Tables): Subscription {
   let unacked = 0;
   if (r.opens(OPEN_OBJECT, CLOSE_OBJECT)) {
     do {
-      const key = r.key(KEYS);
+      const key = r.key(SUBSCRIPTION.keys);
       switch (key) {
-        case CLIENT_ID: clientId = r.string(names); break;
-        case INBOX:
+        case S.client_id: clientId = r.string(names); break;
+        case S.inbox:
           if (inboxes === undefined) {
             r.skip();
             continue;
           }
           inbox = r.string(inboxes);
           break;
-        case QUEUE_NAME: queueName = r.string(names); break;
-        case DURABLE_NAME: durableName = r.string(names); break;
-        case IS_DURABLE: isDurable = r.boolean(); break;
-        case IS_OFFLINE: offline = r.boolean(); break;
-        case IS_STALLED: stalled = r.boolean(); break;
-        case MAX_INFLIGHT: maxInflight = r.number(); break;
-        case ACK_WAIT: ackWaitSeconds = r.number(); break;
-        case LAST_SENT: lastSent = r.number(); break;
-        case PENDING_COUNT: unacked = r.number(); break;
+        case S.queue_name: queueName = r.string(names); break;
+        case S.durable_name: durableName = r.string(names); break;
+        case S.is_durable: isDurable = r.boolean(); break;
+        case S.is_offline: offline = r.boolean(); break;
+        case S.is_stalled: stalled = r.boolean(); break;
+        case S.max_inflight: maxInflight = SUBSCRIPTION.number(r, key); break;
+        case S.ack_wait: ackWaitSeconds = SUBSCRIPTION.number(r, key); break;
+        case S.last_sent: lastSent = SUBSCRIPTION.number(r, key); break;
+        case S.pending_count: unacked = SUBSCRIPTION.number(r, key); break;
         default: r.skip(); continue;
       }
       seen |= 1 << key;
     } while (r.more(CLOSE_OBJECT));
   }
-  if ((seen & SUBSCRIPTION_REQUIRED) !== SUBSCRIPTION_REQUIRED || (inboxes !== undefined && (seen & (1 << INBOX)) === 0)) throw NOT_SURE;
+  const required = inboxes === undefined ? WITHOUT_INBOX_REQUIRED : SUBSCRIPTION.required;
+  if ((seen & required) !== required) throw NOT_SURE;
   let group = '';
   let durable = durableName;
   if (queueName !== '') ({ group, durable } = names.queue(queueName, isDurable));
@@ -124,15 +115,15 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
   const subscriptions: Subscription[] = [];
   if (r.opens(OPEN_OBJECT, CLOSE_OBJECT)) {
     do {
-      const key = r.key(KEYS);
+      const key = r.key(CHANNEL.keys);
       switch (key) {
-        case NAME: facts.name = r.string(tables.names); break;
-        case MSGS: facts.messages = r.number(); break;
-        case BYTES: facts.bytes = r.number(); break;
-        case FIRST_SEQ: facts.firstSeq = r.number(); break;
-        case LAST_SEQ: facts.lastSeq = r.number(); break;
-        case SUBS_COUNT: facts.subscriptionCount = r.number(); break;
-        case SUBSCRIPTIONS:
+        case C.name: facts.name = r.string(tables.names); break;
+        case C.msgs: facts.messages = CHANNEL.number(r, key); break;
+        case C.bytes: facts.bytes = CHANNEL.number(r, key); break;
+        case C.first_seq: facts.firstSeq = CHANNEL.number(r, key); break;
+        case C.last_seq: facts.lastSeq = CHANNEL.number(r, key); break;
+        case C.subs_count: facts.subscriptionCount = CHANNEL.number(r, key); break;
+        case C.subscriptions:
           subscriptions.length = 0;
           if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
             do subscriptions.push(readSubscription(r, tables));
@@ -144,7 +135,7 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
       seen |= 1 << key;
     } while (r.more(CLOSE_OBJECT));
   }
-  if ((seen & CHANNEL_REQUIRED) !== CHANNEL_REQUIRED) throw NOT_SURE;
+  if ((seen & CHANNEL.required) !== CHANNEL.required) throw NOT_SURE;
   return { facts, subscriptions };
 }
 
@@ -164,11 +155,11 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
   try {
     if (r.opens(OPEN_OBJECT, CLOSE_OBJECT)) {
       do {
-        const key = r.key(KEYS);
+        const key = r.key(CHANNELS_PAGE.keys);
         switch (key) {
-          case TOTAL: total = r.number(); break;
-          case COUNT: count = r.number(); break;
-          case CHANNELS:
+          case P.total: total = CHANNELS_PAGE.number(r, key); break;
+          case P.count: count = CHANNELS_PAGE.number(r, key); break;
+          case P.channels:
             channels.length = 0;
             if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
               do channels.push(readChannel(r, tables));
@@ -180,7 +171,7 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
         seen |= 1 << key;
       } while (r.more(CLOSE_OBJECT));
     }
-    if ((seen & PAGE_REQUIRED) !== PAGE_REQUIRED || !r.atEnd()) return undefined;
+    if ((seen & CHANNELS_PAGE.required) !== CHANNELS_PAGE.required || !r.atEnd()) return undefined;
   } catch (err) {
     if (err === NOT_SURE) return undefined;
     throw err;

@@ -1,5 +1,6 @@
 import type { ChannelFacts, ServerInfo, StoreLimits, Subscription } from '../../model/types.js';
-import { bool, list, num, object, str, time } from '../json-fields.js';
+import { num, object, str, time } from '../json-fields.js';
+import { CHANNEL, CHANNELS_PAGE, SUBSCRIPTION } from './channelsz-fields.js';
 
 /**
  * Checks and converts the JSON of nats-streaming-server's /streaming endpoints
@@ -60,8 +61,7 @@ export interface ChannelsPage {
 }
 
 export function parseChannelsPage(body: unknown, where: string): ChannelsPage {
-  const o = object(body, where);
-  return { total: num(o, 'total', where), count: num(o, 'count', where), channels: list(o, 'channels', where) };
+  return CHANNELS_PAGE.check(body, where);
 }
 
 /** Splits a queue name: "DURABLE:GROUP" for durable queue groups, at the first colon. */
@@ -73,40 +73,30 @@ export function splitQueueName(queueName: string, isDurable: boolean): { group: 
 }
 
 function parseSubscription(value: unknown, where: string, withInbox: boolean): Subscription {
-  const o = object(value, where);
-  const queueName = str(o, 'queue_name', where, true);
-  const isDurable = bool(o, 'is_durable', where);
-  const { group, durable } = queueName !== ''
-    ? splitQueueName(queueName, isDurable)
-    : { group: '', durable: str(o, 'durable_name', where, true) };
+  const s = SUBSCRIPTION.check(value, where, withInbox ? 0 : SUBSCRIPTION.bit('inbox'));
+  const queueName = s.queue_name ?? '';
+  const { group, durable } = queueName !== '' ? splitQueueName(queueName, s.is_durable) : { group: '', durable: s.durable_name ?? '' };
   return {
-    clientId: str(o, 'client_id', where),
-    inbox: withInbox ? str(o, 'inbox', where) : '',
+    clientId: s.client_id,
+    inbox: withInbox ? s.inbox : '',
     group,
     durable,
-    unacked: num(o, 'pending_count', where),
-    lastSent: num(o, 'last_sent', where),
-    maxInflight: num(o, 'max_inflight', where),
-    ackWaitSeconds: num(o, 'ack_wait', where),
-    stalled: bool(o, 'is_stalled', where),
-    offline: bool(o, 'is_offline', where),
+    unacked: s.pending_count,
+    lastSent: s.last_sent,
+    maxInflight: s.max_inflight,
+    ackWaitSeconds: s.ack_wait,
+    stalled: s.is_stalled,
+    offline: s.is_offline,
     index: 0,
   };
 }
 
 /** Reads a channel object as channelsz?subs=1 gives it; subscription inboxes only when asked for. */
 export function parseChannel(value: unknown, where: string, withInbox = false): ParsedChannel {
-  const o = object(value, where);
-  const name = str(o, 'name', where);
+  const name = CHANNEL.field(value, where, 'name');
   const at = `${where} channel "${name}"`;
-  const facts: ChannelFacts = {
-    name,
-    messages: num(o, 'msgs', at),
-    bytes: num(o, 'bytes', at),
-    firstSeq: num(o, 'first_seq', at),
-    lastSeq: num(o, 'last_seq', at),
-    subscriptionCount: num(o, 'subs_count', at),
-  };
-  const subscriptions = list(o, 'subscriptions', at).map((s, i) => parseSubscription(s, `${at} subscription ${i}`, withInbox));
+  const c = CHANNEL.check(value, at);
+  const facts: ChannelFacts = { name, messages: c.msgs, bytes: c.bytes, firstSeq: c.first_seq, lastSeq: c.last_seq, subscriptionCount: c.subs_count };
+  const subscriptions = c.subscriptions.map((s, i) => parseSubscription(s, `${at} subscription ${i}`, withInbox));
   return { facts, subscriptions };
 }
