@@ -2,18 +2,19 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { FieldTable, FieldType, Fields } from '../src/sources/field-table.js';
-import { JSZ_PAGE } from '../src/sources/jetstream/jsz-fields.js';
+import { JSZ_PAGE, VARZ } from '../src/sources/jetstream/fields.js';
 import { readJszPage } from '../src/sources/jetstream/jsz-reader.js';
-import { parseJszPage } from '../src/sources/jetstream/parse.js';
+import { parseJszPage, parseVarz } from '../src/sources/jetstream/parse.js';
 import { ScrapeError } from '../src/sources/scrape-error.js';
-import { CHANNELS_PAGE } from '../src/sources/stan/channelsz-fields.js';
+import { CHANNELS_PAGE, SERVERZ, STOREZ } from '../src/sources/stan/fields.js';
 import { NameTable, readChannelsPage } from '../src/sources/stan/channelsz-reader.js';
-import { parseChannel, parseChannelsPage } from '../src/sources/stan/parse.js';
+import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from '../src/sources/stan/parse.js';
 
 /**
- * The field tables drive both readers of a page: for every field of every table, found in the
+ * The field tables drive the readers of each page: for every field of every table, found in the
  * recorded pages (see test/fixtures/README.md), a value the table refuses makes the byte reader
- * give up and the checked parser name the field. A field added to a table is tested here.
+ * (channelsz, /jsz) give up and the checked parser name the field. A field added to a table is
+ * tested here.
  */
 
 const recorded = (path: string): string => readFileSync(new URL(`../../test/fixtures/${path}`, import.meta.url), 'utf8');
@@ -25,8 +26,8 @@ interface Page {
   paths: string[];
   /** Fields no recorded page has (the servers recorded leave them out while they are false or empty). */
   unrecorded: string[];
-  /** The byte reader, reading every field (inboxes too). */
-  read(body: Buffer): unknown;
+  /** The byte reader, reading every field (inboxes too), for the pages that have one. */
+  read?(body: Buffer): unknown;
   /** JSON.parse and the checked parser. */
   checked(body: Buffer): unknown;
 }
@@ -51,6 +52,9 @@ const PAGES: Page[] = [
     read: (body) => readJszPage(body),
     checked: (body) => parseJszPage(JSON.parse(body.toString('utf8')), 'jsz offset 0'),
   },
+  { name: 'serverz', table: SERVERZ, paths: ['standalone/serverz.json', 'clustered/n1-serverz.json'], unrecorded: [], checked: (body) => parseServerz(JSON.parse(body.toString('utf8'))) },
+  { name: 'storez', table: STOREZ, paths: ['standalone/storez.json'], unrecorded: [], checked: (body) => parseStorez(JSON.parse(body.toString('utf8'))) },
+  { name: '/varz', table: VARZ, paths: ['jetstream/cluster/n1-varz.json'], unrecorded: [], checked: (body) => parseVarz(JSON.parse(body.toString('utf8'))) },
 ];
 
 type Json = Record<string, unknown>;
@@ -121,7 +125,7 @@ interface Edit {
 
 /** The byte reader gives up on `body`, and the checked parser refuses it with `fault`. */
 function refused(page: Page, what: string, body: Buffer, fault: RegExp): void {
-  assert.equal(page.read(body), undefined, `${what}: the byte reader took it`);
+  if (page.read) assert.equal(page.read(body), undefined, `${what}: the byte reader took it`);
   assert.throws(() => page.checked(body), (err: unknown) => {
     assert.ok(err instanceof ScrapeError, what);
     assert.equal(err.reason, 'invalid_response', what);
@@ -133,7 +137,7 @@ function refused(page: Page, what: string, body: Buffer, fault: RegExp): void {
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 for (const page of PAGES) {
-  test(`${page.name}: every count, sequence and size below zero, or not whole, is refused by both readers, naming the field and the value`, () => {
+  test(`${page.name}: every count, sequence and size below zero, or not whole, is refused by its readers, naming the field and the value`, () => {
     let negatives = 0;
     for (const { what, key, body } of eachField(page, (_place, spec) => (spec.type === 'uint' ? -3 : undefined))) {
       refused(page, what, body, new RegExp(`field "${key}" is -3, not a count`));
@@ -144,7 +148,7 @@ for (const page of PAGES) {
     for (const { what, body } of eachField(page, (_place, spec) => (spec.type === 'uint' ? 2.5 : undefined))) refused(page, what, body, /is 2\.5, not a count/);
   });
 
-  test(`${page.name}: every required field missing, and every field of another type, is refused by both readers, naming the field`, () => {
+  test(`${page.name}: every required field missing, and every field of another type, is refused by its readers, naming the field`, () => {
     for (const { what, key, body } of eachField(page, ({ table, key }) => ((table.required & table.bit(key)) !== 0 ? DELETE : undefined))) {
       refused(page, what, body, new RegExp(`field "${key}" is missing`));
     }

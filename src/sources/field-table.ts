@@ -1,5 +1,5 @@
 import { KeyTable, NOT_SURE, type Reader } from './json-bytes.js';
-import { invalid, type Json } from './json-fields.js';
+import { ScrapeError } from './scrape-error.js';
 
 /**
  * What one field of a monitoring answer holds:
@@ -37,6 +37,11 @@ type ValueOf<F extends FieldSpec> =
 export type Checked<S extends Fields> = {
   -readonly [K in keyof S]: S[K] extends { optional: true } ? ValueOf<S[K]> | undefined : ValueOf<S[K]>;
 };
+
+type Json = Record<string, unknown>;
+
+/** A monitoring answer in a shape the exporter does not take: `where` says where in the answer. */
+const invalid = (where: string, message: string): ScrapeError => new ScrapeError('invalid_response', `${where}: ${message}`);
 
 const isCount = (value: number): boolean => value >= 0 && Number.isInteger(value);
 

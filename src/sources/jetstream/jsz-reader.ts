@@ -1,6 +1,6 @@
 import type { JetStreamTotals } from '../../model/types.js';
 import { CLOSE_ARRAY, END, NOT_SURE, Reader, StringTable } from '../json-bytes.js';
-import { ACCOUNT, API, CONSUMER, CONSUMER_CONFIG, JSZ_PAGE, PLACEMENT, SEQUENCE, SERVER_CONFIG, STREAM, STREAM_STATE } from './jsz-fields.js';
+import { ACCOUNT, API, CONSUMER, CONSUMER_CONFIG, JSZ_PAGE, PLACEMENT, SEQUENCE, SERVER_CONFIG, STREAM, STREAM_STATE } from './fields.js';
 import { filterSubjects, type JszAccount, type JszConsumer, type JszPage, type JszStream, parseJszPage, WHOLE_STREAM } from './parse.js';
 
 /**

@@ -1,7 +1,6 @@
 import type { JetStreamTotals } from '../../model/types.js';
 import type { Checked } from '../field-table.js';
-import { object, objectField, str, time } from '../json-fields.js';
-import { ACCOUNT, CONSUMER, JSZ_PAGE, type PLACEMENT, STREAM } from './jsz-fields.js';
+import { ACCOUNT, CONSUMER, JSZ_PAGE, type PLACEMENT, STREAM, VARZ } from './fields.js';
 
 /**
  * Checks and converts nats-server's /jsz (accounts, streams, consumers and their config) and
@@ -186,14 +185,6 @@ export interface VarzIdentity {
 }
 
 export function parseVarz(body: unknown): VarzIdentity {
-  const where = 'varz';
-  const o = object(body, where);
-  const cluster = objectField(o, 'cluster', where, true);
-  return {
-    serverId: str(o, 'server_id', where),
-    serverName: str(o, 'server_name', where),
-    version: str(o, 'version', where),
-    cluster: cluster ? str(cluster, 'name', `${where} cluster`, true) : '',
-    startTimeSeconds: time(o, 'start', where) / 1000,
-  };
+  const o = VARZ.check(body, 'varz');
+  return { serverId: o.server_id, serverName: o.server_name, version: o.version, cluster: o.cluster?.name ?? '', startTimeSeconds: o.start / 1000 };
 }

@@ -1,6 +1,6 @@
 import type { ChannelFacts, Subscription } from '../../model/types.js';
 import { CLOSE_ARRAY, CLOSE_OBJECT, NOT_SURE, OPEN_ARRAY, OPEN_OBJECT, Reader, StringTable } from '../json-bytes.js';
-import { CHANNEL, CHANNELS_PAGE, SUBSCRIPTION } from './channelsz-fields.js';
+import { CHANNEL, CHANNELS_PAGE, SUBSCRIPTION } from './fields.js';
 import { type ParsedChannel, splitQueueName } from './parse.js';
 
 /**

@@ -1,6 +1,5 @@
 import type { ChannelFacts, ServerInfo, StoreLimits, Subscription } from '../../model/types.js';
-import { num, object, str, time } from '../json-fields.js';
-import { CHANNEL, CHANNELS_PAGE, SUBSCRIPTION } from './channelsz-fields.js';
+import { CHANNEL, CHANNELS_PAGE, SERVERZ, STOREZ, SUBSCRIPTION } from './fields.js';
 
 /**
  * Checks and converts the JSON of nats-streaming-server's /streaming endpoints
@@ -8,43 +7,39 @@ import { CHANNEL, CHANNELS_PAGE, SUBSCRIPTION } from './channelsz-fields.js';
  */
 
 export function parseServerz(body: unknown): ServerInfo {
-  const where = 'serverz';
-  const o = object(body, where);
+  const o = SERVERZ.check(body, 'serverz');
   return {
-    clusterId: str(o, 'cluster_id', where),
-    serverId: str(o, 'server_id', where),
-    version: str(o, 'version', where),
-    goVersion: str(o, 'go', where, true),
-    state: str(o, 'state', where),
-    role: str(o, 'role', where, true),
-    startTimeSeconds: time(o, 'start_time', where) / 1000,
-    startTime: str(o, 'start_time', where),
-    clients: num(o, 'clients', where),
-    subscriptions: num(o, 'subscriptions', where),
-    channels: num(o, 'channels', where),
-    messages: num(o, 'total_msgs', where),
-    bytes: num(o, 'total_bytes', where),
-    openFds: num(o, 'open_fds', where, true),
-    maxFds: num(o, 'max_fds', where, true),
-    receivedMessages: num(o, 'in_msgs', where),
-    receivedBytes: num(o, 'in_bytes', where),
-    sentMessages: num(o, 'out_msgs', where),
-    sentBytes: num(o, 'out_bytes', where),
+    clusterId: o.cluster_id,
+    serverId: o.server_id,
+    version: o.version,
+    goVersion: o.go ?? '',
+    state: o.state,
+    role: o.role ?? '',
+    startTimeSeconds: o.start_time / 1000,
+    // As the server wrote it (nanoseconds and all), checked as a time above.
+    startTime: (body as { start_time: string }).start_time,
+    clients: o.clients,
+    subscriptions: o.subscriptions,
+    channels: o.channels,
+    messages: o.total_msgs,
+    bytes: o.total_bytes,
+    openFds: o.open_fds ?? 0,
+    maxFds: o.max_fds ?? 0,
+    receivedMessages: o.in_msgs,
+    receivedBytes: o.in_bytes,
+    sentMessages: o.out_msgs,
+    sentBytes: o.out_bytes,
   };
 }
 
 export function parseStorez(body: unknown): StoreLimits {
-  const where = 'storez';
-  const o = object(body, where);
-  const limits = object(o['limits'], `${where} limits`);
-  const w = `${where} limits`;
+  const { limits } = STOREZ.check(body, 'storez');
   return {
-    channels: num(limits, 'max_channels', w, true),
-    subscriptions: num(limits, 'max_subscriptions', w, true),
-    messages: num(limits, 'max_msgs', w, true),
-    bytes: num(limits, 'max_bytes', w, true),
-    // Go encodes time.Duration as nanoseconds.
-    ageSeconds: num(limits, 'max_age', w, true) / 1e9,
+    channels: limits.max_channels ?? 0,
+    subscriptions: limits.max_subscriptions ?? 0,
+    messages: limits.max_msgs ?? 0,
+    bytes: limits.max_bytes ?? 0,
+    ageSeconds: (limits.max_age ?? 0) / 1e9,
   };
 }
 

@@ -1,10 +1,24 @@
 import { FieldTable } from '../field-table.js';
 
 /**
- * The fields of a /jsz page (accounts=true&streams=true&consumers=true&config=true) that the
- * exporter uses (nats-server server/monitor.go, consumer.go, stream.go): both jsz-reader.ts and
- * parse.ts read by these tables.
+ * The fields of nats-server's /jsz (accounts=true&streams=true&consumers=true&config=true) and
+ * /varz pages that the exporter uses (server/monitor.go, consumer.go, stream.go), one table per
+ * kind of object: parse.ts checks each page by them, and jsz-reader.ts reads /jsz pages by them.
  */
+
+export const VARZ_CLUSTER = new FieldTable({
+  /** "" or missing for a standalone server. */
+  name: { type: 'string', optional: true },
+});
+
+export const VARZ = new FieldTable({
+  server_id: { type: 'string' },
+  /** The name replicas lead under; the server id when no name was given. */
+  server_name: { type: 'string' },
+  version: { type: 'string' },
+  cluster: { type: 'object', of: VARZ_CLUSTER, optional: true },
+  start: { type: 'time' },
+});
 
 /** meta_cluster, and the cluster of a stream or consumer. */
 export const PLACEMENT = new FieldTable({
