@@ -43,7 +43,8 @@ type Json = Record<string, unknown>;
 /** A monitoring answer in a shape the exporter does not take: `where` says where in the answer. */
 const invalid = (where: string, message: string): ScrapeError => new ScrapeError('invalid_response', `${where}: ${message}`);
 
-const isCount = (value: number): boolean => value >= 0 && Number.isInteger(value);
+/** A whole number, 0 or more (of a finite one: JSON has no other). */
+const isCount = (value: number): boolean => value >= 0 && Math.floor(value) === value;
 
 /**
  * The fields the exporter uses in one kind of object of a monitoring page (a channel, a
@@ -82,7 +83,7 @@ export class FieldTable<const S extends Fields> {
    */
   number(r: Reader, id: number): number {
     const value = r.number();
-    if ((this.#uint & (1 << id)) !== 0 && !isCount(value)) throw NOT_SURE;
+    if (!isCount(value) && (this.#uint & (1 << id)) !== 0) throw NOT_SURE;
     return value;
   }
 

@@ -15,19 +15,36 @@ import { filterSubjects, type JszAccount, type JszConsumer, type JszPage, type J
  * name the fault.
  */
 
-const P = JSZ_PAGE.id;
-const A = ACCOUNT.id;
-const S = STREAM.id;
-const ST = STREAM_STATE.id;
-const C = CONSUMER.id;
-const CC = CONSUMER_CONFIG.id;
-const SQ = SEQUENCE.id;
+/**
+ * Each field's place, from its table (fields.ts), as Reader.key gives it: module constants, so
+ * that the switches below compare with constants (property loads there made the reader slower).
+ */
+const {
+  server_id: P_SERVER_ID, disabled: P_DISABLED, total: P_TOTAL, memory: P_MEMORY, storage: P_STORAGE, config: P_CONFIG, accounts: P_ACCOUNTS,
+  streams: P_STREAMS, consumers: P_CONSUMERS, messages: P_MESSAGES, bytes: P_BYTES, api: P_API, meta_cluster: P_META, account_details: P_ACCOUNT_DETAILS,
+} = JSZ_PAGE.id;
+const { id: A_ID, name: A_NAME, stream_detail: A_STREAMS } = ACCOUNT.id;
+const { name: S_NAME, cluster: S_CLUSTER, state: S_STATE, consumer_detail: S_CONSUMERS } = STREAM.id;
+const {
+  messages: ST_MESSAGES, bytes: ST_BYTES, first_seq: ST_FIRST_SEQ, last_seq: ST_LAST_SEQ, first_ts: ST_FIRST_TS, last_ts: ST_LAST_TS,
+  consumer_count: ST_CONSUMER_COUNT,
+} = STREAM_STATE.id;
+const {
+  name: C_NAME, config: C_CONFIG, cluster: C_CLUSTER, delivered: C_DELIVERED, ack_floor: C_ACK_FLOOR, num_pending: C_NUM_PENDING,
+  num_ack_pending: C_NUM_ACK_PENDING, num_redelivered: C_NUM_REDELIVERED, num_waiting: C_NUM_WAITING, push_bound: C_PUSH_BOUND, paused: C_PAUSED, ts: C_TS,
+} = CONSUMER.id;
+const {
+  durable_name: CC_DURABLE, deliver_subject: CC_DELIVER_SUBJECT, deliver_group: CC_DELIVER_GROUP, max_ack_pending: CC_MAX_ACK_PENDING,
+  filter_subject: CC_FILTER, filter_subjects: CC_FILTERS,
+} = CONSUMER_CONFIG.id;
+const { leader: LEADER } = PLACEMENT.id;
+const { consumer_seq: SQ_CONSUMER_SEQ, stream_seq: SQ_STREAM_SEQ, last_active: SQ_LAST_ACTIVE } = SEQUENCE.id;
 
 /** A cluster or meta_cluster object: its leader, "" when it names none. */
 function leaderOf(r: Reader, names: StringTable): string {
   let leader = '';
   for (let key = r.firstKey(PLACEMENT.keys); key !== END; key = r.nextKey(PLACEMENT.keys)) {
-    if (key === PLACEMENT.id.leader) leader = r.string(names);
+    if (key === LEADER) leader = r.string(names);
     else r.skip();
   }
   return leader;
@@ -58,9 +75,9 @@ function readSequence(r: Reader): typeof sequence {
   let seen = 0;
   for (let key = r.firstKey(SEQUENCE.keys); key !== END; key = r.nextKey(SEQUENCE.keys)) {
     seen |= 1 << key;
-    if (key === SQ.stream_seq) sequence.streamSeq = SEQUENCE.number(r, key);
-    else if (key === SQ.last_active) sequence.lastActiveMs = r.time();
-    else if (key === SQ.consumer_seq) SEQUENCE.number(r, key);
+    if (key === SQ_STREAM_SEQ) sequence.streamSeq = SEQUENCE.number(r, key);
+    else if (key === SQ_LAST_ACTIVE) sequence.lastActiveMs = r.time();
+    else if (key === SQ_CONSUMER_SEQ) SEQUENCE.number(r, key);
     else r.skip();
   }
   if ((seen & SEQUENCE.required) !== SEQUENCE.required) throw NOT_SURE;
@@ -75,12 +92,12 @@ function readConsumerConfig(r: Reader, names: StringTable, c: JszConsumer): void
   let many: string[] = [];
   for (let key = r.firstKey(CONSUMER_CONFIG.keys); key !== END; key = r.nextKey(CONSUMER_CONFIG.keys)) {
     switch (key) {
-      case CC.durable_name: c.durableName = r.string(names); break;
-      case CC.deliver_subject: c.deliverSubject = r.string(names); break;
-      case CC.deliver_group: c.deliverGroup = r.string(names); break;
-      case CC.max_ack_pending: c.maxAckPending = CONSUMER_CONFIG.number(r, key); break;
-      case CC.filter_subject: one = r.string(names); break;
-      case CC.filter_subjects: many = subjects(r, names); break;
+      case CC_DURABLE: c.durableName = r.string(names); break;
+      case CC_DELIVER_SUBJECT: c.deliverSubject = r.string(names); break;
+      case CC_DELIVER_GROUP: c.deliverGroup = r.string(names); break;
+      case CC_MAX_ACK_PENDING: c.maxAckPending = CONSUMER_CONFIG.number(r, key); break;
+      case CC_FILTER: one = r.string(names); break;
+      case CC_FILTERS: many = subjects(r, names); break;
       default: r.skip();
     }
   }
@@ -98,18 +115,18 @@ function readConsumer(r: Reader, names: StringTable): JszConsumer {
   for (let key = r.firstKey(CONSUMER.keys); key !== END; key = r.nextKey(CONSUMER.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case C.name: c.name = r.string(names); break;
-      case C.config: readConsumerConfig(r, names, c); break;
-      case C.cluster: c.cluster = { leader: leaderOf(r, names) }; break;
-      case C.delivered: ({ streamSeq: c.deliveredStreamSeq, lastActiveMs: c.lastDeliveryMs } = readSequence(r)); break;
-      case C.ack_floor: ({ streamSeq: c.ackFloorStreamSeq, lastActiveMs: c.lastAckMs } = readSequence(r)); break;
-      case C.num_pending: c.numPending = CONSUMER.number(r, key); break;
-      case C.num_ack_pending: c.numAckPending = CONSUMER.number(r, key); break;
-      case C.num_redelivered: c.numRedelivered = CONSUMER.number(r, key); break;
-      case C.num_waiting: c.numWaiting = CONSUMER.number(r, key); break;
-      case C.push_bound: c.pushBound = r.boolean(); break;
-      case C.paused: c.paused = r.boolean(); break;
-      case C.ts: c.readAtMs = r.time(); break;
+      case C_NAME: c.name = r.string(names); break;
+      case C_CONFIG: readConsumerConfig(r, names, c); break;
+      case C_CLUSTER: c.cluster = { leader: leaderOf(r, names) }; break;
+      case C_DELIVERED: ({ streamSeq: c.deliveredStreamSeq, lastActiveMs: c.lastDeliveryMs } = readSequence(r)); break;
+      case C_ACK_FLOOR: ({ streamSeq: c.ackFloorStreamSeq, lastActiveMs: c.lastAckMs } = readSequence(r)); break;
+      case C_NUM_PENDING: c.numPending = CONSUMER.number(r, key); break;
+      case C_NUM_ACK_PENDING: c.numAckPending = CONSUMER.number(r, key); break;
+      case C_NUM_REDELIVERED: c.numRedelivered = CONSUMER.number(r, key); break;
+      case C_NUM_WAITING: c.numWaiting = CONSUMER.number(r, key); break;
+      case C_PUSH_BOUND: c.pushBound = r.boolean(); break;
+      case C_PAUSED: c.paused = r.boolean(); break;
+      case C_TS: c.readAtMs = r.time(); break;
       default: r.skip();
     }
   }
@@ -125,13 +142,13 @@ function readState(r: Reader, stream: JszStream): void {
   for (let key = r.firstKey(STREAM_STATE.keys); key !== END; key = r.nextKey(STREAM_STATE.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case ST.messages: stream.messages = STREAM_STATE.number(r, key); break;
-      case ST.bytes: stream.bytes = STREAM_STATE.number(r, key); break;
-      case ST.first_seq: stream.firstSeq = STREAM_STATE.number(r, key); break;
-      case ST.last_seq: stream.lastSeq = STREAM_STATE.number(r, key); break;
-      case ST.first_ts: stream.firstPublishedMs = publishTime(r); break;
-      case ST.last_ts: stream.lastPublishedMs = publishTime(r); break;
-      case ST.consumer_count: stream.consumerCount = STREAM_STATE.number(r, key); break;
+      case ST_MESSAGES: stream.messages = STREAM_STATE.number(r, key); break;
+      case ST_BYTES: stream.bytes = STREAM_STATE.number(r, key); break;
+      case ST_FIRST_SEQ: stream.firstSeq = STREAM_STATE.number(r, key); break;
+      case ST_LAST_SEQ: stream.lastSeq = STREAM_STATE.number(r, key); break;
+      case ST_FIRST_TS: stream.firstPublishedMs = publishTime(r); break;
+      case ST_LAST_TS: stream.lastPublishedMs = publishTime(r); break;
+      case ST_CONSUMER_COUNT: stream.consumerCount = STREAM_STATE.number(r, key); break;
       default: r.skip();
     }
   }
@@ -147,10 +164,10 @@ function readStream(r: Reader, names: StringTable): JszStream {
   for (let key = r.firstKey(STREAM.keys); key !== END; key = r.nextKey(STREAM.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case S.name: stream.name = r.string(names); break;
-      case S.cluster: stream.cluster = { leader: leaderOf(r, names) }; break;
-      case S.state: readState(r, stream); break;
-      case S.consumer_detail: {
+      case S_NAME: stream.name = r.string(names); break;
+      case S_CLUSTER: stream.cluster = { leader: leaderOf(r, names) }; break;
+      case S_STATE: readState(r, stream); break;
+      case S_CONSUMERS: {
         const consumers: JszConsumer[] = [];
         if (r.opensList()) {
           do consumers.push(readConsumer(r, names));
@@ -172,9 +189,9 @@ function readAccount(r: Reader, names: StringTable): JszAccount {
   for (let key = r.firstKey(ACCOUNT.keys); key !== END; key = r.nextKey(ACCOUNT.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case A.id: account.id = r.string(names); break;
-      case A.name: account.name = r.string(names); break;
-      case A.stream_detail: {
+      case A_ID: account.id = r.string(names); break;
+      case A_NAME: account.name = r.string(names); break;
+      case A_STREAMS: {
         const streams: JszStream[] = [];
         if (r.opensList()) {
           do streams.push(readStream(r, names));
@@ -200,12 +217,12 @@ function readTop(r: Reader, names: StringTable): JszPage {
   for (let key = r.firstKey(JSZ_PAGE.keys); key !== END; key = r.nextKey(JSZ_PAGE.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case P.server_id: page.serverId = r.string(names); break;
-      case P.disabled: page.disabled = r.boolean(); break;
-      case P.total: page.total = JSZ_PAGE.number(r, key); break;
-      case P.memory: totals.memoryBytes = JSZ_PAGE.number(r, key); break;
-      case P.storage: totals.storageBytes = JSZ_PAGE.number(r, key); break;
-      case P.config:
+      case P_SERVER_ID: page.serverId = r.string(names); break;
+      case P_DISABLED: page.disabled = r.boolean(); break;
+      case P_TOTAL: page.total = JSZ_PAGE.number(r, key); break;
+      case P_MEMORY: totals.memoryBytes = JSZ_PAGE.number(r, key); break;
+      case P_STORAGE: totals.storageBytes = JSZ_PAGE.number(r, key); break;
+      case P_CONFIG:
         totals.maxMemoryBytes = totals.maxStorageBytes = 0;
         for (let c = r.firstKey(SERVER_CONFIG.keys); c !== END; c = r.nextKey(SERVER_CONFIG.keys)) {
           if (c === SERVER_CONFIG.id.max_memory) totals.maxMemoryBytes = SERVER_CONFIG.number(r, c);
@@ -213,12 +230,12 @@ function readTop(r: Reader, names: StringTable): JszPage {
           else r.skip();
         }
         break;
-      case P.accounts: totals.accounts = JSZ_PAGE.number(r, key); break;
-      case P.streams: totals.streams = JSZ_PAGE.number(r, key); break;
-      case P.consumers: totals.consumers = JSZ_PAGE.number(r, key); break;
-      case P.messages: totals.messages = JSZ_PAGE.number(r, key); break;
-      case P.bytes: totals.bytes = JSZ_PAGE.number(r, key); break;
-      case P.api:
+      case P_ACCOUNTS: totals.accounts = JSZ_PAGE.number(r, key); break;
+      case P_STREAMS: totals.streams = JSZ_PAGE.number(r, key); break;
+      case P_CONSUMERS: totals.consumers = JSZ_PAGE.number(r, key); break;
+      case P_MESSAGES: totals.messages = JSZ_PAGE.number(r, key); break;
+      case P_BYTES: totals.bytes = JSZ_PAGE.number(r, key); break;
+      case P_API:
         totals.apiRequests = totals.apiErrors = 0;
         for (let a = r.firstKey(API.keys); a !== END; a = r.nextKey(API.keys)) {
           if (a === API.id.total) totals.apiRequests = API.number(r, a);
@@ -226,8 +243,8 @@ function readTop(r: Reader, names: StringTable): JszPage {
           else r.skip();
         }
         break;
-      case P.meta_cluster: page.metaLeader = leaderOf(r, names); break;
-      case P.account_details: {
+      case P_META: page.metaLeader = leaderOf(r, names); break;
+      case P_ACCOUNT_DETAILS: {
         const accounts: JszAccount[] = [];
         if (r.opensList()) {
           do accounts.push(readAccount(r, names));

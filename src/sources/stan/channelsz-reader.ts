@@ -21,9 +21,16 @@ export interface ReadPage {
   channels: ParsedChannel[];
 }
 
-const P = CHANNELS_PAGE.id;
-const C = CHANNEL.id;
-const S = SUBSCRIPTION.id;
+/**
+ * Each field's place, from its table (fields.ts), as Reader.key gives it: module constants, so
+ * that the switches below compare with constants (property loads there made the reader slower).
+ */
+const { total: TOTAL, count: COUNT, channels: CHANNELS } = CHANNELS_PAGE.id;
+const { name: NAME, msgs: MSGS, bytes: BYTES, first_seq: FIRST_SEQ, last_seq: LAST_SEQ, subs_count: SUBS_COUNT, subscriptions: SUBSCRIPTIONS } = CHANNEL.id;
+const {
+  client_id: CLIENT_ID, inbox: INBOX, queue_name: QUEUE_NAME, durable_name: DURABLE_NAME, is_durable: IS_DURABLE, is_offline: IS_OFFLINE,
+  is_stalled: IS_STALLED, max_inflight: MAX_INFLIGHT, ack_wait: ACK_WAIT, last_sent: LAST_SENT, pending_count: PENDING_COUNT,
+} = SUBSCRIPTION.id;
 /** The fields a subscription must have when its inbox is not read. */
 const WITHOUT_INBOX_REQUIRED = SUBSCRIPTION.required & ~SUBSCRIPTION.bit('inbox');
 
@@ -79,23 +86,23 @@ function readSubscription(r: Reader, { names, inboxes }: Tables): Subscription {
     do {
       const key = r.key(SUBSCRIPTION.keys);
       switch (key) {
-        case S.client_id: clientId = r.string(names); break;
-        case S.inbox:
+        case CLIENT_ID: clientId = r.string(names); break;
+        case INBOX:
           if (inboxes === undefined) {
             r.skip();
             continue;
           }
           inbox = r.string(inboxes);
           break;
-        case S.queue_name: queueName = r.string(names); break;
-        case S.durable_name: durableName = r.string(names); break;
-        case S.is_durable: isDurable = r.boolean(); break;
-        case S.is_offline: offline = r.boolean(); break;
-        case S.is_stalled: stalled = r.boolean(); break;
-        case S.max_inflight: maxInflight = SUBSCRIPTION.number(r, key); break;
-        case S.ack_wait: ackWaitSeconds = SUBSCRIPTION.number(r, key); break;
-        case S.last_sent: lastSent = SUBSCRIPTION.number(r, key); break;
-        case S.pending_count: unacked = SUBSCRIPTION.number(r, key); break;
+        case QUEUE_NAME: queueName = r.string(names); break;
+        case DURABLE_NAME: durableName = r.string(names); break;
+        case IS_DURABLE: isDurable = r.boolean(); break;
+        case IS_OFFLINE: offline = r.boolean(); break;
+        case IS_STALLED: stalled = r.boolean(); break;
+        case MAX_INFLIGHT: maxInflight = SUBSCRIPTION.number(r, key); break;
+        case ACK_WAIT: ackWaitSeconds = SUBSCRIPTION.number(r, key); break;
+        case LAST_SENT: lastSent = SUBSCRIPTION.number(r, key); break;
+        case PENDING_COUNT: unacked = SUBSCRIPTION.number(r, key); break;
         default: r.skip(); continue;
       }
       seen |= 1 << key;
@@ -117,13 +124,13 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
     do {
       const key = r.key(CHANNEL.keys);
       switch (key) {
-        case C.name: facts.name = r.string(tables.names); break;
-        case C.msgs: facts.messages = CHANNEL.number(r, key); break;
-        case C.bytes: facts.bytes = CHANNEL.number(r, key); break;
-        case C.first_seq: facts.firstSeq = CHANNEL.number(r, key); break;
-        case C.last_seq: facts.lastSeq = CHANNEL.number(r, key); break;
-        case C.subs_count: facts.subscriptionCount = CHANNEL.number(r, key); break;
-        case C.subscriptions:
+        case NAME: facts.name = r.string(tables.names); break;
+        case MSGS: facts.messages = CHANNEL.number(r, key); break;
+        case BYTES: facts.bytes = CHANNEL.number(r, key); break;
+        case FIRST_SEQ: facts.firstSeq = CHANNEL.number(r, key); break;
+        case LAST_SEQ: facts.lastSeq = CHANNEL.number(r, key); break;
+        case SUBS_COUNT: facts.subscriptionCount = CHANNEL.number(r, key); break;
+        case SUBSCRIPTIONS:
           subscriptions.length = 0;
           if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
             do subscriptions.push(readSubscription(r, tables));
@@ -157,9 +164,9 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
       do {
         const key = r.key(CHANNELS_PAGE.keys);
         switch (key) {
-          case P.total: total = CHANNELS_PAGE.number(r, key); break;
-          case P.count: count = CHANNELS_PAGE.number(r, key); break;
-          case P.channels:
+          case TOTAL: total = CHANNELS_PAGE.number(r, key); break;
+          case COUNT: count = CHANNELS_PAGE.number(r, key); break;
+          case CHANNELS:
             channels.length = 0;
             if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
               do channels.push(readChannel(r, tables));
