@@ -1,4 +1,4 @@
-import { KeyTable, NOT_SURE, type Reader } from './json-bytes.js';
+import { KeyTable, NOT_SURE } from './json-bytes.js';
 import { ScrapeError } from './scrape-error.js';
 
 /**
@@ -47,6 +47,16 @@ const invalid = (where: string, message: string): ScrapeError => new ScrapeError
 const isCount = (value: number): boolean => value >= 0 && Math.floor(value) === value;
 
 /**
+ * For the byte reader: `value`, read at a `uint` field, or NOT_SURE when it is no count (then the
+ * checked parser names it). Small, so that the readers' loops inline it. Which fields a reader
+ * reads with it is tested against the tables (test/field-tables.test.ts).
+ */
+export function uint(value: number): number {
+  if (!isCount(value)) throw NOT_SURE;
+  return value;
+}
+
+/**
  * The fields the exporter uses in one kind of object of a monitoring page (a channel, a
  * subscription, a stream, a consumer...), in one place: the byte reader takes its key look-up,
  * each key's place and the fields an object must have from it, and the checked parser checks
@@ -60,7 +70,6 @@ export class FieldTable<const S extends Fields> {
   /** Bits of the places of the fields an object must have. */
   readonly required: number;
   readonly fields: S;
-  readonly #uint: number;
 
   constructor(fields: S) {
     const names = Object.keys(fields);
@@ -69,22 +78,11 @@ export class FieldTable<const S extends Fields> {
     this.id = Object.freeze(Object.fromEntries(names.map((name, id) => [name, id]))) as { readonly [K in keyof S]: number };
     const bitsOf = (want: (spec: FieldSpec) => boolean) => names.reduce((mask, name, id) => (want(fields[name]!) ? mask | (1 << id) : mask), 0);
     this.required = bitsOf((spec) => !spec.optional && spec.type !== 'list' && spec.type !== 'strings');
-    this.#uint = bitsOf((spec) => spec.type === 'uint');
   }
 
   /** The bit of a field's place, for a mask of fields seen or left out. */
   bit(key: keyof S & string): number {
     return 1 << this.id[key];
-  }
-
-  /**
-   * For the byte reader: the number at the field in place `id`, held to the field's type. One it
-   * does not accept throws NOT_SURE, so that the checked parser names it.
-   */
-  number(r: Reader, id: number): number {
-    const value = r.number();
-    if (!isCount(value) && (this.#uint & (1 << id)) !== 0) throw NOT_SURE;
-    return value;
   }
 
   /**

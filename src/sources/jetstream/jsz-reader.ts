@@ -1,4 +1,5 @@
 import type { JetStreamTotals } from '../../model/types.js';
+import { uint } from '../field-table.js';
 import { CLOSE_ARRAY, END, NOT_SURE, Reader, StringTable } from '../json-bytes.js';
 import { ACCOUNT, API, CONSUMER, CONSUMER_CONFIG, JSZ_PAGE, PLACEMENT, SEQUENCE, SERVER_CONFIG, STREAM, STREAM_STATE } from './fields.js';
 import { filterSubjects, type JszAccount, type JszConsumer, type JszPage, type JszStream, parseJszPage, WHOLE_STREAM } from './parse.js';
@@ -75,9 +76,9 @@ function readSequence(r: Reader): typeof sequence {
   let seen = 0;
   for (let key = r.firstKey(SEQUENCE.keys); key !== END; key = r.nextKey(SEQUENCE.keys)) {
     seen |= 1 << key;
-    if (key === SQ_STREAM_SEQ) sequence.streamSeq = SEQUENCE.number(r, key);
+    if (key === SQ_STREAM_SEQ) sequence.streamSeq = uint(r.number());
     else if (key === SQ_LAST_ACTIVE) sequence.lastActiveMs = r.time();
-    else if (key === SQ_CONSUMER_SEQ) SEQUENCE.number(r, key);
+    else if (key === SQ_CONSUMER_SEQ) uint(r.number());
     else r.skip();
   }
   if ((seen & SEQUENCE.required) !== SEQUENCE.required) throw NOT_SURE;
@@ -95,7 +96,7 @@ function readConsumerConfig(r: Reader, names: StringTable, c: JszConsumer): void
       case CC_DURABLE: c.durableName = r.string(names); break;
       case CC_DELIVER_SUBJECT: c.deliverSubject = r.string(names); break;
       case CC_DELIVER_GROUP: c.deliverGroup = r.string(names); break;
-      case CC_MAX_ACK_PENDING: c.maxAckPending = CONSUMER_CONFIG.number(r, key); break;
+      case CC_MAX_ACK_PENDING: c.maxAckPending = r.number(); break;
       case CC_FILTER: one = r.string(names); break;
       case CC_FILTERS: many = subjects(r, names); break;
       default: r.skip();
@@ -120,10 +121,10 @@ function readConsumer(r: Reader, names: StringTable): JszConsumer {
       case C_CLUSTER: c.cluster = { leader: leaderOf(r, names) }; break;
       case C_DELIVERED: ({ streamSeq: c.deliveredStreamSeq, lastActiveMs: c.lastDeliveryMs } = readSequence(r)); break;
       case C_ACK_FLOOR: ({ streamSeq: c.ackFloorStreamSeq, lastActiveMs: c.lastAckMs } = readSequence(r)); break;
-      case C_NUM_PENDING: c.numPending = CONSUMER.number(r, key); break;
-      case C_NUM_ACK_PENDING: c.numAckPending = CONSUMER.number(r, key); break;
-      case C_NUM_REDELIVERED: c.numRedelivered = CONSUMER.number(r, key); break;
-      case C_NUM_WAITING: c.numWaiting = CONSUMER.number(r, key); break;
+      case C_NUM_PENDING: c.numPending = uint(r.number()); break;
+      case C_NUM_ACK_PENDING: c.numAckPending = uint(r.number()); break;
+      case C_NUM_REDELIVERED: c.numRedelivered = uint(r.number()); break;
+      case C_NUM_WAITING: c.numWaiting = uint(r.number()); break;
       case C_PUSH_BOUND: c.pushBound = r.boolean(); break;
       case C_PAUSED: c.paused = r.boolean(); break;
       case C_TS: c.readAtMs = r.time(); break;
@@ -142,13 +143,13 @@ function readState(r: Reader, stream: JszStream): void {
   for (let key = r.firstKey(STREAM_STATE.keys); key !== END; key = r.nextKey(STREAM_STATE.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case ST_MESSAGES: stream.messages = STREAM_STATE.number(r, key); break;
-      case ST_BYTES: stream.bytes = STREAM_STATE.number(r, key); break;
-      case ST_FIRST_SEQ: stream.firstSeq = STREAM_STATE.number(r, key); break;
-      case ST_LAST_SEQ: stream.lastSeq = STREAM_STATE.number(r, key); break;
+      case ST_MESSAGES: stream.messages = uint(r.number()); break;
+      case ST_BYTES: stream.bytes = uint(r.number()); break;
+      case ST_FIRST_SEQ: stream.firstSeq = uint(r.number()); break;
+      case ST_LAST_SEQ: stream.lastSeq = uint(r.number()); break;
       case ST_FIRST_TS: stream.firstPublishedMs = publishTime(r); break;
       case ST_LAST_TS: stream.lastPublishedMs = publishTime(r); break;
-      case ST_CONSUMER_COUNT: stream.consumerCount = STREAM_STATE.number(r, key); break;
+      case ST_CONSUMER_COUNT: stream.consumerCount = uint(r.number()); break;
       default: r.skip();
     }
   }
@@ -219,27 +220,27 @@ function readTop(r: Reader, names: StringTable): JszPage {
     switch (key) {
       case P_SERVER_ID: page.serverId = r.string(names); break;
       case P_DISABLED: page.disabled = r.boolean(); break;
-      case P_TOTAL: page.total = JSZ_PAGE.number(r, key); break;
-      case P_MEMORY: totals.memoryBytes = JSZ_PAGE.number(r, key); break;
-      case P_STORAGE: totals.storageBytes = JSZ_PAGE.number(r, key); break;
+      case P_TOTAL: page.total = uint(r.number()); break;
+      case P_MEMORY: totals.memoryBytes = uint(r.number()); break;
+      case P_STORAGE: totals.storageBytes = uint(r.number()); break;
       case P_CONFIG:
         totals.maxMemoryBytes = totals.maxStorageBytes = 0;
         for (let c = r.firstKey(SERVER_CONFIG.keys); c !== END; c = r.nextKey(SERVER_CONFIG.keys)) {
-          if (c === SERVER_CONFIG.id.max_memory) totals.maxMemoryBytes = SERVER_CONFIG.number(r, c);
-          else if (c === SERVER_CONFIG.id.max_storage) totals.maxStorageBytes = SERVER_CONFIG.number(r, c);
+          if (c === SERVER_CONFIG.id.max_memory) totals.maxMemoryBytes = r.number();
+          else if (c === SERVER_CONFIG.id.max_storage) totals.maxStorageBytes = r.number();
           else r.skip();
         }
         break;
-      case P_ACCOUNTS: totals.accounts = JSZ_PAGE.number(r, key); break;
-      case P_STREAMS: totals.streams = JSZ_PAGE.number(r, key); break;
-      case P_CONSUMERS: totals.consumers = JSZ_PAGE.number(r, key); break;
-      case P_MESSAGES: totals.messages = JSZ_PAGE.number(r, key); break;
-      case P_BYTES: totals.bytes = JSZ_PAGE.number(r, key); break;
+      case P_ACCOUNTS: totals.accounts = uint(r.number()); break;
+      case P_STREAMS: totals.streams = uint(r.number()); break;
+      case P_CONSUMERS: totals.consumers = uint(r.number()); break;
+      case P_MESSAGES: totals.messages = uint(r.number()); break;
+      case P_BYTES: totals.bytes = uint(r.number()); break;
       case P_API:
         totals.apiRequests = totals.apiErrors = 0;
         for (let a = r.firstKey(API.keys); a !== END; a = r.nextKey(API.keys)) {
-          if (a === API.id.total) totals.apiRequests = API.number(r, a);
-          else if (a === API.id.errors) totals.apiErrors = API.number(r, a);
+          if (a === API.id.total) totals.apiRequests = uint(r.number());
+          else if (a === API.id.errors) totals.apiErrors = uint(r.number());
           else r.skip();
         }
         break;

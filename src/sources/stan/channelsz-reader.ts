@@ -1,4 +1,5 @@
 import type { ChannelFacts, Subscription } from '../../model/types.js';
+import { uint } from '../field-table.js';
 import { CLOSE_ARRAY, CLOSE_OBJECT, NOT_SURE, OPEN_ARRAY, OPEN_OBJECT, Reader, StringTable } from '../json-bytes.js';
 import { CHANNEL, CHANNELS_PAGE, SUBSCRIPTION } from './fields.js';
 import { type ParsedChannel, splitQueueName } from './parse.js';
@@ -99,10 +100,10 @@ function readSubscription(r: Reader, { names, inboxes }: Tables): Subscription {
         case IS_DURABLE: isDurable = r.boolean(); break;
         case IS_OFFLINE: offline = r.boolean(); break;
         case IS_STALLED: stalled = r.boolean(); break;
-        case MAX_INFLIGHT: maxInflight = SUBSCRIPTION.number(r, key); break;
-        case ACK_WAIT: ackWaitSeconds = SUBSCRIPTION.number(r, key); break;
-        case LAST_SENT: lastSent = SUBSCRIPTION.number(r, key); break;
-        case PENDING_COUNT: unacked = SUBSCRIPTION.number(r, key); break;
+        case MAX_INFLIGHT: maxInflight = uint(r.number()); break;
+        case ACK_WAIT: ackWaitSeconds = r.number(); break;
+        case LAST_SENT: lastSent = uint(r.number()); break;
+        case PENDING_COUNT: unacked = uint(r.number()); break;
         default: r.skip(); continue;
       }
       seen |= 1 << key;
@@ -125,11 +126,11 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
       const key = r.key(CHANNEL.keys);
       switch (key) {
         case NAME: facts.name = r.string(tables.names); break;
-        case MSGS: facts.messages = CHANNEL.number(r, key); break;
-        case BYTES: facts.bytes = CHANNEL.number(r, key); break;
-        case FIRST_SEQ: facts.firstSeq = CHANNEL.number(r, key); break;
-        case LAST_SEQ: facts.lastSeq = CHANNEL.number(r, key); break;
-        case SUBS_COUNT: facts.subscriptionCount = CHANNEL.number(r, key); break;
+        case MSGS: facts.messages = uint(r.number()); break;
+        case BYTES: facts.bytes = uint(r.number()); break;
+        case FIRST_SEQ: facts.firstSeq = uint(r.number()); break;
+        case LAST_SEQ: facts.lastSeq = uint(r.number()); break;
+        case SUBS_COUNT: facts.subscriptionCount = uint(r.number()); break;
         case SUBSCRIPTIONS:
           subscriptions.length = 0;
           if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
@@ -164,8 +165,8 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
       do {
         const key = r.key(CHANNELS_PAGE.keys);
         switch (key) {
-          case TOTAL: total = CHANNELS_PAGE.number(r, key); break;
-          case COUNT: count = CHANNELS_PAGE.number(r, key); break;
+          case TOTAL: total = uint(r.number()); break;
+          case COUNT: count = uint(r.number()); break;
           case CHANNELS:
             channels.length = 0;
             if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
