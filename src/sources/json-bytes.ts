@@ -75,9 +75,6 @@ export class KeyTable {
   }
 }
 
-/** The bit mask of the places of `keys`, for checking that an object had them all. */
-export const bits = (...keys: number[]): number => keys.reduce((mask, key) => mask | (1 << key), 0);
-
 const MS_PER_DAY = 86_400_000;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const isLeapYear = (y: number) => y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);

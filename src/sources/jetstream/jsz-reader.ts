@@ -1,6 +1,8 @@
 import type { JetStreamTotals } from '../../model/types.js';
-import { bits, CLOSE_ARRAY, END, KeyTable, NOT_SURE, Reader, StringTable } from '../json-bytes.js';
-import { type JszAccount, type JszConsumer, type JszPage, type JszStream, parseJszPage, WHOLE_STREAM } from './parse.js';
+import { uint } from '../field-table.js';
+import { CLOSE_ARRAY, END, NOT_SURE, Reader, StringTable } from '../json-bytes.js';
+import { ACCOUNT, API, CONSUMER, CONSUMER_CONFIG, JSZ_PAGE, PLACEMENT, SEQUENCE, SERVER_CONFIG, STREAM, STREAM_STATE } from './fields.js';
+import { filterSubjects, type JszAccount, type JszConsumer, type JszPage, type JszStream, parseJszPage, WHOLE_STREAM } from './parse.js';
 
 /**
  * Reads a /jsz page (accounts, streams, consumers and their config) straight from the bytes the
@@ -14,41 +16,36 @@ import { type JszAccount, type JszConsumer, type JszPage, type JszStream, parseJ
  * name the fault.
  */
 
-/** The keys read in each kind of object, by their places; any other key's value is skipped. */
-const PAGE = new KeyTable(['server_id', 'disabled', 'total', 'memory', 'storage', 'config', 'accounts', 'streams', 'consumers', 'messages', 'bytes', 'api', 'meta_cluster', 'account_details']);
-const P_SERVER_ID = 0, P_DISABLED = 1, P_TOTAL = 2, P_MEMORY = 3, P_STORAGE = 4, P_CONFIG = 5, P_ACCOUNTS = 6, P_STREAMS = 7, P_CONSUMERS = 8;
-const P_MESSAGES = 9, P_BYTES = 10, P_API = 11, P_META = 12, P_ACCOUNT_DETAILS = 13;
-const SERVER_CONFIG = new KeyTable(['max_memory', 'max_storage']);
-const API = new KeyTable(['total', 'errors']);
-/** meta_cluster, and the cluster of a stream or consumer. */
-const PLACEMENT = new KeyTable(['leader']);
-const ACCOUNT = new KeyTable(['id', 'name', 'stream_detail']);
-const A_ID = 0, A_NAME = 1, A_STREAMS = 2;
-const STREAM = new KeyTable(['name', 'cluster', 'state', 'consumer_detail']);
-const S_NAME = 0, S_CLUSTER = 1, S_STATE = 2, S_CONSUMERS = 3;
-const STATE = new KeyTable(['messages', 'bytes', 'first_seq', 'last_seq', 'first_ts', 'last_ts', 'consumer_count']);
-const ST_MESSAGES = 0, ST_BYTES = 1, ST_FIRST_SEQ = 2, ST_LAST_SEQ = 3, ST_FIRST_TS = 4, ST_LAST_TS = 5, ST_CONSUMER_COUNT = 6;
-const CONSUMER = new KeyTable(['name', 'config', 'cluster', 'delivered', 'ack_floor', 'num_pending', 'num_ack_pending', 'num_redelivered', 'num_waiting', 'push_bound', 'paused', 'ts']);
-const C_NAME = 0, C_CONFIG = 1, C_CLUSTER = 2, C_DELIVERED = 3, C_ACK_FLOOR = 4, C_NUM_PENDING = 5, C_NUM_ACK_PENDING = 6;
-const C_NUM_REDELIVERED = 7, C_NUM_WAITING = 8, C_PUSH_BOUND = 9, C_PAUSED = 10, C_TS = 11;
-const CONSUMER_CONFIG = new KeyTable(['durable_name', 'deliver_subject', 'deliver_group', 'max_ack_pending', 'filter_subject', 'filter_subjects']);
-const CC_DURABLE = 0, CC_DELIVER_SUBJECT = 1, CC_DELIVER_GROUP = 2, CC_MAX_ACK_PENDING = 3, CC_FILTER = 4, CC_FILTERS = 5;
-/** delivered and ack_floor. */
-const SEQUENCE = new KeyTable(['stream_seq', 'last_active']);
-const SQ_STREAM_SEQ = 0, SQ_LAST_ACTIVE = 1;
-
-/** The fields each object must have (parse.ts's required ones). */
-const PAGE_REQUIRED = bits(P_SERVER_ID);
-const ACCOUNT_REQUIRED = bits(A_ID, A_NAME);
-const STREAM_REQUIRED = bits(S_NAME, S_STATE);
-const STATE_REQUIRED = bits(ST_MESSAGES, ST_BYTES, ST_FIRST_SEQ, ST_LAST_SEQ);
-const CONSUMER_REQUIRED = bits(C_NAME, C_CONFIG, C_DELIVERED, C_ACK_FLOOR, C_NUM_PENDING, C_NUM_ACK_PENDING, C_NUM_REDELIVERED, C_NUM_WAITING, C_TS);
+/**
+ * Each field's place, from its table (fields.ts), as Reader.key gives it: module constants, so
+ * that the switches below compare with constants (property loads there made the reader slower).
+ */
+const {
+  server_id: P_SERVER_ID, disabled: P_DISABLED, total: P_TOTAL, memory: P_MEMORY, storage: P_STORAGE, config: P_CONFIG, accounts: P_ACCOUNTS,
+  streams: P_STREAMS, consumers: P_CONSUMERS, messages: P_MESSAGES, bytes: P_BYTES, api: P_API, meta_cluster: P_META, account_details: P_ACCOUNT_DETAILS,
+} = JSZ_PAGE.id;
+const { id: A_ID, name: A_NAME, stream_detail: A_STREAMS } = ACCOUNT.id;
+const { name: S_NAME, cluster: S_CLUSTER, state: S_STATE, consumer_detail: S_CONSUMERS } = STREAM.id;
+const {
+  messages: ST_MESSAGES, bytes: ST_BYTES, first_seq: ST_FIRST_SEQ, last_seq: ST_LAST_SEQ, first_ts: ST_FIRST_TS, last_ts: ST_LAST_TS,
+  consumer_count: ST_CONSUMER_COUNT,
+} = STREAM_STATE.id;
+const {
+  name: C_NAME, config: C_CONFIG, cluster: C_CLUSTER, delivered: C_DELIVERED, ack_floor: C_ACK_FLOOR, num_pending: C_NUM_PENDING,
+  num_ack_pending: C_NUM_ACK_PENDING, num_redelivered: C_NUM_REDELIVERED, num_waiting: C_NUM_WAITING, push_bound: C_PUSH_BOUND, paused: C_PAUSED, ts: C_TS,
+} = CONSUMER.id;
+const {
+  durable_name: CC_DURABLE, deliver_subject: CC_DELIVER_SUBJECT, deliver_group: CC_DELIVER_GROUP, max_ack_pending: CC_MAX_ACK_PENDING,
+  filter_subject: CC_FILTER, filter_subjects: CC_FILTERS,
+} = CONSUMER_CONFIG.id;
+const { leader: LEADER } = PLACEMENT.id;
+const { consumer_seq: SQ_CONSUMER_SEQ, stream_seq: SQ_STREAM_SEQ, last_active: SQ_LAST_ACTIVE } = SEQUENCE.id;
 
 /** A cluster or meta_cluster object: its leader, "" when it names none. */
 function leaderOf(r: Reader, names: StringTable): string {
   let leader = '';
-  for (let key = r.firstKey(PLACEMENT); key !== END; key = r.nextKey(PLACEMENT)) {
-    if (key === 0) leader = r.string(names);
+  for (let key = r.firstKey(PLACEMENT.keys); key !== END; key = r.nextKey(PLACEMENT.keys)) {
+    if (key === LEADER) leader = r.string(names);
     else r.skip();
   }
   return leader;
@@ -77,13 +74,14 @@ function readSequence(r: Reader): typeof sequence {
   sequence.streamSeq = 0;
   sequence.lastActiveMs = undefined;
   let seen = 0;
-  for (let key = r.firstKey(SEQUENCE); key !== END; key = r.nextKey(SEQUENCE)) {
+  for (let key = r.firstKey(SEQUENCE.keys); key !== END; key = r.nextKey(SEQUENCE.keys)) {
     seen |= 1 << key;
-    if (key === SQ_STREAM_SEQ) sequence.streamSeq = r.number();
+    if (key === SQ_STREAM_SEQ) sequence.streamSeq = uint(r.number());
     else if (key === SQ_LAST_ACTIVE) sequence.lastActiveMs = r.time();
+    else if (key === SQ_CONSUMER_SEQ) uint(r.number());
     else r.skip();
   }
-  if ((seen & bits(SQ_STREAM_SEQ)) === 0) throw NOT_SURE;
+  if ((seen & SEQUENCE.required) !== SEQUENCE.required) throw NOT_SURE;
   return sequence;
 }
 
@@ -93,7 +91,7 @@ function readConsumerConfig(r: Reader, names: StringTable, c: JszConsumer): void
   c.maxAckPending = 0;
   let one = '';
   let many: string[] = [];
-  for (let key = r.firstKey(CONSUMER_CONFIG); key !== END; key = r.nextKey(CONSUMER_CONFIG)) {
+  for (let key = r.firstKey(CONSUMER_CONFIG.keys); key !== END; key = r.nextKey(CONSUMER_CONFIG.keys)) {
     switch (key) {
       case CC_DURABLE: c.durableName = r.string(names); break;
       case CC_DELIVER_SUBJECT: c.deliverSubject = r.string(names); break;
@@ -104,7 +102,7 @@ function readConsumerConfig(r: Reader, names: StringTable, c: JszConsumer): void
       default: r.skip();
     }
   }
-  c.filterSubjects = one === '' && many.length === 0 ? WHOLE_STREAM : one === '' ? many : [one, ...many];
+  c.filterSubjects = filterSubjects(one, many);
 }
 
 function readConsumer(r: Reader, names: StringTable): JszConsumer {
@@ -115,7 +113,7 @@ function readConsumer(r: Reader, names: StringTable): JszConsumer {
     numPending: 0, numAckPending: 0, numRedelivered: 0, numWaiting: 0, pushBound: false, paused: false, readAtMs: 0,
   };
   let seen = 0;
-  for (let key = r.firstKey(CONSUMER); key !== END; key = r.nextKey(CONSUMER)) {
+  for (let key = r.firstKey(CONSUMER.keys); key !== END; key = r.nextKey(CONSUMER.keys)) {
     seen |= 1 << key;
     switch (key) {
       case C_NAME: c.name = r.string(names); break;
@@ -123,17 +121,17 @@ function readConsumer(r: Reader, names: StringTable): JszConsumer {
       case C_CLUSTER: c.cluster = { leader: leaderOf(r, names) }; break;
       case C_DELIVERED: ({ streamSeq: c.deliveredStreamSeq, lastActiveMs: c.lastDeliveryMs } = readSequence(r)); break;
       case C_ACK_FLOOR: ({ streamSeq: c.ackFloorStreamSeq, lastActiveMs: c.lastAckMs } = readSequence(r)); break;
-      case C_NUM_PENDING: c.numPending = r.number(); break;
-      case C_NUM_ACK_PENDING: c.numAckPending = r.number(); break;
-      case C_NUM_REDELIVERED: c.numRedelivered = r.number(); break;
-      case C_NUM_WAITING: c.numWaiting = r.number(); break;
+      case C_NUM_PENDING: c.numPending = uint(r.number()); break;
+      case C_NUM_ACK_PENDING: c.numAckPending = uint(r.number()); break;
+      case C_NUM_REDELIVERED: c.numRedelivered = uint(r.number()); break;
+      case C_NUM_WAITING: c.numWaiting = uint(r.number()); break;
       case C_PUSH_BOUND: c.pushBound = r.boolean(); break;
       case C_PAUSED: c.paused = r.boolean(); break;
       case C_TS: c.readAtMs = r.time(); break;
       default: r.skip();
     }
   }
-  if ((seen & CONSUMER_REQUIRED) !== CONSUMER_REQUIRED) throw NOT_SURE;
+  if ((seen & CONSUMER.required) !== CONSUMER.required) throw NOT_SURE;
   return c;
 }
 
@@ -142,20 +140,20 @@ function readState(r: Reader, stream: JszStream): void {
   stream.firstPublishedMs = stream.lastPublishedMs = undefined;
   stream.consumerCount = 0;
   let seen = 0;
-  for (let key = r.firstKey(STATE); key !== END; key = r.nextKey(STATE)) {
+  for (let key = r.firstKey(STREAM_STATE.keys); key !== END; key = r.nextKey(STREAM_STATE.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case ST_MESSAGES: stream.messages = r.number(); break;
-      case ST_BYTES: stream.bytes = r.number(); break;
-      case ST_FIRST_SEQ: stream.firstSeq = r.number(); break;
-      case ST_LAST_SEQ: stream.lastSeq = r.number(); break;
+      case ST_MESSAGES: stream.messages = uint(r.number()); break;
+      case ST_BYTES: stream.bytes = uint(r.number()); break;
+      case ST_FIRST_SEQ: stream.firstSeq = uint(r.number()); break;
+      case ST_LAST_SEQ: stream.lastSeq = uint(r.number()); break;
       case ST_FIRST_TS: stream.firstPublishedMs = publishTime(r); break;
       case ST_LAST_TS: stream.lastPublishedMs = publishTime(r); break;
-      case ST_CONSUMER_COUNT: stream.consumerCount = r.number(); break;
+      case ST_CONSUMER_COUNT: stream.consumerCount = uint(r.number()); break;
       default: r.skip();
     }
   }
-  if ((seen & STATE_REQUIRED) !== STATE_REQUIRED) throw NOT_SURE;
+  if ((seen & STREAM_STATE.required) !== STREAM_STATE.required) throw NOT_SURE;
 }
 
 function readStream(r: Reader, names: StringTable): JszStream {
@@ -164,7 +162,7 @@ function readStream(r: Reader, names: StringTable): JszStream {
     firstPublishedMs: undefined, lastPublishedMs: undefined, consumerCount: 0, consumers: [],
   };
   let seen = 0;
-  for (let key = r.firstKey(STREAM); key !== END; key = r.nextKey(STREAM)) {
+  for (let key = r.firstKey(STREAM.keys); key !== END; key = r.nextKey(STREAM.keys)) {
     seen |= 1 << key;
     switch (key) {
       case S_NAME: stream.name = r.string(names); break;
@@ -182,14 +180,14 @@ function readStream(r: Reader, names: StringTable): JszStream {
       default: r.skip();
     }
   }
-  if ((seen & STREAM_REQUIRED) !== STREAM_REQUIRED) throw NOT_SURE;
+  if ((seen & STREAM.required) !== STREAM.required) throw NOT_SURE;
   return stream;
 }
 
 function readAccount(r: Reader, names: StringTable): JszAccount {
   const account: JszAccount = { id: '', name: '', streams: [] };
   let seen = 0;
-  for (let key = r.firstKey(ACCOUNT); key !== END; key = r.nextKey(ACCOUNT)) {
+  for (let key = r.firstKey(ACCOUNT.keys); key !== END; key = r.nextKey(ACCOUNT.keys)) {
     seen |= 1 << key;
     switch (key) {
       case A_ID: account.id = r.string(names); break;
@@ -206,7 +204,7 @@ function readAccount(r: Reader, names: StringTable): JszAccount {
       default: r.skip();
     }
   }
-  if ((seen & ACCOUNT_REQUIRED) !== ACCOUNT_REQUIRED) throw NOT_SURE;
+  if ((seen & ACCOUNT.required) !== ACCOUNT.required) throw NOT_SURE;
   return account;
 }
 
@@ -217,32 +215,32 @@ function readTop(r: Reader, names: StringTable): JszPage {
   };
   const page: JszPage = { serverId: '', disabled: false, total: undefined, totals, metaLeader: undefined, accounts: [] };
   let seen = 0;
-  for (let key = r.firstKey(PAGE); key !== END; key = r.nextKey(PAGE)) {
+  for (let key = r.firstKey(JSZ_PAGE.keys); key !== END; key = r.nextKey(JSZ_PAGE.keys)) {
     seen |= 1 << key;
     switch (key) {
       case P_SERVER_ID: page.serverId = r.string(names); break;
       case P_DISABLED: page.disabled = r.boolean(); break;
-      case P_TOTAL: page.total = r.number(); break;
-      case P_MEMORY: totals.memoryBytes = r.number(); break;
-      case P_STORAGE: totals.storageBytes = r.number(); break;
+      case P_TOTAL: page.total = uint(r.number()); break;
+      case P_MEMORY: totals.memoryBytes = uint(r.number()); break;
+      case P_STORAGE: totals.storageBytes = uint(r.number()); break;
       case P_CONFIG:
         totals.maxMemoryBytes = totals.maxStorageBytes = 0;
-        for (let c = r.firstKey(SERVER_CONFIG); c !== END; c = r.nextKey(SERVER_CONFIG)) {
-          if (c === 0) totals.maxMemoryBytes = r.number();
-          else if (c === 1) totals.maxStorageBytes = r.number();
+        for (let c = r.firstKey(SERVER_CONFIG.keys); c !== END; c = r.nextKey(SERVER_CONFIG.keys)) {
+          if (c === SERVER_CONFIG.id.max_memory) totals.maxMemoryBytes = r.number();
+          else if (c === SERVER_CONFIG.id.max_storage) totals.maxStorageBytes = r.number();
           else r.skip();
         }
         break;
-      case P_ACCOUNTS: totals.accounts = r.number(); break;
-      case P_STREAMS: totals.streams = r.number(); break;
-      case P_CONSUMERS: totals.consumers = r.number(); break;
-      case P_MESSAGES: totals.messages = r.number(); break;
-      case P_BYTES: totals.bytes = r.number(); break;
+      case P_ACCOUNTS: totals.accounts = uint(r.number()); break;
+      case P_STREAMS: totals.streams = uint(r.number()); break;
+      case P_CONSUMERS: totals.consumers = uint(r.number()); break;
+      case P_MESSAGES: totals.messages = uint(r.number()); break;
+      case P_BYTES: totals.bytes = uint(r.number()); break;
       case P_API:
         totals.apiRequests = totals.apiErrors = 0;
-        for (let a = r.firstKey(API); a !== END; a = r.nextKey(API)) {
-          if (a === 0) totals.apiRequests = r.number();
-          else if (a === 1) totals.apiErrors = r.number();
+        for (let a = r.firstKey(API.keys); a !== END; a = r.nextKey(API.keys)) {
+          if (a === API.id.total) totals.apiRequests = uint(r.number());
+          else if (a === API.id.errors) totals.apiErrors = uint(r.number());
           else r.skip();
         }
         break;
@@ -259,7 +257,7 @@ function readTop(r: Reader, names: StringTable): JszPage {
       default: r.skip();
     }
   }
-  if ((seen & PAGE_REQUIRED) !== PAGE_REQUIRED) throw NOT_SURE;
+  if ((seen & JSZ_PAGE.required) !== JSZ_PAGE.required) throw NOT_SURE;
   return page;
 }
 

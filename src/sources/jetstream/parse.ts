@@ -1,5 +1,6 @@
 import type { JetStreamTotals } from '../../model/types.js';
-import { bool, invalid, type Json, list, num, object, objectField, str, time } from '../json-fields.js';
+import type { Checked } from '../field-table.js';
+import { ACCOUNT, CONSUMER, JSZ_PAGE, type PLACEMENT, STREAM, VARZ } from './fields.js';
 
 /**
  * Checks and converts nats-server's /jsz (accounts, streams, consumers and their config) and
@@ -84,117 +85,91 @@ export interface JszPage {
 }
 
 export function parseJszPage(body: unknown, where: string): JszPage {
-  const o = object(body, where);
-  const disabled = bool(o, 'disabled', where, true);
-  const config = objectField(o, 'config', where, true);
-  const api = objectField(o, 'api', where, true);
-  const meta = objectField(o, 'meta_cluster', where, true);
+  const o = JSZ_PAGE.check(body, where);
   return {
-    serverId: str(o, 'server_id', where),
-    disabled,
-    total: o['total'] === undefined ? undefined : num(o, 'total', where),
+    serverId: o.server_id,
+    disabled: o.disabled ?? false,
+    total: o.total,
     totals: {
-      memoryBytes: num(o, 'memory', where, true),
-      storageBytes: num(o, 'storage', where, true),
-      maxMemoryBytes: config ? num(config, 'max_memory', `${where} config`, true) : 0,
-      maxStorageBytes: config ? num(config, 'max_storage', `${where} config`, true) : 0,
-      accounts: num(o, 'accounts', where, true),
-      streams: num(o, 'streams', where, true),
-      consumers: num(o, 'consumers', where, true),
-      messages: num(o, 'messages', where, true),
-      bytes: num(o, 'bytes', where, true),
-      apiRequests: api ? num(api, 'total', `${where} api`, true) : 0,
-      apiErrors: api ? num(api, 'errors', `${where} api`, true) : 0,
+      memoryBytes: o.memory ?? 0,
+      storageBytes: o.storage ?? 0,
+      maxMemoryBytes: o.config?.max_memory ?? 0,
+      maxStorageBytes: o.config?.max_storage ?? 0,
+      accounts: o.accounts ?? 0,
+      streams: o.streams ?? 0,
+      consumers: o.consumers ?? 0,
+      messages: o.messages ?? 0,
+      bytes: o.bytes ?? 0,
+      apiRequests: o.api?.total ?? 0,
+      apiErrors: o.api?.errors ?? 0,
     },
-    metaLeader: meta ? str(meta, 'leader', `${where} meta_cluster`, true) : undefined,
-    accounts: list(o, 'account_details', where).map((a, i) => parseAccount(a, `${where} account_details[${i}]`)),
+    metaLeader: o.meta_cluster && (o.meta_cluster.leader ?? ''),
+    accounts: o.account_details.map((a, i) => parseAccount(a, `${where} account_details[${i}]`)),
   };
 }
 
 function parseAccount(value: unknown, where: string): JszAccount {
-  const o = object(value, where);
-  const id = str(o, 'id', where);
+  const id = ACCOUNT.field(value, where, 'id');
   const at = `${where} (account "${id}")`;
-  return {
-    id,
-    name: str(o, 'name', at),
-    streams: list(o, 'stream_detail', at).map((s, i) => parseStream(s, `${at} stream_detail[${i}]`)),
-  };
+  const o = ACCOUNT.check(value, at);
+  return { id, name: o.name, streams: o.stream_detail.map((s, i) => parseStream(s, `${at} stream_detail[${i}]`)) };
 }
 
-function parseCluster(o: Json, where: string): JszCluster | undefined {
-  const cluster = objectField(o, 'cluster', where, true);
-  return cluster && { leader: str(cluster, 'leader', `${where} cluster`, true) };
-}
-
-function parseStream(value: unknown, where: string): JszStream {
-  const o = object(value, where);
-  const name = str(o, 'name', where);
-  const at = `${where} (stream "${name}")`;
-  const state = objectField(o, 'state', at);
-  const w = `${at} state`;
-  return {
-    name,
-    cluster: parseCluster(o, at),
-    messages: num(state, 'messages', w),
-    bytes: num(state, 'bytes', w),
-    firstSeq: num(state, 'first_seq', w),
-    lastSeq: num(state, 'last_seq', w),
-    firstPublishedMs: publishTime(state, 'first_ts', w),
-    lastPublishedMs: publishTime(state, 'last_ts', w),
-    consumerCount: num(state, 'consumer_count', w, true),
-    consumers: list(o, 'consumer_detail', at).map((c, i) => parseConsumer(c, `${at} consumer_detail[${i}]`)),
-  };
-}
+const clusterOf = (placement: Checked<typeof PLACEMENT.fields> | undefined): JszCluster | undefined => placement && { leader: placement.leader ?? '' };
 
 /** A stream's first_ts or last_ts: Go's zero time (year 1) while there is no such message, as in an empty stream. */
-function publishTime(state: Json, key: string, where: string): number | undefined {
-  const ms = time(state, key, where, true);
-  return ms === undefined || ms <= 0 ? undefined : ms;
+const publishTime = (ms: number | undefined): number | undefined => (ms === undefined || ms <= 0 ? undefined : ms);
+
+function parseStream(value: unknown, where: string): JszStream {
+  const name = STREAM.field(value, where, 'name');
+  const at = `${where} (stream "${name}")`;
+  const o = STREAM.check(value, at);
+  return {
+    name,
+    cluster: clusterOf(o.cluster),
+    messages: o.state.messages,
+    bytes: o.state.bytes,
+    firstSeq: o.state.first_seq,
+    lastSeq: o.state.last_seq,
+    firstPublishedMs: publishTime(o.state.first_ts),
+    lastPublishedMs: publishTime(o.state.last_ts),
+    consumerCount: o.state.consumer_count ?? 0,
+    consumers: o.consumer_detail.map((c, i) => parseConsumer(c, `${at} consumer_detail[${i}]`)),
+  };
 }
 
 /** The filter of a consumer of the whole stream, shared: most have none. */
 export const WHOLE_STREAM: readonly string[] = Object.freeze([]);
 
-function filterSubjects(config: Json, where: string): readonly string[] {
-  const one = str(config, 'filter_subject', where, true);
-  const listed = list(config, 'filter_subjects', where);
-  if (one === '' && listed.length === 0) return WHOLE_STREAM;
-  const many = listed.map((s, i) => {
-    if (typeof s !== 'string') throw invalid(where, `field "filter_subjects" [${i}] is not a string`);
-    return s;
-  });
+/** config.filter_subject and filter_subjects as one list; WHOLE_STREAM when neither names one. */
+export function filterSubjects(one: string, many: string[]): readonly string[] {
+  if (one === '' && many.length === 0) return WHOLE_STREAM;
   return one === '' ? many : [one, ...many];
 }
 
 function parseConsumer(value: unknown, where: string): JszConsumer {
-  const o = object(value, where);
-  const name = str(o, 'name', where);
+  const name = CONSUMER.field(value, where, 'name');
   const at = `${where} (consumer "${name}")`;
-  if (o['config'] === undefined) throw invalid(at, 'field "config" is missing: the exporter asks /jsz with config=true, a proxy in between may have dropped the query');
-  const config = objectField(o, 'config', at);
-  const delivered = objectField(o, 'delivered', at);
-  const ackFloor = objectField(o, 'ack_floor', at);
-  const c = `${at} config`;
+  const o = CONSUMER.check(value, at);
   return {
     name,
-    durableName: str(config, 'durable_name', c, true),
-    deliverSubject: str(config, 'deliver_subject', c, true),
-    deliverGroup: str(config, 'deliver_group', c, true),
-    maxAckPending: num(config, 'max_ack_pending', c, true),
-    filterSubjects: filterSubjects(config, c),
-    cluster: parseCluster(o, at),
-    deliveredStreamSeq: num(delivered, 'stream_seq', `${at} delivered`),
-    ackFloorStreamSeq: num(ackFloor, 'stream_seq', `${at} ack_floor`),
-    lastDeliveryMs: time(delivered, 'last_active', `${at} delivered`, true),
-    lastAckMs: time(ackFloor, 'last_active', `${at} ack_floor`, true),
-    numPending: num(o, 'num_pending', at),
-    numAckPending: num(o, 'num_ack_pending', at),
-    numRedelivered: num(o, 'num_redelivered', at),
-    numWaiting: num(o, 'num_waiting', at),
-    pushBound: bool(o, 'push_bound', at, true),
-    paused: bool(o, 'paused', at, true),
-    readAtMs: time(o, 'ts', at),
+    durableName: o.config.durable_name ?? '',
+    deliverSubject: o.config.deliver_subject ?? '',
+    deliverGroup: o.config.deliver_group ?? '',
+    maxAckPending: o.config.max_ack_pending ?? 0,
+    filterSubjects: filterSubjects(o.config.filter_subject ?? '', o.config.filter_subjects),
+    cluster: clusterOf(o.cluster),
+    deliveredStreamSeq: o.delivered.stream_seq,
+    ackFloorStreamSeq: o.ack_floor.stream_seq,
+    lastDeliveryMs: o.delivered.last_active,
+    lastAckMs: o.ack_floor.last_active,
+    numPending: o.num_pending,
+    numAckPending: o.num_ack_pending,
+    numRedelivered: o.num_redelivered,
+    numWaiting: o.num_waiting,
+    pushBound: o.push_bound ?? false,
+    paused: o.paused ?? false,
+    readAtMs: o.ts,
   };
 }
 
@@ -210,14 +185,6 @@ export interface VarzIdentity {
 }
 
 export function parseVarz(body: unknown): VarzIdentity {
-  const where = 'varz';
-  const o = object(body, where);
-  const cluster = objectField(o, 'cluster', where, true);
-  return {
-    serverId: str(o, 'server_id', where),
-    serverName: str(o, 'server_name', where),
-    version: str(o, 'version', where),
-    cluster: cluster ? str(cluster, 'name', `${where} cluster`, true) : '',
-    startTimeSeconds: time(o, 'start', where) / 1000,
-  };
+  const o = VARZ.check(body, 'varz');
+  return { serverId: o.server_id, serverName: o.server_name, version: o.version, cluster: o.cluster?.name ?? '', startTimeSeconds: o.start / 1000 };
 }

@@ -1,5 +1,7 @@
 import type { ChannelFacts, Subscription } from '../../model/types.js';
-import { bits, CLOSE_ARRAY, CLOSE_OBJECT, KeyTable, NOT_SURE, OPEN_ARRAY, OPEN_OBJECT, Reader, StringTable } from '../json-bytes.js';
+import { uint } from '../field-table.js';
+import { CLOSE_ARRAY, CLOSE_OBJECT, NOT_SURE, OPEN_ARRAY, OPEN_OBJECT, Reader, StringTable } from '../json-bytes.js';
+import { CHANNEL, CHANNELS_PAGE, SUBSCRIPTION } from './fields.js';
 import { type ParsedChannel, splitQueueName } from './parse.js';
 
 /**
@@ -20,17 +22,18 @@ export interface ReadPage {
   channels: ParsedChannel[];
 }
 
-/** The keys the reader uses (places in KEYS, bits in the masks below); any other key's value is skipped. */
-const TOTAL = 0, COUNT = 1, CHANNELS = 2;
-const NAME = 3, MSGS = 4, BYTES = 5, FIRST_SEQ = 6, LAST_SEQ = 7, SUBS_COUNT = 8, SUBSCRIPTIONS = 9;
-const CLIENT_ID = 10, QUEUE_NAME = 11, DURABLE_NAME = 12, IS_DURABLE = 13, IS_OFFLINE = 14, IS_STALLED = 15;
-const MAX_INFLIGHT = 16, ACK_WAIT = 17, LAST_SENT = 18, PENDING_COUNT = 19, INBOX = 20;
-const KEYS = new KeyTable([
-  'total', 'count', 'channels',
-  'name', 'msgs', 'bytes', 'first_seq', 'last_seq', 'subs_count', 'subscriptions',
-  'client_id', 'queue_name', 'durable_name', 'is_durable', 'is_offline', 'is_stalled', 'max_inflight', 'ack_wait',
-  'last_sent', 'pending_count', 'inbox',
-]);
+/**
+ * Each field's place, from its table (fields.ts), as Reader.key gives it: module constants, so
+ * that the switches below compare with constants (property loads there made the reader slower).
+ */
+const { total: TOTAL, count: COUNT, channels: CHANNELS } = CHANNELS_PAGE.id;
+const { name: NAME, msgs: MSGS, bytes: BYTES, first_seq: FIRST_SEQ, last_seq: LAST_SEQ, subs_count: SUBS_COUNT, subscriptions: SUBSCRIPTIONS } = CHANNEL.id;
+const {
+  client_id: CLIENT_ID, inbox: INBOX, queue_name: QUEUE_NAME, durable_name: DURABLE_NAME, is_durable: IS_DURABLE, is_offline: IS_OFFLINE,
+  is_stalled: IS_STALLED, max_inflight: MAX_INFLIGHT, ack_wait: ACK_WAIT, last_sent: LAST_SENT, pending_count: PENDING_COUNT,
+} = SUBSCRIPTION.id;
+/** The fields a subscription must have when its inbox is not read. */
+const WITHOUT_INBOX_REQUIRED = SUBSCRIPTION.required & ~SUBSCRIPTION.bit('inbox');
 
 /** Queue names kept at most; past this the table starts again. */
 const MAX_QUEUES = 100_000;
@@ -57,11 +60,6 @@ export class NameTable extends StringTable {
   }
 }
 
-/** Bits of the fields a channel or subscription must have. */
-const CHANNEL_REQUIRED = bits(NAME, MSGS, BYTES, FIRST_SEQ, LAST_SEQ, SUBS_COUNT);
-const SUBSCRIPTION_REQUIRED = bits(CLIENT_ID, IS_DURABLE, IS_OFFLINE, IS_STALLED, MAX_INFLIGHT, ACK_WAIT, LAST_SENT, PENDING_COUNT);
-const PAGE_REQUIRED = bits(TOTAL, COUNT);
-
 /**
  * Where the reader puts strings: `names` for channel names, client ids and queue names;
  * `inboxes` for subscription inboxes, which are read only when it is given (they are unique
@@ -87,7 +85,7 @@ function readSubscription(r: Reader, { names, inboxes }: Tables): Subscription {
   let unacked = 0;
   if (r.opens(OPEN_OBJECT, CLOSE_OBJECT)) {
     do {
-      const key = r.key(KEYS);
+      const key = r.key(SUBSCRIPTION.keys);
       switch (key) {
         case CLIENT_ID: clientId = r.string(names); break;
         case INBOX:
@@ -102,16 +100,17 @@ function readSubscription(r: Reader, { names, inboxes }: Tables): Subscription {
         case IS_DURABLE: isDurable = r.boolean(); break;
         case IS_OFFLINE: offline = r.boolean(); break;
         case IS_STALLED: stalled = r.boolean(); break;
-        case MAX_INFLIGHT: maxInflight = r.number(); break;
+        case MAX_INFLIGHT: maxInflight = uint(r.number()); break;
         case ACK_WAIT: ackWaitSeconds = r.number(); break;
-        case LAST_SENT: lastSent = r.number(); break;
-        case PENDING_COUNT: unacked = r.number(); break;
+        case LAST_SENT: lastSent = uint(r.number()); break;
+        case PENDING_COUNT: unacked = uint(r.number()); break;
         default: r.skip(); continue;
       }
       seen |= 1 << key;
     } while (r.more(CLOSE_OBJECT));
   }
-  if ((seen & SUBSCRIPTION_REQUIRED) !== SUBSCRIPTION_REQUIRED || (inboxes !== undefined && (seen & (1 << INBOX)) === 0)) throw NOT_SURE;
+  const required = inboxes === undefined ? WITHOUT_INBOX_REQUIRED : SUBSCRIPTION.required;
+  if ((seen & required) !== required) throw NOT_SURE;
   let group = '';
   let durable = durableName;
   if (queueName !== '') ({ group, durable } = names.queue(queueName, isDurable));
@@ -124,14 +123,14 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
   const subscriptions: Subscription[] = [];
   if (r.opens(OPEN_OBJECT, CLOSE_OBJECT)) {
     do {
-      const key = r.key(KEYS);
+      const key = r.key(CHANNEL.keys);
       switch (key) {
         case NAME: facts.name = r.string(tables.names); break;
-        case MSGS: facts.messages = r.number(); break;
-        case BYTES: facts.bytes = r.number(); break;
-        case FIRST_SEQ: facts.firstSeq = r.number(); break;
-        case LAST_SEQ: facts.lastSeq = r.number(); break;
-        case SUBS_COUNT: facts.subscriptionCount = r.number(); break;
+        case MSGS: facts.messages = uint(r.number()); break;
+        case BYTES: facts.bytes = uint(r.number()); break;
+        case FIRST_SEQ: facts.firstSeq = uint(r.number()); break;
+        case LAST_SEQ: facts.lastSeq = uint(r.number()); break;
+        case SUBS_COUNT: facts.subscriptionCount = uint(r.number()); break;
         case SUBSCRIPTIONS:
           subscriptions.length = 0;
           if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
@@ -144,7 +143,7 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
       seen |= 1 << key;
     } while (r.more(CLOSE_OBJECT));
   }
-  if ((seen & CHANNEL_REQUIRED) !== CHANNEL_REQUIRED) throw NOT_SURE;
+  if ((seen & CHANNEL.required) !== CHANNEL.required) throw NOT_SURE;
   return { facts, subscriptions };
 }
 
@@ -164,10 +163,10 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
   try {
     if (r.opens(OPEN_OBJECT, CLOSE_OBJECT)) {
       do {
-        const key = r.key(KEYS);
+        const key = r.key(CHANNELS_PAGE.keys);
         switch (key) {
-          case TOTAL: total = r.number(); break;
-          case COUNT: count = r.number(); break;
+          case TOTAL: total = uint(r.number()); break;
+          case COUNT: count = uint(r.number()); break;
           case CHANNELS:
             channels.length = 0;
             if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
@@ -180,7 +179,7 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
         seen |= 1 << key;
       } while (r.more(CLOSE_OBJECT));
     }
-    if ((seen & PAGE_REQUIRED) !== PAGE_REQUIRED || !r.atEnd()) return undefined;
+    if ((seen & CHANNELS_PAGE.required) !== CHANNELS_PAGE.required || !r.atEnd()) return undefined;
   } catch (err) {
     if (err === NOT_SURE) return undefined;
     throw err;

@@ -1,5 +1,5 @@
 import type { ChannelFacts, ServerInfo, StoreLimits, Subscription } from '../../model/types.js';
-import { bool, list, num, object, str, time } from '../json-fields.js';
+import { CHANNEL, CHANNELS_PAGE, SERVERZ, STOREZ, SUBSCRIPTION } from './fields.js';
 
 /**
  * Checks and converts the JSON of nats-streaming-server's /streaming endpoints
@@ -7,43 +7,39 @@ import { bool, list, num, object, str, time } from '../json-fields.js';
  */
 
 export function parseServerz(body: unknown): ServerInfo {
-  const where = 'serverz';
-  const o = object(body, where);
+  const o = SERVERZ.check(body, 'serverz');
   return {
-    clusterId: str(o, 'cluster_id', where),
-    serverId: str(o, 'server_id', where),
-    version: str(o, 'version', where),
-    goVersion: str(o, 'go', where, true),
-    state: str(o, 'state', where),
-    role: str(o, 'role', where, true),
-    startTimeSeconds: time(o, 'start_time', where) / 1000,
-    startTime: str(o, 'start_time', where),
-    clients: num(o, 'clients', where),
-    subscriptions: num(o, 'subscriptions', where),
-    channels: num(o, 'channels', where),
-    messages: num(o, 'total_msgs', where),
-    bytes: num(o, 'total_bytes', where),
-    openFds: num(o, 'open_fds', where, true),
-    maxFds: num(o, 'max_fds', where, true),
-    receivedMessages: num(o, 'in_msgs', where),
-    receivedBytes: num(o, 'in_bytes', where),
-    sentMessages: num(o, 'out_msgs', where),
-    sentBytes: num(o, 'out_bytes', where),
+    clusterId: o.cluster_id,
+    serverId: o.server_id,
+    version: o.version,
+    goVersion: o.go ?? '',
+    state: o.state,
+    role: o.role ?? '',
+    startTimeSeconds: o.start_time / 1000,
+    // As the server wrote it (nanoseconds and all), checked as a time above.
+    startTime: (body as { start_time: string }).start_time,
+    clients: o.clients,
+    subscriptions: o.subscriptions,
+    channels: o.channels,
+    messages: o.total_msgs,
+    bytes: o.total_bytes,
+    openFds: o.open_fds ?? 0,
+    maxFds: o.max_fds ?? 0,
+    receivedMessages: o.in_msgs,
+    receivedBytes: o.in_bytes,
+    sentMessages: o.out_msgs,
+    sentBytes: o.out_bytes,
   };
 }
 
 export function parseStorez(body: unknown): StoreLimits {
-  const where = 'storez';
-  const o = object(body, where);
-  const limits = object(o['limits'], `${where} limits`);
-  const w = `${where} limits`;
+  const { limits } = STOREZ.check(body, 'storez');
   return {
-    channels: num(limits, 'max_channels', w, true),
-    subscriptions: num(limits, 'max_subscriptions', w, true),
-    messages: num(limits, 'max_msgs', w, true),
-    bytes: num(limits, 'max_bytes', w, true),
-    // Go encodes time.Duration as nanoseconds.
-    ageSeconds: num(limits, 'max_age', w, true) / 1e9,
+    channels: limits.max_channels ?? 0,
+    subscriptions: limits.max_subscriptions ?? 0,
+    messages: limits.max_msgs ?? 0,
+    bytes: limits.max_bytes ?? 0,
+    ageSeconds: (limits.max_age ?? 0) / 1e9,
   };
 }
 
@@ -60,8 +56,7 @@ export interface ChannelsPage {
 }
 
 export function parseChannelsPage(body: unknown, where: string): ChannelsPage {
-  const o = object(body, where);
-  return { total: num(o, 'total', where), count: num(o, 'count', where), channels: list(o, 'channels', where) };
+  return CHANNELS_PAGE.check(body, where);
 }
 
 /** Splits a queue name: "DURABLE:GROUP" for durable queue groups, at the first colon. */
@@ -73,40 +68,30 @@ export function splitQueueName(queueName: string, isDurable: boolean): { group: 
 }
 
 function parseSubscription(value: unknown, where: string, withInbox: boolean): Subscription {
-  const o = object(value, where);
-  const queueName = str(o, 'queue_name', where, true);
-  const isDurable = bool(o, 'is_durable', where);
-  const { group, durable } = queueName !== ''
-    ? splitQueueName(queueName, isDurable)
-    : { group: '', durable: str(o, 'durable_name', where, true) };
+  const s = SUBSCRIPTION.check(value, where, withInbox ? 0 : SUBSCRIPTION.bit('inbox'));
+  const queueName = s.queue_name ?? '';
+  const { group, durable } = queueName !== '' ? splitQueueName(queueName, s.is_durable) : { group: '', durable: s.durable_name ?? '' };
   return {
-    clientId: str(o, 'client_id', where),
-    inbox: withInbox ? str(o, 'inbox', where) : '',
+    clientId: s.client_id,
+    inbox: withInbox ? s.inbox : '',
     group,
     durable,
-    unacked: num(o, 'pending_count', where),
-    lastSent: num(o, 'last_sent', where),
-    maxInflight: num(o, 'max_inflight', where),
-    ackWaitSeconds: num(o, 'ack_wait', where),
-    stalled: bool(o, 'is_stalled', where),
-    offline: bool(o, 'is_offline', where),
+    unacked: s.pending_count,
+    lastSent: s.last_sent,
+    maxInflight: s.max_inflight,
+    ackWaitSeconds: s.ack_wait,
+    stalled: s.is_stalled,
+    offline: s.is_offline,
     index: 0,
   };
 }
 
 /** Reads a channel object as channelsz?subs=1 gives it; subscription inboxes only when asked for. */
 export function parseChannel(value: unknown, where: string, withInbox = false): ParsedChannel {
-  const o = object(value, where);
-  const name = str(o, 'name', where);
+  const name = CHANNEL.field(value, where, 'name');
   const at = `${where} channel "${name}"`;
-  const facts: ChannelFacts = {
-    name,
-    messages: num(o, 'msgs', at),
-    bytes: num(o, 'bytes', at),
-    firstSeq: num(o, 'first_seq', at),
-    lastSeq: num(o, 'last_seq', at),
-    subscriptionCount: num(o, 'subs_count', at),
-  };
-  const subscriptions = list(o, 'subscriptions', at).map((s, i) => parseSubscription(s, `${at} subscription ${i}`, withInbox));
+  const c = CHANNEL.check(value, at);
+  const facts: ChannelFacts = { name, messages: c.msgs, bytes: c.bytes, firstSeq: c.first_seq, lastSeq: c.last_seq, subscriptionCount: c.subs_count };
+  const subscriptions = c.subscriptions.map((s, i) => parseSubscription(s, `${at} subscription ${i}`, withInbox));
   return { facts, subscriptions };
 }
