@@ -45,14 +45,17 @@ async function startProcess(label: string, command: string, args: string[], port
   return { label, pid: child.pid!, metricsUrl: `${base}/metrics`, stop };
 }
 
+/** The Node flag that `npm start` and the container image give the exporter. */
+export const CENTRAL_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
 /**
- * This exporter, from the build next to this script (dist/src/cli.js), with the Node flag that
- * `npm start` and the container image give it, reading `monitorUrl` as a NATS Streaming server
- * (--server) or a JetStream server (--jetstream).
+ * This exporter, from the build next to this script (dist/src/cli.js), run by node with `nodeFlags`
+ * (by default as `npm start` and the container image run it), reading `monitorUrl` as a NATS
+ * Streaming server (--server) or a JetStream server (--jetstream).
  */
-export async function startOurs(label: string, monitorUrl: string, extraArgs: string[] = [], serverFlag: 'server' | 'jetstream' = 'server'): Promise<ExporterProcess> {
+export async function startOurs(label: string, monitorUrl: string, extraArgs: string[] = [], serverFlag: 'server' | 'jetstream' = 'server', nodeFlags: readonly string[] = CENTRAL_NODE_FLAGS): Promise<ExporterProcess> {
   const port = await freePort();
-  const args = ['--max-semi-space-size=4', CLI, `--${serverFlag}`, `bench=${monitorUrl}`, '--listen', `127.0.0.1:${port}`, '--probe-listen', 'off',
+  const args = [...nodeFlags, CLI, `--${serverFlag}`, `bench=${monitorUrl}`, '--listen', `127.0.0.1:${port}`, '--probe-listen', 'off',
     '--timeout', '60', '--log-level', 'warn', ...extraArgs];
   return startProcess(label, process.execPath, args, port, '/readyz');
 }

@@ -1,6 +1,6 @@
 /**
  * npm run memory: the exporter's peak resident memory (VmHWM) against the targets of a sidecar's
- * memory limit, each exporter its own process started as the container starts it:
+ * memory limit, each exporter its own process started as its manifests start it (a sidecar with the sidecar's node flags):
  *   1. one healthy server with 100 channels beside an endpoint that sends bodies without end
  *      (serverz, storez, then channelsz), five scrapes each: peak at most 100 MB;
  *   2. once that endpoint answers properly again, resident memory back within 10 MB of before;
@@ -17,6 +17,7 @@ import { closeStan, connectStan, publishMany, ready } from '../test/helpers/stan
 import { startStan } from '../test/helpers/stan-server.js';
 import { memory } from './bench-proc.js';
 import { type ExporterProcess, startOurs } from './bench-process.js';
+import { SIDECAR_NODE_FLAGS, SIDECAR_NODE_OPTIONS } from './k8s/resources.js';
 
 const MB = 1024 * 1024;
 const PEAK_TARGET_MB = 100;
@@ -30,6 +31,8 @@ const BACK_WITHIN_MB = 10;
 const QUIET_MS = 12_000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const CHANNELS = 100;
+/** A sidecar runs node as the sidecar manifests run it: their command line and their NODE_OPTIONS. */
+const SIDECAR_NODE = [...SIDECAR_NODE_FLAGS, ...SIDECAR_NODE_OPTIONS.split(' ')];
 
 const missed = new Set<string>();
 function check(what: string, value: number, most: number): void {
@@ -71,7 +74,7 @@ async function post(probeUrl: string, body: object): Promise<number> {
  */
 async function flooded(label: string, send: (probeUrl: string) => Promise<Map<number, number>>): Promise<void> {
   const probePort = await freePort();
-  const sidecar = await startOurs(label, server.monitorUrl, ['--probe-listen', `127.0.0.1:${probePort}`, '--probe-max-series', '500', '--subjects', 'auto', '--no-subscription-metrics']);
+  const sidecar = await startOurs(label, server.monitorUrl, ['--probe-listen', `127.0.0.1:${probePort}`, '--probe-max-series', '500', '--subjects', 'auto', '--no-subscription-metrics'], 'server', SIDECAR_NODE);
   for (let i = 0; i < 3; i++) await scrape(sidecar);
   console.log(`   before: RSS ${mb(memory(sidecar.pid).rss).toFixed(1)} MB`);
   let sending = true;
@@ -163,7 +166,7 @@ try {
   console.log('4. a sidecar: --subjects auto --no-subscription-metrics, probes reporting 20 channels, 30 scrapes');
   const autoPort = await freePort();
   const autoUrl = `http://127.0.0.1:${autoPort}`;
-  const auto = await startOurs('sidecar', server.monitorUrl, ['--probe-listen', `127.0.0.1:${autoPort}`, '--subjects', 'auto', '--no-subscription-metrics']);
+  const auto = await startOurs('sidecar', server.monitorUrl, ['--probe-listen', `127.0.0.1:${autoPort}`, '--subjects', 'auto', '--no-subscription-metrics'], 'server', SIDECAR_NODE);
   const reported = Array.from({ length: 20 }, (_, i) => ({ server: 'bench', subject: `memory.${i}`, group: 'workers', durable: '', msgs: 3, bytes: 300, max_inflight: 3 }));
   if ((await post(autoUrl, { client_id: 'sidecar-worker', subscriptions: reported })) !== 200) missed.add('the sidecar\'s probe report');
   for (let i = 0; i < 30; i++) await scrape(auto);

@@ -24,25 +24,24 @@ export const EXAMPLE_SERVERS: ReadonlyArray<{ name: string; url: string }> = [
 export type Resources = { requests: Record<string, string>; limits: Record<string, string> };
 
 /**
- * A central exporter: idle about 76 MB on Node 24, the image's runtime (65 MB on Node 20); npm run
- * bench (Node 20) measures 83 MB at 100 channels and a peak of 126-129 MB at 10,000 channels x 5
- * subscriptions, the largest documented size; the limit leaves room for Node 24's larger heap.
+ * A central exporter: requests cover its idle RSS on Node 24 and a scrape of a mid-sized server; the
+ * limit covers the peak of the largest documented size (npm run bench; figures in docs/memory.md).
  */
-export const CENTRAL_RESOURCES: Resources = { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } };
+export const CENTRAL_RESOURCES: Resources = { requests: { cpu: '50m', memory: '160Mi' }, limits: { memory: '256Mi' } };
 /**
- * A sidecar (`--subjects auto`, npm run footprint): on Node 24, the image's runtime, about 62 MB idle
- * and 72 MB after 1,000 scrapes (Node 20: 53 and 62); the limit leaves room for a pod whose workers
- * consume many channels.
+ * A sidecar (`--subjects auto`): the request covers its RSS after scrapes on Node 24, the limit its
+ * peak with room for a pod whose workers consume many channels (npm run footprint; docs/memory.md).
  */
-export const SIDECAR_RESOURCES: Resources = { requests: { cpu: '20m', memory: '80Mi' }, limits: { memory: '128Mi' } };
+export const SIDECAR_RESOURCES: Resources = { requests: { cpu: '20m', memory: '112Mi' }, limits: { memory: '160Mi' } };
 
 /**
- * How a sidecar runs Node. V8's lite mode (no optimizing compiler) and a 1 MB young generation take
- * 10-15 MB off every pod (npm run footprint, Node 20 and 24); a sidecar reads a few channels, so the
- * slower code costs a few milliseconds per scrape. `--lite-mode` is not allowed in NODE_OPTIONS, so it goes on
- * the command line; NODE_OPTIONS replaces the image's (`--max-semi-space-size=4`, for large scrapes).
+ * How a sidecar runs Node: V8 without its optimizing compilers, tuned for size, compiling lazily; a
+ * sidecar reads a few channels, so the slower code costs little per scrape (npm run footprint).
+ * Not `--lite-mode`: it turns WebAssembly off, and undici parses HTTP with WebAssembly. These flags
+ * are not allowed in NODE_OPTIONS, so they go on the command line; NODE_OPTIONS replaces the
+ * image's (`--max-semi-space-size=4`, for large scrapes).
  */
-export const SIDECAR_NODE_FLAGS: readonly string[] = ['--lite-mode'];
+export const SIDECAR_NODE_FLAGS: readonly string[] = ['--no-opt', '--no-maglev', '--optimize-for-size', '--max-lazy'];
 export const SIDECAR_NODE_OPTIONS = '--max-semi-space-size=1';
 
 export type Labels = Record<string, string>;
