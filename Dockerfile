@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # nats-queue-exporter: one node process serving /metrics on 7778.
 # Every step here also runs in CI outside Docker (.ci/run: npm ci, npm run build; and
-# test/dockerfile.test.ts runs `npm ci --omit=dev` and starts the result), so a build that CI
+# test/integration/dockerfile.test.ts runs `npm ci --omit=dev` and starts the result), so a build that CI
 # passed builds here too.
 
 FROM node:24-alpine AS build
@@ -19,8 +19,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-alpine
 # A small young generation: a scrape of a large server makes much short-lived garbage, and the
-# default semi-spaces keep ~30 MB more of it resident (npm run bench: peak RSS at 10,000 channels
-# x 5 subscriptions 149-154 MB without, 123-126 MB with, at the same latency). npm start does the same.
+# default semi-spaces keep more of it resident at the same latency (npm run bench; figures in
+# docs/benchmarks.md). npm start does the same.
 ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY --from=production-deps /app/node_modules ./node_modules

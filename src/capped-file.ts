@@ -16,12 +16,17 @@ export function sizeText(bytes: number): string {
 
 function notRegular(stats: Stats): string | undefined {
   if (stats.isFile()) return undefined;
-  const kind = stats.isDirectory() ? 'a directory'
-    : stats.isFIFO() ? 'a FIFO (named pipe)'
-    : stats.isCharacterDevice() ? 'a character device'
-    : stats.isBlockDevice() ? 'a block device'
-    : stats.isSocket() ? 'a socket'
-    : 'a special file';
+  const kind = stats.isDirectory()
+    ? 'a directory'
+    : stats.isFIFO()
+      ? 'a FIFO (named pipe)'
+      : stats.isCharacterDevice()
+        ? 'a character device'
+        : stats.isBlockDevice()
+          ? 'a block device'
+          : stats.isSocket()
+            ? 'a socket'
+            : 'a special file';
   return `is ${kind}, not a regular file`;
 }
 

@@ -2,7 +2,7 @@ import type { Logger } from './log.js';
 import type { SelfMetrics } from './metrics/self-metrics.js';
 import type { ClientPending, NodeSnapshot, ServerSnapshot, Snapshot } from './model/types.js';
 import { repeatedNodeMessage } from './model/same-server.js';
-import { narrowToScope, reportedScope } from './probes/scope.js';
+import { narrowToScope, reportedScope } from './reports/scope.js';
 import type { ServerTarget } from './targets.js';
 
 /** Anything that can read one logical server into the model: one per configured NAME. */
@@ -133,7 +133,13 @@ export class Collector {
   #record(s: ServerSnapshot, at: number): void {
     const previous = this.#last.get(s.name);
     const log = this.#childLog(s.name);
-    for (const node of s.nodes) this.#recordNode(s.name, this.#childLog(s.name, node.node), node, previous?.nodes.find((n) => n.node === node.node));
+    for (const node of s.nodes)
+      this.#recordNode(
+        s.name,
+        this.#childLog(s.name, node.node),
+        node,
+        previous?.nodes.find((n) => n.node === node.node),
+      );
     for (const r of s.repeated ?? []) {
       const before = previous?.repeated?.some((p) => p.node === r.node && p.serverId === r.serverId);
       if (!before) this.#childLog(s.name, r.node).warn({ sameAs: r.sameAs }, repeatedNodeMessage(r));
@@ -141,7 +147,10 @@ export class Collector {
     const conflict = s.claimers.length > 1;
     const conflictBefore = (previous?.claimers.length ?? 0) > 1;
     if (conflict && !conflictBefore) {
-      log.warn({ owner: s.owner, alsoClaiming: s.claimers.filter((n) => n !== s.owner) }, 'more than one node claims the queue state (two FT actives, two Raft leaders, two JetStream meta leaders); exporting the first in configured order');
+      log.warn(
+        { owner: s.owner, alsoClaiming: s.claimers.filter((n) => n !== s.owner) },
+        'more than one node claims the queue state (two FT actives, two Raft leaders, two JetStream meta leaders); exporting the first in configured order',
+      );
     } else if (!conflict && conflictBefore) {
       log.info({ owner: s.owner }, 'one node claims the queue state again');
     }
@@ -171,7 +180,8 @@ export class Collector {
       const entry = { scrapeError: n.failure.reason, reason: n.failure.message };
       const changed = previous?.failure?.message !== n.failure.message;
       if (!changed) log.debug(entry, 'scrape of server failed again');
-      else if (n.failure.reason === 'exporter_error') log.error({ ...entry, err: n.failure.cause }, 'exporter fault while scraping a server (a bug in nats-queue-exporter, not in the server)');
+      else if (n.failure.reason === 'exporter_error')
+        log.error({ ...entry, err: n.failure.cause }, 'exporter fault while scraping a server (a bug in nats-queue-exporter, not in the server)');
       else log.warn(entry, 'scrape of server failed');
     } else if (previous?.failure) {
       log.info('scrape of server succeeds again');

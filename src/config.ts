@@ -4,7 +4,7 @@ import { loadWebConfig, type WebConfig } from './http/web-config.js';
 import type { ListenInput } from './listen-error.js';
 import { LOG_LEVELS, type LogLevel } from './log-level.js';
 import { SECRET_FILE_MAX_BYTES } from './capped-file.js';
-import { type MonitorTls, readInputFile, readMonitorTls, ServerPasswords } from './monitor-access.js';
+import { type TlsFiles, readInputFile, readTlsFiles, ServerPasswords } from './monitor-access.js';
 import { Secret } from './secret.js';
 import { patternProblem } from './subjects.js';
 import type { Backend, NatsClientTarget, NodeTarget, ServerTarget } from './targets.js';
@@ -56,36 +56,168 @@ interface FlagSpec {
 
 /** Every flag with its environment variable: the one list that --help and docs/configuration.md show. */
 export const FLAGS: readonly FlagSpec[] = [
-  { flag: 'server', env: 'NQE_SERVERS', arg: 'NAME[/NODE]=URL', multiple: true, fallback: 'local=http://127.0.0.1:8222',
-    help: 'monitoring base URL of a NATS Streaming server, NAME becomes the server label; the same NAME with several URLs is one FT pair or Raft cluster, whose nodes get the node label NODE (default: the URL\'s host:port); repeat the flag for more servers or nodes (env: comma-separated list). https:// and user:pass@ are allowed' },
+  {
+    flag: 'server',
+    env: 'NQE_SERVERS',
+    arg: 'NAME[/NODE]=URL',
+    multiple: true,
+    fallback: 'local=http://127.0.0.1:8222',
+    help: "monitoring base URL of a NATS Streaming server, NAME becomes the server label; the same NAME with several URLs is one FT pair or Raft cluster, whose nodes get the node label NODE (default: the URL's host:port); repeat the flag for more servers or nodes (env: comma-separated list). https:// and user:pass@ are allowed",
+  },
   { flag: 'listen', env: 'NQE_LISTEN', arg: 'HOST:PORT', fallback: '0.0.0.0:7778', help: 'address for /metrics, /, /healthz and /readyz' },
-  { flag: 'jetstream', env: 'NQE_JETSTREAM', arg: 'NAME[/NODE]=URL', multiple: true, fallback: '',
-    help: 'monitoring base URL of a nats-server with JetStream (-m port), NAME becomes the server label; the same NAME with several URLs is one cluster (give every node: each consumer is read from the node that leads it); repeat the flag for more servers or nodes (env: comma-separated list). Mixes with --server; https:// and user:pass@ are allowed' },
+  {
+    flag: 'jetstream',
+    env: 'NQE_JETSTREAM',
+    arg: 'NAME[/NODE]=URL',
+    multiple: true,
+    fallback: '',
+    help: 'monitoring base URL of a nats-server with JetStream (-m port), NAME becomes the server label; the same NAME with several URLs is one cluster (give every node: each consumer is read from the node that leads it); repeat the flag for more servers or nodes (env: comma-separated list). Mixes with --server; https:// and user:pass@ are allowed',
+  },
   { flag: 'timeout', env: 'NQE_TIMEOUT', arg: 'SECONDS', fallback: '5', help: 'deadline for all requests to one server in one scrape' },
-  { flag: 'page-size', env: 'NQE_PAGE_SIZE', arg: 'N', fallback: '1024', help: 'channels asked for per channelsz request (NATS Streaming), accounts per /jsz request (JetStream); every page is read until total' },
-  { flag: 'answer-cap-factor', env: 'NQE_ANSWER_CAP_FACTOR', arg: 'FACTOR', fallback: '1', help: 'multiplies the most bytes read of each monitoring answer (serverz 64 KiB, storez 256 KiB, varz 256 KiB, a channelsz page sized by --page-size and the channels and subscriptions serverz counts, a /jsz page by the streams and consumers at its start); an answer past its cap is cut off and its server is down' },
-  { flag: 'subjects', env: 'NQE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'export only channels matching these NATS subject patterns (* and >), or "auto": only the channels the probes of this pod report (sidecar); default all' },
+  {
+    flag: 'page-size',
+    env: 'NQE_PAGE_SIZE',
+    arg: 'N',
+    fallback: '1024',
+    help: 'channels asked for per channelsz request (NATS Streaming), accounts per /jsz request (JetStream); every page is read until total',
+  },
+  {
+    flag: 'answer-cap-factor',
+    env: 'NQE_ANSWER_CAP_FACTOR',
+    arg: 'FACTOR',
+    fallback: '1',
+    help: 'multiplies the most bytes read of each monitoring answer (serverz 64 KiB, storez 256 KiB, varz 256 KiB, a channelsz page sized by --page-size and the channels and subscriptions serverz counts, a /jsz page by the streams and consumers at its start); an answer past its cap is cut off and its server is down',
+  },
+  {
+    flag: 'subjects',
+    env: 'NQE_SUBJECTS',
+    arg: 'PATTERN[,PATTERN]',
+    fallback: '',
+    help: 'export only channels matching these NATS subject patterns (* and >), or "auto": only the channels the probes of this pod report (sidecar); default all',
+  },
   { flag: 'exclude-subjects', env: 'NQE_EXCLUDE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'leave out channels matching these patterns' },
-  { flag: 'no-subscription-metrics', env: 'NQE_NO_SUBSCRIPTION_METRICS', fallback: 'false', help: 'leave out the per-subscription stan_subscription_* series (env: true or false)' },
-  { flag: 'nss-compat', env: 'NQE_NSS_COMPAT', fallback: 'false', help: 'also export the nss_* families of prometheus-nats-exporter v0.16.0 (-channelz -serverz), same names, types, help and labels, for every channel; reads every subscription\'s inbox and the channels of Raft followers too (env: true or false)' },
-  { flag: 'probe-listen', env: 'NQE_PROBE_LISTEN', arg: 'HOST:PORT', fallback: '127.0.0.1:7779', help: 'address for workers to POST /v1/pending (client-side pending reports), or "off"' },
-  { flag: 'probe-ttl', env: 'NQE_PROBE_TTL', arg: 'SECONDS', fallback: '30', help: 'a client\'s report counts for this long unless it reports again, so a dead worker\'s figures vanish' },
-  { flag: 'probe-max-series', env: 'NQE_PROBE_MAX_SERIES', arg: 'N', fallback: '1000', help: 'most subscription reports held at once over all clients; a report beyond it is refused with 429' },
-  { flag: 'probe-max-bytes', env: 'NQE_PROBE_MAX_BYTES', arg: 'BYTES', fallback: '12582912', help: 'most memory the probe reports may take at once, the ones held and the bodies being read together; a report beyond it is refused with 429 before it is read' },
-  { flag: 'web-config', env: 'NQE_WEB_CONFIG', arg: 'FILE', fallback: '', help: 'TLS and basic auth for the metrics listener, in the Prometheus exporter-toolkit web config format (tls_server_config, basic_auth_users, http_server_config.headers, auth_excluded_paths); /healthz and /readyz stay open to basic auth unless auth_excluded_paths says otherwise' },
-  { flag: 'server-ca-file', env: 'NQE_SERVER_CA_FILE', arg: 'FILE', fallback: '', help: 'PEM CA certificates that https:// monitoring URLs are checked against, instead of the system CAs (all servers)' },
-  { flag: 'server-cert-file', env: 'NQE_SERVER_CERT_FILE', arg: 'FILE', fallback: '', help: 'PEM client certificate shown to https:// monitoring URLs, with --server-key-file (all servers)' },
+  {
+    flag: 'no-subscription-metrics',
+    env: 'NQE_NO_SUBSCRIPTION_METRICS',
+    fallback: 'false',
+    help: 'leave out the per-subscription stan_subscription_* series (env: true or false)',
+  },
+  {
+    flag: 'nss-compat',
+    env: 'NQE_NSS_COMPAT',
+    fallback: 'false',
+    help: "also export the nss_* families of prometheus-nats-exporter v0.16.0 (-channelz -serverz), same names, types, help and labels, for every channel; reads every subscription's inbox and the channels of Raft followers too (env: true or false)",
+  },
+  {
+    flag: 'probe-listen',
+    env: 'NQE_PROBE_LISTEN',
+    arg: 'HOST:PORT',
+    fallback: '127.0.0.1:7779',
+    help: 'address for workers to POST /v1/pending (client-side pending reports), or "off"',
+  },
+  {
+    flag: 'probe-ttl',
+    env: 'NQE_PROBE_TTL',
+    arg: 'SECONDS',
+    fallback: '30',
+    help: "a client's report counts for this long unless it reports again, so a dead worker's figures vanish",
+  },
+  {
+    flag: 'probe-max-series',
+    env: 'NQE_PROBE_MAX_SERIES',
+    arg: 'N',
+    fallback: '1000',
+    help: 'most subscription reports held at once over all clients; a report beyond it is refused with 429',
+  },
+  {
+    flag: 'probe-max-bytes',
+    env: 'NQE_PROBE_MAX_BYTES',
+    arg: 'BYTES',
+    fallback: '12582912',
+    help: 'most memory the probe reports may take at once, the ones held and the bodies being read together; a report beyond it is refused with 429 before it is read',
+  },
+  {
+    flag: 'web-config',
+    env: 'NQE_WEB_CONFIG',
+    arg: 'FILE',
+    fallback: '',
+    help: 'TLS and basic auth for the metrics listener, in the Prometheus exporter-toolkit web config format (tls_server_config, basic_auth_users, http_server_config.headers, auth_excluded_paths); /healthz and /readyz stay open to basic auth unless auth_excluded_paths says otherwise',
+  },
+  {
+    flag: 'server-ca-file',
+    env: 'NQE_SERVER_CA_FILE',
+    arg: 'FILE',
+    fallback: '',
+    help: 'PEM CA certificates that https:// monitoring URLs are checked against, instead of the system CAs (all servers)',
+  },
+  {
+    flag: 'server-cert-file',
+    env: 'NQE_SERVER_CERT_FILE',
+    arg: 'FILE',
+    fallback: '',
+    help: 'PEM client certificate shown to https:// monitoring URLs, with --server-key-file (all servers)',
+  },
   { flag: 'server-key-file', env: 'NQE_SERVER_KEY_FILE', arg: 'FILE', fallback: '', help: 'PEM private key of --server-cert-file' },
-  { flag: 'server-insecure-skip-verify', env: 'NQE_SERVER_INSECURE_SKIP_VERIFY', fallback: 'false', help: 'accept any certificate from https:// monitoring URLs (for tests; env: true or false)' },
-  { flag: 'server-password-file', env: 'NQE_SERVER_PASSWORD_FILES', arg: '[NAME=]FILE', multiple: true, fallback: '', help: 'password for a monitoring URL that names a user (https://USER@host:8222): NAME=FILE for server NAME, FILE alone for every such server; repeat the flag for more (env: comma-separated). NQE_SERVER_PASSWORD_<NAME> (NAME in capitals, other characters as _) holds one server\'s password itself' },
-  { flag: 'nats-url', env: 'NQE_NATS_URLS', arg: 'NAME=URL', multiple: true, fallback: '',
-    help: 'a NATS client URL (nats://host:4222, tls://..., nats://USER@host:4222) of server NAME (a --server or a --jetstream): the exporter reads the publish time of the oldest waiting message of each queue over it, for an exact queue_oldest_undelivered_age_seconds (without it the age is estimated); repeat for more servers (env: comma-separated)' },
-  { flag: 'nats-password-file', env: 'NQE_NATS_PASSWORD_FILES', arg: 'NAME=FILE', multiple: true, fallback: '', help: 'the password for the user a --nats-url of server NAME names, read from FILE; repeat for more servers (env: comma-separated)' },
-  { flag: 'nats-token-file', env: 'NQE_NATS_TOKEN_FILES', arg: 'NAME=FILE', multiple: true, fallback: '', help: 'an authentication token for the --nats-url of server NAME, read from FILE; repeat for more servers (env: comma-separated)' },
-  { flag: 'nats-ca-file', env: 'NQE_NATS_CA_FILE', arg: 'FILE', fallback: '', help: 'PEM CA certificates that tls:// --nats-url servers are checked against (all servers)' },
-  { flag: 'nats-cert-file', env: 'NQE_NATS_CERT_FILE', arg: 'FILE', fallback: '', help: 'PEM client certificate shown to --nats-url servers, with --nats-key-file (all servers)' },
+  {
+    flag: 'server-insecure-skip-verify',
+    env: 'NQE_SERVER_INSECURE_SKIP_VERIFY',
+    fallback: 'false',
+    help: 'accept any certificate from https:// monitoring URLs (for tests; env: true or false)',
+  },
+  {
+    flag: 'server-password-file',
+    env: 'NQE_SERVER_PASSWORD_FILES',
+    arg: '[NAME=]FILE',
+    multiple: true,
+    fallback: '',
+    help: "password for a monitoring URL that names a user (https://USER@host:8222): NAME=FILE for server NAME, FILE alone for every such server; repeat the flag for more (env: comma-separated). NQE_SERVER_PASSWORD_<NAME> (NAME in capitals, other characters as _) holds one server's password itself",
+  },
+  {
+    flag: 'nats-url',
+    env: 'NQE_NATS_URLS',
+    arg: 'NAME=URL',
+    multiple: true,
+    fallback: '',
+    help: 'a NATS client URL (nats://host:4222, tls://..., nats://USER@host:4222) of server NAME (a --server or a --jetstream): the exporter reads the publish time of the oldest waiting message of each queue over it, for an exact queue_oldest_undelivered_age_seconds (without it the age is estimated); repeat for more servers (env: comma-separated)',
+  },
+  {
+    flag: 'nats-password-file',
+    env: 'NQE_NATS_PASSWORD_FILES',
+    arg: 'NAME=FILE',
+    multiple: true,
+    fallback: '',
+    help: 'the password for the user a --nats-url of server NAME names, read from FILE; repeat for more servers (env: comma-separated)',
+  },
+  {
+    flag: 'nats-token-file',
+    env: 'NQE_NATS_TOKEN_FILES',
+    arg: 'NAME=FILE',
+    multiple: true,
+    fallback: '',
+    help: 'an authentication token for the --nats-url of server NAME, read from FILE; repeat for more servers (env: comma-separated)',
+  },
+  {
+    flag: 'nats-ca-file',
+    env: 'NQE_NATS_CA_FILE',
+    arg: 'FILE',
+    fallback: '',
+    help: 'PEM CA certificates that tls:// --nats-url servers are checked against (all servers)',
+  },
+  {
+    flag: 'nats-cert-file',
+    env: 'NQE_NATS_CERT_FILE',
+    arg: 'FILE',
+    fallback: '',
+    help: 'PEM client certificate shown to --nats-url servers, with --nats-key-file (all servers)',
+  },
   { flag: 'nats-key-file', env: 'NQE_NATS_KEY_FILE', arg: 'FILE', fallback: '', help: 'PEM private key of --nats-cert-file' },
-  { flag: 'age-lookups', env: 'NQE_AGE_LOOKUPS', arg: 'N', fallback: '5', help: 'most publish times read over --nats-url per server and scrape, those the publish history cannot place first; the rest are estimated until a later scrape reads theirs (each costs a NATS Streaming server about 50 ms of CPU at 10,000 channels)' },
+  {
+    flag: 'age-lookups',
+    env: 'NQE_AGE_LOOKUPS',
+    arg: 'N',
+    fallback: '5',
+    help: 'most publish times read over --nats-url per server and scrape, those the publish history cannot place first; the rest are estimated until a later scrape reads theirs (each costs a NATS Streaming server about 50 ms of CPU at 10,000 channels)',
+  },
   { flag: 'log-level', env: 'NQE_LOG_LEVEL', arg: 'LEVEL', fallback: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 
@@ -147,7 +279,9 @@ function parseServer(raw: string, from: string, backend: Backend, passwords: Ser
     throw new ConfigError(`${from} "${label}=...": the URL must be the monitoring base URL without ?query or #fragment; ${example}`);
   }
   if (/(^|\/)(streaming|jsz)(\/|$)/.test(url.pathname)) {
-    throw new ConfigError(`${from} "${label}=...": the URL's path ${url.pathname} is a page of the monitoring API, which the exporter adds itself; give the monitoring port's root, e.g. http://${url.host}`);
+    throw new ConfigError(
+      `${from} "${label}=...": the URL's path ${url.pathname} is a page of the monitoring API, which the exporter adds itself; give the monitoring port's root, e.g. http://${url.host}`,
+    );
   }
   let authorization: Secret | undefined;
   if (url.username !== '' || url.password !== '') {
@@ -176,18 +310,24 @@ function groupServers(entries: readonly ServerEntry[]): ServerTarget[] {
   for (const entry of entries) {
     const sameUrl = byUrl.get(entry.url);
     if (sameUrl) {
-      throw new ConfigError(`${sameUrl.given} and ${entry.given} name the same monitoring URL: give each node once, under the NAME of the server it belongs to`);
+      throw new ConfigError(
+        `${sameUrl.given} and ${entry.given} name the same monitoring URL: give each node once, under the NAME of the server it belongs to`,
+      );
     }
     byUrl.set(entry.url, entry);
     const first = firstOf.get(entry.server) ?? entry;
     if (first.backend !== entry.backend) {
-      throw new ConfigError(`${first.given} and ${entry.given} give one NAME to a NATS Streaming server and a JetStream server: the server label must tell them apart, so give them different NAMEs`);
+      throw new ConfigError(
+        `${first.given} and ${entry.given} give one NAME to a NATS Streaming server and a JetStream server: the server label must tell them apart, so give them different NAMEs`,
+      );
     }
     firstOf.set(entry.server, first);
     const nodes = byName.get(entry.server) ?? [];
     const sameNode = nodes.find((n) => n.node === entry.node);
     if (sameNode) {
-      throw new ConfigError(`${entry.given}: server "${entry.server}" has a node "${entry.node}" already (${sameNode.url}); name the nodes apart with NAME/NODE=URL`);
+      throw new ConfigError(
+        `${entry.given}: server "${entry.server}" has a node "${entry.node}" already (${sameNode.url}); name the nodes apart with NAME/NODE=URL`,
+      );
     }
     const { given: _given, backend: _backend, ...node } = entry;
     nodes.push(Object.freeze(node));
@@ -204,9 +344,12 @@ function secretsByServer(entries: readonly Source[], names: ReadonlySet<string>,
     const name = eq > 0 ? src.text.slice(0, eq).trim() : '';
     const file = src.text.slice(eq + 1).trim();
     if (eq <= 0 || file === '') throw new ConfigError(`${src.from} "${src.text}": write NAME=FILE, e.g. ${flag} prod=/run/secrets/nats`);
-    if (!names.has(name)) throw new ConfigError(`${src.from} ${name}=...: there is no --nats-url for a server named "${name}"; give --nats-url ${name}=nats://host:4222 first`);
+    if (!names.has(name))
+      throw new ConfigError(`${src.from} ${name}=...: there is no --nats-url for a server named "${name}"; give --nats-url ${name}=nats://host:4222 first`);
     if (found.has(name)) throw new ConfigError(`${src.from}: server "${name}" is given two ${what} files; give one`);
-    const text = readInputFile({ text: file, from: src.from }, `file holding the ${what}`, SECRET_FILE_MAX_BYTES).toString('utf8').replace(/\r?\n$/, '');
+    const text = readInputFile({ text: file, from: src.from }, `file holding the ${what}`, SECRET_FILE_MAX_BYTES)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
     if (text === '') throw new ConfigError(`${src.from} ${file}: the file is empty; write the ${what} into it`);
     found.set(name, { secret: new Secret(text), from: src.from });
   }
@@ -214,22 +357,30 @@ function secretsByServer(entries: readonly Source[], names: ReadonlySet<string>,
 }
 
 /** Adds each `--nats-url NAME=URL` (with its password, token and TLS) to the server of that NAME. */
-function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passwordFiles: Source[]; tokenFiles: Source[]; tls: MonitorTls | undefined }): ServerTarget[] {
+function withNatsClients(
+  servers: ServerTarget[],
+  input: { urls: Source[]; passwordFiles: Source[]; tokenFiles: Source[]; tls: TlsFiles | undefined },
+): ServerTarget[] {
   const example = 'write NAME=nats://host:4222 with the NAME of a --server or --jetstream, e.g. --nats-url prod=nats://nats-a:4222';
   const clients = new Map<string, NatsClientTarget>();
   for (const src of input.urls) {
     const eq = src.text.indexOf('=');
     if (eq <= 0) throw new ConfigError(`${src.from} "${redactUrlText(src.text)}": missing NAME=; ${example}`);
     const name = src.text.slice(0, eq).trim();
-    if (!servers.some((s) => s.name === name)) throw new ConfigError(`${src.from} "${name}=...": there is no --server named "${name}", nor a --jetstream; ${example}`);
-    if (clients.has(name)) throw new ConfigError(`${src.from} "${name}=...": server "${name}" has a --nats-url already; give one per server (a NATS client reaches the whole cluster from one URL)`);
+    if (!servers.some((s) => s.name === name))
+      throw new ConfigError(`${src.from} "${name}=...": there is no --server named "${name}", nor a --jetstream; ${example}`);
+    if (clients.has(name))
+      throw new ConfigError(
+        `${src.from} "${name}=...": server "${name}" has a --nats-url already; give one per server (a NATS client reaches the whole cluster from one URL)`,
+      );
     let url: URL;
     try {
       url = new URL(src.text.slice(eq + 1).trim());
     } catch {
       throw new ConfigError(`${src.from} "${name}=...": "${redactUrlText(src.text.slice(eq + 1).trim())}" is not a URL; ${example}`);
     }
-    if (!['nats:', 'tls:'].includes(url.protocol)) throw new ConfigError(`${src.from} "${name}=...": the URL must start with nats:// or tls:// (the client port, not the monitoring port); ${example}`);
+    if (!['nats:', 'tls:'].includes(url.protocol))
+      throw new ConfigError(`${src.from} "${name}=...": the URL must start with nats:// or tls:// (the client port, not the monitoring port); ${example}`);
     const client: NatsClientTarget = { server: name, url: `${url.protocol}//${url.host}` };
     const given = `${src.from} "${name}=${redactUrlText(src.text.slice(eq + 1).trim())}"`;
     if (url.username !== '') client.user = decodeUserinfo(url.username, 'user', given);
@@ -240,12 +391,15 @@ function withNatsClients(servers: ServerTarget[], input: { urls: Source[]; passw
   const named = new Set(clients.keys());
   for (const [name, { secret, from }] of secretsByServer(input.passwordFiles, named, 'password', '--nats-password-file')) {
     const client = clients.get(name)!;
-    if (client.user === undefined) throw new ConfigError(`${from} ${name}=...: the --nats-url of server "${name}" names no user; write it as nats://USER@host:4222`);
-    if (client.password !== undefined) throw new ConfigError(`${from} ${name}=...: the --nats-url of server "${name}" holds a password already; keep one (the file is safer)`);
+    if (client.user === undefined)
+      throw new ConfigError(`${from} ${name}=...: the --nats-url of server "${name}" names no user; write it as nats://USER@host:4222`);
+    if (client.password !== undefined)
+      throw new ConfigError(`${from} ${name}=...: the --nats-url of server "${name}" holds a password already; keep one (the file is safer)`);
     client.password = secret;
   }
   for (const [name, { secret }] of secretsByServer(input.tokenFiles, named, 'token', '--nats-token-file')) clients.get(name)!.token = secret;
-  if (input.tls && clients.size === 0) throw new ConfigError('--nats-ca-file, --nats-cert-file and --nats-key-file apply to --nats-url connections, and no --nats-url is given');
+  if (input.tls && clients.size === 0)
+    throw new ConfigError('--nats-ca-file, --nats-cert-file and --nats-key-file apply to --nats-url connections, and no --nats-url is given');
   return servers.map((s) => {
     const client = clients.get(s.name);
     return client ? Object.freeze({ ...s, natsClient: Object.freeze(client) }) : s;
@@ -257,7 +411,9 @@ function decodeUserinfo(encoded: string, part: 'user' | 'password', given: strin
   try {
     return decodeURIComponent(encoded);
   } catch {
-    throw new ConfigError(`${given}: the ${part} in the URL holds a "%" that is not valid percent-encoding; percent-encode the ${part}: % is %25 (and @ is %40, : is %3A)`);
+    throw new ConfigError(
+      `${given}: the ${part} in the URL holds a "%" that is not valid percent-encoding; percent-encode the ${part}: % is %25 (and @ is %40, : is %3A)`,
+    );
   }
 }
 
@@ -291,7 +447,9 @@ function parsePatterns(src: Source): string[] {
     const pattern = p.trim();
     const problem = patternProblem(pattern);
     if (problem !== undefined) {
-      throw new ConfigError(`${src.from} "${src.text}": pattern "${pattern}" ${problem}; write NATS subject patterns separated by commas, e.g. orders.>,jobs.*`);
+      throw new ConfigError(
+        `${src.from} "${src.text}": pattern "${pattern}" ${problem}; write NATS subject patterns separated by commas, e.g. orders.>,jobs.*`,
+      );
     }
     return pattern;
   });
@@ -314,7 +472,8 @@ function rephraseParseError(err: unknown): ConfigError {
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const flag = /--([a-z-]+)/.exec(message)?.[1];
       const spec = FLAGS.find((f) => f.flag === flag);
-      if (spec?.arg) return new ConfigError(`--${spec.flag} needs a value: write --${spec.flag} ${spec.arg} (or --${spec.flag}=VALUE for a value that starts with "-")`);
+      if (spec?.arg)
+        return new ConfigError(`--${spec.flag} needs a value: write --${spec.flag} ${spec.arg} (or --${spec.flag}=VALUE for a value that starts with "-")`);
       return new ConfigError(`${flag ? `--${flag}` : 'a flag'} takes no value: write it alone`);
     }
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
@@ -380,20 +539,26 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     const text = env[spec.env];
     if (text === undefined || text === '') return [];
     const src = { text, from: spec.env };
-    return src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, backend, passwords));
+    return src.text
+      .split(',')
+      .filter((s) => s.trim() !== '')
+      .map((s) => parseServer(s.trim(), src.from, backend, passwords));
   };
   const jetstreamEntries = entriesOf('jetstream', 'jetstream');
   let stanEntries = entriesOf('server', 'stan');
   // The default STAN server only when no server of either kind is given.
   if (stanEntries.length === 0 && jetstreamEntries.length === 0) {
     const src = pick('server');
-    stanEntries = src.text.split(',').filter((s) => s.trim() !== '').map((s) => parseServer(s.trim(), src.from, 'stan', passwords));
+    stanEntries = src.text
+      .split(',')
+      .filter((s) => s.trim() !== '')
+      .map((s) => parseServer(s.trim(), src.from, 'stan', passwords));
     if (stanEntries.length === 0) throw new ConfigError(`${src.from} is empty: write NAME=URL[,NAME=URL], e.g. prod-a=http://nats-a:8222`);
   }
   let entries = [...stanEntries, ...jetstreamEntries];
   passwords.checkAllUsed(entries);
 
-  const monitorTls = readMonitorTls({
+  const monitorTls = readTlsFiles({
     ca: optional('server-ca-file'),
     cert: optional('server-cert-file'),
     key: optional('server-key-file'),
@@ -401,7 +566,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   });
   if (monitorTls) {
     if (!entries.some((s) => s.url.startsWith('https:'))) {
-      throw new ConfigError('--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server URL starts with https:// (nor any --jetstream URL)');
+      throw new ConfigError(
+        '--server-ca-file, --server-cert-file, --server-key-file and --server-insecure-skip-verify apply to https:// monitoring URLs, and no --server URL starts with https:// (nor any --jetstream URL)',
+      );
     }
     entries = entries.map((s) => (s.url.startsWith('https:') ? { ...s, tls: monitorTls } : s));
   }
@@ -409,7 +576,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     urls: listOf('nats-url'),
     passwordFiles: listOf('nats-password-file'),
     tokenFiles: listOf('nats-token-file'),
-    tls: readMonitorTls({ ca: optional('nats-ca-file'), cert: optional('nats-cert-file'), key: optional('nats-key-file') }, { cert: '--nats-cert-file', key: '--nats-key-file' }),
+    tls: readTlsFiles(
+      { ca: optional('nats-ca-file'), cert: optional('nats-cert-file'), key: optional('nats-key-file') },
+      { cert: '--nats-cert-file', key: '--nats-key-file' },
+    ),
   });
   const webConfigSrc = optional('web-config');
 
@@ -421,12 +591,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   const subjects = pick('subjects');
   const subjectsAuto = subjects.text.trim() === 'auto';
   if (!subjectsAuto && subjects.text.split(',').some((p) => p.trim() === 'auto')) {
-    throw new ConfigError(`${subjects.from} "${subjects.text}": "auto" cannot be combined with patterns; write --subjects auto alone (and --exclude-subjects PATTERN to leave channels out) or patterns only`);
+    throw new ConfigError(
+      `${subjects.from} "${subjects.text}": "auto" cannot be combined with patterns; write --subjects auto alone (and --exclude-subjects PATTERN to leave channels out) or patterns only`,
+    );
   }
   const probeListenSrc = pick('probe-listen');
-  const probeListen = probeListenSrc.text.trim() === 'off'
-    ? undefined
-    : Object.freeze(parseListen(probeListenSrc, 'e.g. 127.0.0.1:7779 (reachable from the pod only), or off'));
+  const probeListen =
+    probeListenSrc.text.trim() === 'off' ? undefined : Object.freeze(parseListen(probeListenSrc, 'e.g. 127.0.0.1:7779 (reachable from the pod only), or off'));
   /** Where a listener's address came from, for ListenError. */
   const listenInput = (flag: string, src: Source): ListenInput => {
     const spec = FLAGS.find((f) => f.flag === flag)!;
@@ -435,10 +606,14 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   const listenSrc = pick('listen');
   const nssCompat = switchedOn('nss-compat');
   if (subjectsAuto && nssCompat) {
-    throw new ConfigError(`${nssCompat.from} and ${subjects.from} auto cannot go together: the nss_* families are a central exporter's view of every channel, a sidecar reads only its pod's; run --nss-compat in a central exporter without --subjects auto`);
+    throw new ConfigError(
+      `${nssCompat.from} and ${subjects.from} auto cannot go together: the nss_* families are a central exporter's view of every channel, a sidecar reads only its pod's; run --nss-compat in a central exporter without --subjects auto`,
+    );
   }
   if (subjectsAuto && probeListen === undefined) {
-    throw new ConfigError(`${subjects.from} auto takes its channels from probe reports, but ${probeListenSrc.from} is off: give --probe-listen HOST:PORT, or name the subjects`);
+    throw new ConfigError(
+      `${subjects.from} auto takes its channels from probe reports, but ${probeListenSrc.from} is off: give --probe-listen HOST:PORT, or name the subjects`,
+    );
   }
 
   const config: Config = {

@@ -3,14 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
-import { WatchedHistory } from './http/status/watched-history.js';
+import { WatchedCollections } from './http/status/watched-collections.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
 import { http } from './node-builtins.js';
 import { SelfMetrics } from './metrics/self-metrics.js';
-import { type RunningProbeListener, startProbeListener } from './probes/start.js';
-import { ProbeMemoryBound } from './probes/memory-bound.js';
-import { ProbeStore } from './probes/store.js';
+import { type RunningProbeListener, startProbeListener } from './reports/start.js';
+import { ProbeMemoryBound } from './reports/memory-bound.js';
+import { ProbeStore } from './reports/store.js';
 import { AnswerCaps } from './sources/answer-caps.js';
 import { JetStreamSource } from './sources/jetstream/source.js';
 import { StanSource } from './sources/stan/source.js';
@@ -38,14 +38,26 @@ function answered(res: ServerResponse): Promise<void> {
 /** Wires config -> sources -> collector -> http and starts listening. */
 export async function startExporter(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningExporter> {
   const selectSubject = subjectFilter(config.subjects, config.excludeSubjects);
-  const sourceOptions = { timeoutMs: config.timeoutSeconds * 1000, pageSize: config.pageSize, selectSubject, ageLookups: config.ageLookups, nssCompat: config.nssCompat, caps: new AnswerCaps(config.answerCapFactor) };
-  const sources = config.servers.map((target) => (target.backend === 'jetstream' ? new JetStreamSource(target, sourceOptions) : new StanSource(target, sourceOptions)));
-  const selfMetrics = new SelfMetrics(VERSION, config.servers.flatMap((s) => s.nodes));
+  const sourceOptions = {
+    timeoutMs: config.timeoutSeconds * 1000,
+    pageSize: config.pageSize,
+    selectSubject,
+    ageLookups: config.ageLookups,
+    nssCompat: config.nssCompat,
+    caps: new AnswerCaps(config.answerCapFactor),
+  };
+  const sources = config.servers.map((target) =>
+    target.backend === 'jetstream' ? new JetStreamSource(target, sourceOptions) : new StanSource(target, sourceOptions),
+  );
+  const selfMetrics = new SelfMetrics(
+    VERSION,
+    config.servers.flatMap((s) => s.nodes),
+  );
   const probeMemory = new ProbeMemoryBound(config.probeMaxBytes);
   const probeStore = config.probeListen
     ? new ProbeStore({ ttlMs: config.probeTtlSeconds * 1000, maxSeries: config.probeMaxSeries, memory: probeMemory })
     : undefined;
-  const history = new WatchedHistory();
+  const history = new WatchedCollections();
   const collector = new Collector(sources, log, selfMetrics, {
     clientReports: probeStore,
     subjectsAuto: config.subjectsAuto,
@@ -66,9 +78,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     isReady: () => ready,
     ...(web && { access: web.module.webConfigAccess(web.config, log) }),
   });
-  const { server, scheme } = web
-    ? web.module.createMetricsServer(app, web.config, log)
-    : { server: http.createServer(app), scheme: 'http' as const };
+  const { server, scheme } = web ? web.module.createMetricsServer(app, web.config, log) : { server: http.createServer(app), scheme: 'http' as const };
   // The requests being answered, so that closing waits for them (a scrape may wait on a slow server).
   const answering = new Set<ServerResponse>();
   server.on('request', (_req, res: ServerResponse) => {
@@ -102,7 +112,16 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${scheme}://${host}:${address.port}`;
   const access = config.webConfig && { webConfig: config.webConfig.file, tls: config.webConfig.tls !== undefined, basicAuthUsers: config.webConfig.users.size };
-  log.info({ url, ...access, probeUrl: probes?.url, servers: config.servers.map((s) => ({ name: s.name, backend: s.backend, nodes: s.nodes.map((n) => ({ node: n.node, url: n.url })) })), version: VERSION }, 'nats-queue-exporter listening');
+  log.info(
+    {
+      url,
+      ...access,
+      probeUrl: probes?.url,
+      servers: config.servers.map((s) => ({ name: s.name, backend: s.backend, nodes: s.nodes.map((n) => ({ node: n.node, url: n.url })) })),
+      version: VERSION,
+    },
+    'nats-queue-exporter listening',
+  );
 
   return {
     url,

@@ -11,7 +11,7 @@ export interface ListenInput {
 export class ListenError extends Error {
   override name = 'ListenError';
   constructor(input: ListenInput, address: { host: string; port: number }, cause: NodeJS.ErrnoException) {
-    const what = input.probe ? ' for the probe listener (workers\' reports)' : '';
+    const what = input.probe ? " for the probe listener (workers' reports)" : '';
     const change = input.fromEnv
       ? `, the address ${input.env} gives${what}: set ${input.env} to another HOST:PORT (or give ${input.flag} HOST:PORT, which wins over it)`
       : `${what}: choose another ${input.flag} HOST:PORT (env ${input.env})`;

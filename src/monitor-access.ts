@@ -6,7 +6,7 @@ import { caBundleProblem } from './pem.js';
 import { Secret } from './secret.js';
 
 /** How the exporter talks TLS to https:// monitoring URLs; the same for every server. */
-export interface MonitorTls {
+export interface TlsFiles {
   /** Replaces the system CAs when given. */
   ca?: Buffer;
   cert?: Buffer;
@@ -34,13 +34,16 @@ export function readInputFile(src: InputText, what: string, maxBytes: number): B
  * Reads --server-ca-file, --server-cert-file, --server-key-file and
  * --server-insecure-skip-verify; undefined when none is set. Files are read once, at start.
  */
-export function readMonitorTls(input: { ca?: InputText; cert?: InputText; key?: InputText; insecure?: InputText }, flags = { cert: '--server-cert-file', key: '--server-key-file' }): MonitorTls | undefined {
+export function readTlsFiles(
+  input: { ca?: InputText; cert?: InputText; key?: InputText; insecure?: InputText },
+  flags = { cert: '--server-cert-file', key: '--server-key-file' },
+): TlsFiles | undefined {
   if (!input.ca && !input.cert && !input.key && !input.insecure) return undefined;
   if (Boolean(input.cert) !== Boolean(input.key)) {
     const given = (input.cert ?? input.key)!;
     throw new ConfigError(`${given.from} is given alone: a client certificate needs both ${flags.cert} and ${flags.key}`);
   }
-  const tls: MonitorTls = { rejectUnauthorized: !input.insecure };
+  const tls: TlsFiles = { rejectUnauthorized: !input.insecure };
   if (input.ca) {
     tls.ca = readInputFile(input.ca, 'PEM file of CA certificates', PEM_OR_CONFIG_MAX_BYTES);
     const problem = caBundleProblem(tls.ca.toString('utf8'));
@@ -52,14 +55,16 @@ export function readMonitorTls(input: { ca?: InputText; cert?: InputText; key?: 
     try {
       nodeTls().createSecureContext({ cert: tls.cert, key: tls.key.reveal() });
     } catch (err) {
-      throw new ConfigError(`${input.cert.from} ${input.cert.text} and ${input.key.from} ${input.key.text} do not make a certificate with its private key (${(err as Error).message}); give PEM files that belong together`);
+      throw new ConfigError(
+        `${input.cert.from} ${input.cert.text} and ${input.key.from} ${input.key.text} do not make a certificate with its private key (${(err as Error).message}); give PEM files that belong together`,
+      );
     }
   }
   return Object.freeze(tls);
 }
 
 /** undici/tls connect options for one https monitoring URL. */
-export function tlsConnectOptions(tls: MonitorTls | undefined): ConnectionOptions {
+export function tlsConnectOptions(tls: TlsFiles | undefined): ConnectionOptions {
   if (!tls) return {};
   return {
     rejectUnauthorized: tls.rejectUnauthorized,
@@ -110,7 +115,8 @@ export class ServerPasswords {
       if (file === '') throw new ConfigError(`${src.from} "${src.text}": write [NAME=]FILE, e.g. --server-password-file prod-a=/run/secrets/nats-monitor`);
       const entry = { src, file, used: false };
       if (name === undefined) {
-        if (this.#fallback) throw new ConfigError(`${src.from}: two files are given for every server (${this.#fallback.file} and ${file}); give one, or NAME=FILE per server`);
+        if (this.#fallback)
+          throw new ConfigError(`${src.from}: two files are given for every server (${this.#fallback.file} and ${file}); give one, or NAME=FILE per server`);
         this.#fallback = entry;
       } else {
         if (this.#byServer.has(name)) throw new ConfigError(`${src.from}: server "${name}" is given two password files; give one`);
@@ -153,9 +159,11 @@ export class ServerPasswords {
     for (const [name, entry] of this.#byServer) {
       if (entry.used) continue;
       const known = names.includes(name);
-      throw new ConfigError(known
-        ? `${entry.src.from} ${name}=...: the URL of server "${name}" names no user; write it as https://USER@host:8222 so the password goes with a user`
-        : `${entry.src.from} ${name}=...: there is no server named "${name}"; the names are ${names.join(', ')}`);
+      throw new ConfigError(
+        known
+          ? `${entry.src.from} ${name}=...: the URL of server "${name}" names no user; write it as https://USER@host:8222 so the password goes with a user`
+          : `${entry.src.from} ${name}=...: there is no server named "${name}"; the names are ${names.join(', ')}`,
+      );
     }
     for (const name of names) {
       const envName = passwordEnvName(name);
@@ -165,7 +173,9 @@ export class ServerPasswords {
       }
     }
     if (this.#fallback && !this.#fallback.used) {
-      throw new ConfigError(`${this.#fallback.src.from} ${this.#fallback.file}: no server URL names a user without a password; write the URL as https://USER@host:8222`);
+      throw new ConfigError(
+        `${this.#fallback.src.from} ${this.#fallback.file}: no server URL names a user without a password; write the URL as https://USER@host:8222`,
+      );
     }
   }
 

@@ -34,7 +34,9 @@ export const nodeZlib = (): typeof import('node:zlib') => load('node:zlib') as t
  */
 export const undici = (): typeof import('undici') => {
   if ((globalThis as { WebAssembly?: unknown }).WebAssembly === undefined) {
-    throw new Error('undici, the HTTP client of the monitoring ports, parses HTTP with WebAssembly, which this node runs without (--lite-mode or --jitless): start node without those flags');
+    throw new Error(
+      'undici, the HTTP client of the monitoring ports, parses HTTP with WebAssembly, which this node runs without (--lite-mode or --jitless): start node without those flags',
+    );
   }
   (load('node:v8') as typeof import('node:v8')).setFlagsFromString('--liftoff-only');
   return load('undici') as typeof import('undici');

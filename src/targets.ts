@@ -1,4 +1,4 @@
-import type { MonitorTls } from './monitor-access.js';
+import type { TlsFiles } from './monitor-access.js';
 import type { Secret } from './secret.js';
 
 /** One monitoring port: a standalone server, or one node of an FT pair or Raft cluster. */
@@ -12,7 +12,7 @@ export interface NodeTarget {
   /** Value of the Authorization header when the URL names a user (password from the URL, a file or env). */
   authorization?: Secret;
   /** Set on https:// targets when a --server-ca/cert/key/insecure flag is given. */
-  tls?: MonitorTls;
+  tls?: TlsFiles;
 }
 
 /** The monitoring API a server speaks: NATS Streaming's /streaming (--server) or nats-server's /jsz (--jetstream). */
@@ -38,5 +38,5 @@ export interface NatsClientTarget {
   user?: string;
   password?: Secret;
   token?: Secret;
-  tls?: MonitorTls;
+  tls?: TlsFiles;
 }

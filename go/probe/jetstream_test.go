@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// natsServerVersion is the release the exporter's tests run (scripts/install-nats-server.sh).
+// natsServerVersion is the release the exporter's tests run (tools/install-nats-server.sh).
 const natsServerVersion = "v2.12.15"
 
 // The JetStream tests run against a real nats-server v2.12.15:
@@ -25,7 +25,7 @@ func natsServerBinary(t *testing.T) string {
 	if p == "" {
 		p = filepath.Join(goBinDir(), "nats-server")
 	}
-	fix := "go install github.com/nats-io/nats-server/v2@" + natsServerVersion + " (scripts/install-nats-server.sh), or set NATS_SERVER"
+	fix := "go install github.com/nats-io/nats-server/v2@" + natsServerVersion + " (tools/install-nats-server.sh), or set NATS_SERVER"
 	out, err := exec.Command(p, "--version").Output()
 	if err != nil {
 		t.Fatalf("nats-server %q did not run (%v): %s", p, err, fix)

@@ -31,7 +31,7 @@ func stanBinary(t *testing.T) string {
 	if p := filepath.Join(goBinDir(), "nats-streaming-server"); fileExists(p) {
 		return p
 	}
-	t.Fatal("nats-streaming-server not found: go install github.com/nats-io/nats-streaming-server@v0.25.6 (scripts/install-nats-streaming-server.sh), or set NATS_STREAMING_SERVER")
+	t.Fatal("nats-streaming-server not found: go install github.com/nats-io/nats-streaming-server@v0.25.6 (tools/install-nats-streaming-server.sh), or set NATS_STREAMING_SERVER")
 	return ""
 }
 

@@ -8,14 +8,14 @@ import { writeClientFamilies } from '../metrics/client-metrics.js';
 import { writeNssFamilies } from '../metrics/nss-compat.js';
 import { ClientGoneError } from './client-gone-error.js';
 import { getRoute, PLAIN_TEXT } from './get-route.js';
-import { acceptsGzip, startMetricsBody } from './metrics-body.js';
-import type { WatchedHistory } from './status/watched-history.js';
+import { acceptsGzip, startAnswerBody } from './metrics-body.js';
+import type { WatchedCollections } from './status/watched-collections.js';
 import { addStatusRoutes } from './status/routes.js';
 
 export interface AppDeps {
   collector: Collector;
   /** What the collector has seen lately while someone looks, for / and /api/v1/queues. */
-  history: WatchedHistory;
+  history: WatchedCollections;
   selfMetrics: SelfMetrics;
   log: Logger;
   version: string;
@@ -67,7 +67,7 @@ export function createApp(deps: AppDeps): Express {
     try {
       const snapshot = await deps.collector.collect();
       const own = await deps.selfMetrics.render(format);
-      const body = startMetricsBody(res, CONTENT_TYPES[format], acceptsGzip(req));
+      const body = startAnswerBody(res, CONTENT_TYPES[format], acceptsGzip(req));
       const out = new ExpositionWriter(format, body.sink);
       await writeServerFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
       await writeClientFamilies(snapshot, out);
@@ -86,7 +86,10 @@ export function createApp(deps: AppDeps): Express {
       if (!res.headersSent) {
         res.removeHeader('content-encoding');
         res.removeHeader('vary');
-        res.status(500).type(PLAIN_TEXT).send(`nats-queue-exporter could not render metrics: ${(err as Error).message}\n`);
+        res
+          .status(500)
+          .type(PLAIN_TEXT)
+          .send(`nats-queue-exporter could not render metrics: ${(err as Error).message}\n`);
       } else {
         res.destroy(err as Error);
       }

@@ -32,7 +32,7 @@ export function acceptsGzip(req: Request): boolean {
  * Starts a 200 answer of `contentType` and returns where its body goes: straight to the socket,
  * or through gzip when the scraper accepts it and the answer is large.
  */
-export function startMetricsBody(res: ServerResponse, contentType: string, gzip: boolean): MetricsBody {
+export function startAnswerBody(res: ServerResponse, contentType: string, gzip: boolean): MetricsBody {
   res.statusCode = 200;
   res.setHeader('content-type', contentType);
   res.setHeader('vary', 'Accept-Encoding');

@@ -37,8 +37,12 @@ export function webConfigAccess(webConfig: WebConfig, log: Logger): RequestHandl
           next();
           return;
         }
-        log.debug({ remote: req.socket.remoteAddress, path: req.path, credentials: req.headers.authorization ? 'wrong' : 'none' }, 'request refused: basic auth');
-        res.status(401)
+        log.debug(
+          { remote: req.socket.remoteAddress, path: req.path, credentials: req.headers.authorization ? 'wrong' : 'none' },
+          'request refused: basic auth',
+        );
+        res
+          .status(401)
           .set('www-authenticate', 'Basic realm="nats-queue-exporter", charset="UTF-8"')
           .type('text/plain; charset=utf-8')
           .send('Unauthorized: this exporter needs a user and password (basic auth)\n');

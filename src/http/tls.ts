@@ -30,7 +30,9 @@ function contextOptions(settings: TlsServerSettings): SecureContextOptions {
   try {
     nodeTls().createSecureContext({ cert, key });
   } catch (err) {
-    throw new Error(`${describe(settings.cert, 'cert')} and ${describe(settings.key, 'key')} do not make a certificate with its private key (${(err as Error).message}); give PEM files that belong together`);
+    throw new Error(
+      `${describe(settings.cert, 'cert')} and ${describe(settings.key, 'key')} do not make a certificate with its private key (${(err as Error).message}); give PEM files that belong together`,
+    );
   }
   const caProblem = ca === undefined ? undefined : caBundleProblem(ca);
   if (caProblem) throw new Error(`${describe(settings.clientCa!, 'client_ca')} ${caProblem}; give the PEM file of the CA that signs client certificates`);
@@ -53,14 +55,16 @@ export function checkTlsMaterial(settings: TlsServerSettings): void {
 
 /** What identifies a file's current content without reading it; a replaced or rewritten file changes it. */
 function fileStamp(files: readonly string[]): string {
-  return files.map((file) => {
-    try {
-      const s = statSync(file);
-      return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-    } catch {
-      return 'missing';
-    }
-  }).join('|');
+  return files
+    .map((file) => {
+      try {
+        const s = statSync(file);
+        return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+      } catch {
+        return 'missing';
+      }
+    })
+    .join('|');
 }
 
 /** Why a client that finished the handshake is still refused, or undefined to let it in. */
@@ -97,11 +101,14 @@ export function createTlsServer(settings: TlsServerSettings, handler: RequestLis
   const files = [settings.cert, settings.key, settings.clientCa].flatMap((s) => (s && 'file' in s ? [s.file] : []));
   let stamp = fileStamp(files);
   const verify = settings.clientAuthType === 'RequireAndVerifyClientCert';
-  const server = nodeHttps().createServer({
-    ...contextOptions(settings),
-    requestCert: settings.clientAuthType !== 'NoClientCert',
-    rejectUnauthorized: verify,
-  }, handler);
+  const server = nodeHttps().createServer(
+    {
+      ...contextOptions(settings),
+      requestCert: settings.clientAuthType !== 'NoClientCert',
+      rejectUnauthorized: verify,
+    },
+    handler,
+  );
 
   // Prepended so that it runs before the TLS wrapper picks the context for this connection.
   server.prependListener('connection', () => {

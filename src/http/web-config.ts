@@ -106,22 +106,40 @@ export function loadWebConfig(file: string, from: string): WebConfig {
     file,
     tls,
     users: users(root['basic_auth_users'], fail),
-    authExcludedPaths: new Set(root['auth_excluded_paths'] === undefined
-      ? DEFAULT_AUTH_EXCLUDED_PATHS
-      : stringList(root['auth_excluded_paths'], 'auth_excluded_paths', fail).map((p) => {
-        if (!p.startsWith('/')) fail(`auth_excluded_paths: "${p}" must be a path starting with "/", e.g. /healthz`);
-        return p;
-      })),
+    authExcludedPaths: new Set(
+      root['auth_excluded_paths'] === undefined
+        ? DEFAULT_AUTH_EXCLUDED_PATHS
+        : stringList(root['auth_excluded_paths'], 'auth_excluded_paths', fail).map((p) => {
+            if (!p.startsWith('/')) fail(`auth_excluded_paths: "${p}" must be a path starting with "/", e.g. /healthz`);
+            return p;
+          }),
+    ),
     headers: headers(root['http_server_config'], fail),
   };
 }
 
 function tlsSettings(m: Mapping, baseDir: string, fail: (problem: string) => never): TlsServerSettings {
   const at = 'tls_server_config';
-  knownKeys(m, at, [
-    'cert_file', 'key_file', 'cert', 'key', 'client_ca_file', 'client_ca', 'client_auth_type', 'client_allowed_sans',
-    'min_version', 'max_version', 'cipher_suites', 'prefer_server_cipher_suites', 'curve_preferences',
-  ], fail);
+  knownKeys(
+    m,
+    at,
+    [
+      'cert_file',
+      'key_file',
+      'cert',
+      'key',
+      'client_ca_file',
+      'client_ca',
+      'client_auth_type',
+      'client_allowed_sans',
+      'min_version',
+      'max_version',
+      'cipher_suites',
+      'prefer_server_cipher_suites',
+      'curve_preferences',
+    ],
+    fail,
+  );
   const pem = (fileKey: string, inlineKey: string, required: boolean): PemSource | undefined => {
     const path = optionalString(m[fileKey], `${at}.${fileKey}`, fail);
     const inline = optionalString(m[inlineKey], `${at}.${inlineKey}`, fail);
@@ -137,7 +155,9 @@ function tlsSettings(m: Mapping, baseDir: string, fail: (problem: string) => nev
 
   const authText = optionalString(m['client_auth_type'], `${at}.client_auth_type`, fail) ?? 'NoClientCert';
   if (!(CLIENT_AUTH_TYPES as readonly string[]).includes(authText)) {
-    fail(`${at}.client_auth_type "${authText}" is not one of ${CLIENT_AUTH_TYPES.join(', ')}; RequireAndVerifyClientCert is the one that authenticates clients`);
+    fail(
+      `${at}.client_auth_type "${authText}" is not one of ${CLIENT_AUTH_TYPES.join(', ')}; RequireAndVerifyClientCert is the one that authenticates clients`,
+    );
   }
   const clientAuthType = authText as ClientAuthType;
   if (clientCa && clientAuthType === 'NoClientCert') {
@@ -165,17 +185,31 @@ function tlsSettings(m: Mapping, baseDir: string, fail: (problem: string) => nev
   }
 
   const suites = m['cipher_suites'] == null ? [] : stringList(m['cipher_suites'], `${at}.cipher_suites`, fail);
-  const ciphers = suites.length === 0 ? undefined : [TLS13_SUITES, ...suites.map((s) => {
-    const openssl = CIPHER_SUITES[s];
-    if (!openssl) fail(`${at}.cipher_suites: "${s}" is not a supported suite; use names like TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (${Object.keys(CIPHER_SUITES).length} are known)`);
-    return openssl;
-  })].join(':');
+  const ciphers =
+    suites.length === 0
+      ? undefined
+      : [
+          TLS13_SUITES,
+          ...suites.map((s) => {
+            const openssl = CIPHER_SUITES[s];
+            if (!openssl)
+              fail(
+                `${at}.cipher_suites: "${s}" is not a supported suite; use names like TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (${Object.keys(CIPHER_SUITES).length} are known)`,
+              );
+            return openssl;
+          }),
+        ].join(':');
   const curves = m['curve_preferences'] == null ? [] : stringList(m['curve_preferences'], `${at}.curve_preferences`, fail);
-  const ecdhCurve = curves.length === 0 ? undefined : curves.map((c) => {
-    const openssl = CURVES[c];
-    if (!openssl) fail(`${at}.curve_preferences: "${c}" is not one of ${Object.keys(CURVES).join(', ')}`);
-    return openssl;
-  }).join(':');
+  const ecdhCurve =
+    curves.length === 0
+      ? undefined
+      : curves
+          .map((c) => {
+            const openssl = CURVES[c];
+            if (!openssl) fail(`${at}.curve_preferences: "${c}" is not one of ${Object.keys(CURVES).join(', ')}`);
+            return openssl;
+          })
+          .join(':');
 
   return {
     cert,

@@ -1,4 +1,4 @@
-import type { Channel, NodeSnapshot, ServerInfo, ServerSnapshot, Snapshot, Subscription } from '../model/types.js';
+import type { Channel, NodeSnapshot, StanServerInfo, ServerSnapshot, Snapshot, Subscription } from '../model/types.js';
 import { type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
 import { add, type Labelled, labelled, type Row, writeRows } from './families.js';
 
@@ -17,7 +17,7 @@ import { add, type Labelled, labelled, type Row, writeRows } from './families.js
  * Unlike v0.16.0, every channel is here (it read the first 1,024 only).
  */
 
-const SERVER_ROWS: ReadonlyArray<Row<ServerInfo>> = [
+const SERVER_ROWS: ReadonlyArray<Row<StanServerInfo>> = [
   ['nss_server_bytes_total', 'counter', 'Total of bytes', (s) => s.bytes],
   ['nss_server_bytes_in', 'counter', 'Incoming bytes', (s) => s.receivedBytes],
   ['nss_server_bytes_out', 'counter', 'Outgoing bytes', (s) => s.sentBytes],
@@ -30,9 +30,7 @@ const SERVER_ROWS: ReadonlyArray<Row<ServerInfo>> = [
   ['nss_server_active', 'gauge', 'Active server', (s) => (s.state === 'FT_ACTIVE' ? 1 : 0)],
 ];
 
-const INFO_ROWS: ReadonlyArray<Row<ServerInfo>> = [
-  ['nss_server_info', 'gauge', 'Info', () => 1],
-];
+const INFO_ROWS: ReadonlyArray<Row<StanServerInfo>> = [['nss_server_info', 'gauge', 'Info', () => 1]];
 
 const CHANNEL_ROWS: ReadonlyArray<Row<Channel>> = [
   ['nss_chan_bytes_total', 'gauge', 'Total of bytes', (c) => c.bytes],
@@ -74,8 +72,8 @@ function nssQueueName(sub: Subscription): string {
 }
 
 interface NssLabels {
-  servers: Labelled<ServerInfo>;
-  identities: Labelled<ServerInfo>;
+  servers: Labelled<StanServerInfo>;
+  identities: Labelled<StanServerInfo>;
   channels: Labelled<Channel>;
   subscriptions: Labelled<Subscription>;
 }
@@ -106,8 +104,16 @@ class SubscriptionLabelParts {
   get(sub: Subscription): Uint8Array {
     let part = this.#current.get(sub.inbox) ?? this.#previous.get(sub.inbox);
     if (part === undefined || part.clientId !== sub.clientId || part.group !== sub.group || part.durable !== sub.durable || part.offline !== sub.offline) {
-      const bytes = labelBytes(`,${labelText([['client_id', sub.clientId], ['inbox', sub.inbox], ['queue_name', nssQueueName(sub)],
-        ['is_durable', String(sub.durable !== '')], ['is_offline', String(sub.offline)], ['durable_name', sub.durable]])}`);
+      const bytes = labelBytes(
+        `,${labelText([
+          ['client_id', sub.clientId],
+          ['inbox', sub.inbox],
+          ['queue_name', nssQueueName(sub)],
+          ['is_durable', String(sub.durable !== '')],
+          ['is_offline', String(sub.offline)],
+          ['durable_name', sub.durable],
+        ])}`,
+      );
       part = { clientId: sub.clientId, group: sub.group, durable: sub.durable, offline: sub.offline, bytes };
     }
     this.#current.set(sub.inbox, part);
@@ -133,20 +139,38 @@ function nssLabels(snapshot: Snapshot): NssLabels {
   if (cached) return cached;
   cached = { servers: labelled(), identities: labelled(), channels: labelled(), subscriptions: labelled() };
   const serverIds = nssServerIds(snapshot);
-  for (const server of snapshot.servers) for (const node of server.nodes) {
-    if (node.failure || !node.info) continue;
-    const i = node.info;
-    const serverId = serverIds.get(node)!;
-    add(cached.servers, labelBytes(labelText([['server_id', serverId]])), NO_LABELS, i);
-    add(cached.identities, labelBytes(labelText([['server_id', serverId], ['cluster_id', i.clusterId], ['version', i.version],
-      ['go_version', i.goVersion], ['state', i.state], ['role', i.role], ['start_time', i.startTime]])), NO_LABELS, i);
-    const serverPart = labelText([['server_id', serverId], ['server_role', i.role]]);
-    for (const c of listedChannels(server, node)) {
-      const channelBytes = labelBytes(`${serverPart},${labelText([['channel', c.name]])}`);
-      add(cached.channels, channelBytes, NO_LABELS, c);
-      for (const sub of c.subscriptions) add(cached.subscriptions, channelBytes, subscriptionParts.get(sub), sub);
+  for (const server of snapshot.servers)
+    for (const node of server.nodes) {
+      if (node.failure || !node.info) continue;
+      const i = node.info;
+      const serverId = serverIds.get(node)!;
+      add(cached.servers, labelBytes(labelText([['server_id', serverId]])), NO_LABELS, i);
+      add(
+        cached.identities,
+        labelBytes(
+          labelText([
+            ['server_id', serverId],
+            ['cluster_id', i.clusterId],
+            ['version', i.version],
+            ['go_version', i.goVersion],
+            ['state', i.state],
+            ['role', i.role],
+            ['start_time', i.startTime],
+          ]),
+        ),
+        NO_LABELS,
+        i,
+      );
+      const serverPart = labelText([
+        ['server_id', serverId],
+        ['server_role', i.role],
+      ]);
+      for (const c of listedChannels(server, node)) {
+        const channelBytes = labelBytes(`${serverPart},${labelText([['channel', c.name]])}`);
+        add(cached.channels, channelBytes, NO_LABELS, c);
+        for (const sub of c.subscriptions) add(cached.subscriptions, channelBytes, subscriptionParts.get(sub), sub);
+      }
     }
-  }
   subscriptionParts.endSnapshot();
   labelCache.set(snapshot, cached);
   return cached;

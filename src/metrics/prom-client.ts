@@ -23,9 +23,18 @@ type DefaultMetric = (registry: Registry, config: object) => void;
  * footprint); processCpuSeconds below gives the same families.
  */
 const DEFAULT_METRICS = [
-  'processStartTime', 'osMemoryHeap', 'processOpenFileDescriptors', 'processMaxFileDescriptors', 'eventLoopLag',
+  'processStartTime',
+  'osMemoryHeap',
+  'processOpenFileDescriptors',
+  'processMaxFileDescriptors',
+  'eventLoopLag',
   ...(typeof process.getActiveResourcesInfo === 'function' ? ['processResources'] : []),
-  'processHandles', 'processRequests', 'heapSizeAndUsed', 'heapSpacesSizeAndUsed', 'version', 'gc',
+  'processHandles',
+  'processRequests',
+  'heapSizeAndUsed',
+  'heapSpacesSizeAndUsed',
+  'version',
+  'gc',
 ].map((name) => load(`prom-client/lib/metrics/${name}`) as DefaultMetric);
 
 /** Registers prom-client's default metrics in `registry`, the CPU counters from processCpuSeconds. */

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type OpenMetricsContentType, Registry, collectDefaultMetrics } from './prom-client.js';
 import type { ScrapeErrorReason } from '../model/types.js';
-import { PROBE_RESULTS, type ProbeResult } from '../probes/listener.js';
+import { PROBE_RESULTS, type ProbeResult } from '../reports/listener.js';
 import type { ExpositionFormat } from './exposition.js';
 
 const MISNAMED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -48,7 +48,10 @@ function ownMetrics(registry: Registry, version: string, nodes: ReadonlyArray<{ 
     registers,
   });
   for (const result of PROBE_RESULTS) probeReports.inc({ result }, 0);
-  new Gauge({ name: 'nats_queue_exporter_build_info', help: 'Version of nats-queue-exporter; always 1.', labelNames: ['version'], registers }).set({ version }, 1);
+  new Gauge({ name: 'nats_queue_exporter_build_info', help: 'Version of nats-queue-exporter; always 1.', labelNames: ['version'], registers }).set(
+    { version },
+    1,
+  );
   return { registry, errors, checkedPages, ageLookups, probeReports };
 }
 

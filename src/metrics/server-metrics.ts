@@ -1,4 +1,14 @@
-import type { Channel, Consumer, JetStreamNodeInfo, NodeSnapshot, ServerInfo, ServerSnapshot, Snapshot, StoreLimits, Subscription } from '../model/types.js';
+import type {
+  Channel,
+  Consumer,
+  JetStreamNodeInfo,
+  NodeSnapshot,
+  StanServerInfo,
+  ServerSnapshot,
+  Snapshot,
+  StoreLimits,
+  Subscription,
+} from '../model/types.js';
 import { escapeLabelValue, type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
 import { add, type Labelled, labelled, type Row, writeRows } from './families.js';
 import { JETSTREAM_INFO_ROWS, JETSTREAM_NODE_ROWS, JETSTREAM_SERVER_ROWS, STREAM_ROWS } from './jetstream-metrics.js';
@@ -10,7 +20,7 @@ import { JETSTREAM_INFO_ROWS, JETSTREAM_NODE_ROWS, JETSTREAM_SERVER_ROWS, STREAM
  * stan_channel_* for NATS Streaming and jetstream_stream_* for JetStream.
  */
 
-const SERVER_ROWS: ReadonlyArray<Row<ServerInfo>> = [
+const SERVER_ROWS: ReadonlyArray<Row<StanServerInfo>> = [
   ['stan_server_clients', 'gauge', 'Clients connected to the server.', (s) => s.clients],
   ['stan_server_subscriptions', 'gauge', 'Subscriptions on the server.', (s) => s.subscriptions],
   ['stan_server_channels', 'gauge', 'Channels on the server.', (s) => s.channels],
@@ -43,18 +53,48 @@ const CHANNEL_ROWS: ReadonlyArray<Row<Channel>> = [
 
 const CONSUMER_ROWS: ReadonlyArray<Row<Consumer>> = [
   ['queue_msgs_pending', 'gauge', 'Messages this queue group or durable has not finished: undelivered + unacked.', (q) => q.pending],
-  ['queue_msgs_undelivered', 'gauge', 'Messages published and not yet sent to any member: max(0, last_seq - max(cursor, first_seq - 1)).', (q) => q.undelivered],
+  [
+    'queue_msgs_undelivered',
+    'gauge',
+    'Messages published and not yet sent to any member: max(0, last_seq - max(cursor, first_seq - 1)).',
+    (q) => q.undelivered,
+  ],
   ['queue_msgs_unacked', 'gauge', 'Messages sent to members and not yet acked (sum of pending_count).', (q) => q.unacked],
   ['queue_last_sent_sequence', 'gauge', 'The consumer cursor: highest sequence sent to any member; its rate is the delivery rate.', (q) => q.lastSent],
   ['queue_consumers', 'gauge', 'Members online.', (q) => q.members],
   ['queue_consumers_stalled', 'gauge', 'Online members whose in-flight window is full.', (q) => q.stalledMembers],
-  ['queue_max_inflight', 'gauge', 'Sum of the online members\' max in-flight.', (q) => q.maxInflight],
+  ['queue_max_inflight', 'gauge', "Sum of the online members' max in-flight.", (q) => q.maxInflight],
   ['queue_offline', 'gauge', '1 when a durable consumer has no member online (its backlog still counts).', (q) => (q.offline ? 1 : 0)],
-  ['queue_oldest_undelivered_age_seconds', 'gauge', 'Seconds since the first message after the cursor was published; 0 when nothing waits. See queue_oldest_undelivered_age_lower_bound.', (q) => q.oldestUndeliveredAge?.seconds],
-  ['queue_oldest_undelivered_age_lower_bound', 'gauge', '1 when queue_oldest_undelivered_age_seconds is only a lower bound: the message is older than anything the exporter has seen (it started since, and has no --nats-url), or (JetStream filter subjects) where it lies is not known closely enough.', (q) => (q.oldestUndeliveredAge ? (q.oldestUndeliveredAge.kind === 'at_least' ? 1 : 0) : undefined)],
-  ['queue_oldest_unacked_age_seconds', 'gauge', 'Seconds since the oldest message delivered and not yet acked was published (JetStream: above the ack floor); 0 when none is unacked. See queue_oldest_unacked_age_lower_bound.', (q) => q.oldestUnackedAge?.seconds],
-  ['queue_oldest_unacked_age_lower_bound', 'gauge', '1 when queue_oldest_unacked_age_seconds is only a lower bound: the message is older than anything the exporter has seen, or where it lies is not known closely enough.', (q) => (q.oldestUnackedAge ? (q.oldestUnackedAge.kind === 'at_least' ? 1 : 0) : undefined)],
-  ['queue_msgs_evicted', 'gauge', 'Messages evicted by store limits before this consumer got them: max(0, first_seq - 1 - cursor); they can never be delivered to it.', (q) => q.evicted],
+  [
+    'queue_oldest_undelivered_age_seconds',
+    'gauge',
+    'Seconds since the first message after the cursor was published; 0 when nothing waits. See queue_oldest_undelivered_age_lower_bound.',
+    (q) => q.oldestUndeliveredAge?.seconds,
+  ],
+  [
+    'queue_oldest_undelivered_age_lower_bound',
+    'gauge',
+    '1 when queue_oldest_undelivered_age_seconds is only a lower bound: the message is older than anything the exporter has seen (it started since, and has no --nats-url), or (JetStream filter subjects) where it lies is not known closely enough.',
+    (q) => (q.oldestUndeliveredAge ? (q.oldestUndeliveredAge.kind === 'at_least' ? 1 : 0) : undefined),
+  ],
+  [
+    'queue_oldest_unacked_age_seconds',
+    'gauge',
+    'Seconds since the oldest message delivered and not yet acked was published (JetStream: above the ack floor); 0 when none is unacked. See queue_oldest_unacked_age_lower_bound.',
+    (q) => q.oldestUnackedAge?.seconds,
+  ],
+  [
+    'queue_oldest_unacked_age_lower_bound',
+    'gauge',
+    '1 when queue_oldest_unacked_age_seconds is only a lower bound: the message is older than anything the exporter has seen, or where it lies is not known closely enough.',
+    (q) => (q.oldestUnackedAge ? (q.oldestUnackedAge.kind === 'at_least' ? 1 : 0) : undefined),
+  ],
+  [
+    'queue_msgs_evicted',
+    'gauge',
+    'Messages evicted by store limits before this consumer got them: max(0, first_seq - 1 - cursor); they can never be delivered to it.',
+    (q) => q.evicted,
+  ],
   ['queue_msgs_redelivered', 'gauge', 'Unacked messages delivered more than once (JetStream num_redelivered).', (q) => q.redelivered],
 ];
 
@@ -63,7 +103,7 @@ const SUBSCRIPTION_ROWS: ReadonlyArray<Row<Subscription>> = [
   ['stan_subscription_last_sent_sequence', 'gauge', 'Highest sequence sent to this subscription.', (s) => s.lastSent],
   ['stan_subscription_max_inflight', 'gauge', 'Most unacked messages the server sends this subscription.', (s) => s.maxInflight],
   ['stan_subscription_ack_wait_seconds', 'gauge', 'Seconds the server waits for an ack before redelivering.', (s) => s.ackWaitSeconds],
-  ['stan_subscription_stalled', 'gauge', '1 when the subscription\'s in-flight window is full.', (s) => (s.stalled ? 1 : 0)],
+  ['stan_subscription_stalled', 'gauge', "1 when the subscription's in-flight window is full.", (s) => (s.stalled ? 1 : 0)],
   ['stan_subscription_offline', 'gauge', '1 for a durable whose client is gone.', (s) => (s.offline ? 1 : 0)],
 ];
 
@@ -85,8 +125,8 @@ interface SnapshotLabels {
   jetstreamInfo: Labelled<JetStreamNodeInfo>;
   streams: Labelled<Channel>;
   /** stan_server_info's labels: the server's identity. */
-  identities: Labelled<ServerInfo>;
-  info: Labelled<ServerInfo>;
+  identities: Labelled<StanServerInfo>;
+  info: Labelled<StanServerInfo>;
   limits: Labelled<StoreLimits>;
   channels: Labelled<Channel>;
   consumers: Labelled<Consumer>;
@@ -132,10 +172,16 @@ function consumerLabelBytes(tree: ConsumerLabels, q: Consumer): Uint8Array {
 
 /** The second label part of a subscription's series, made once per distinct client id, group, durable and index. */
 function subscriptionLabelBytes(tree: SubscriptionLabels, sub: Subscription): Uint8Array {
-  const byIndex = level(level(level(tree, sub.clientId, Map<string, LabelTree<Uint8Array[]>>), sub.group, Map<string, Uint8Array[]>), sub.durable, Array<Uint8Array>);
+  const byIndex = level(
+    level(level(tree, sub.clientId, Map<string, LabelTree<Uint8Array[]>>), sub.group, Map<string, Uint8Array[]>),
+    sub.durable,
+    Array<Uint8Array>,
+  );
   let bytes = byIndex[sub.index];
   if (bytes === undefined) {
-    bytes = labelBytes(`,group="${escapeLabelValue(sub.group)}",durable="${escapeLabelValue(sub.durable)}",client_id="${escapeLabelValue(sub.clientId)}",sub_index="${sub.index}"`);
+    bytes = labelBytes(
+      `,group="${escapeLabelValue(sub.group)}",durable="${escapeLabelValue(sub.durable)}",client_id="${escapeLabelValue(sub.clientId)}",sub_index="${sub.index}"`,
+    );
     byIndex[sub.index] = bytes;
   }
   return bytes;
@@ -171,12 +217,41 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       add(jetstream ? cached.jetstreamNodes : cached.stanNodes, nodeBytes, NO_LABELS, n);
       const js = n.jetstream;
       if (js && !n.failure) {
-        add(cached.jetstreamIdentities, labelBytes(labelText([['server', s.name], ['node', n.node], ['server_id', js.serverId], ['server_name', js.serverName], ['version', js.version], ['cluster', js.cluster]])), NO_LABELS, js);
+        add(
+          cached.jetstreamIdentities,
+          labelBytes(
+            labelText([
+              ['server', s.name],
+              ['node', n.node],
+              ['server_id', js.serverId],
+              ['server_name', js.serverName],
+              ['version', js.version],
+              ['cluster', js.cluster],
+            ]),
+          ),
+          NO_LABELS,
+          js,
+        );
         add(cached.jetstreamInfo, nodeBytes, NO_LABELS, js);
       }
       if (n.failure || !n.info || !n.limits) continue;
       const i = n.info;
-      add(cached.identities, labelBytes(labelText([['server', s.name], ['node', n.node], ['cluster_id', i.clusterId], ['server_id', i.serverId], ['version', i.version], ['state', i.state], ['role', i.role]])), NO_LABELS, i);
+      add(
+        cached.identities,
+        labelBytes(
+          labelText([
+            ['server', s.name],
+            ['node', n.node],
+            ['cluster_id', i.clusterId],
+            ['server_id', i.serverId],
+            ['version', i.version],
+            ['state', i.state],
+            ['role', i.role],
+          ]),
+        ),
+        NO_LABELS,
+        i,
+      );
       add(cached.info, nodeBytes, NO_LABELS, i);
       add(cached.limits, nodeBytes, NO_LABELS, n.limits);
     }
@@ -211,14 +286,24 @@ const STAN_NODE_ROWS: ReadonlyArray<Row<NodeSnapshot>> = [
 ];
 
 const NODE_ROWS: ReadonlyArray<Row<NodeSnapshot>> = [
-  ['nats_queue_exporter_scrape_duration_seconds', 'gauge', 'How long this node\'s part of the last scrape took.', (n) => n.durationSeconds],
+  ['nats_queue_exporter_scrape_duration_seconds', 'gauge', "How long this node's part of the last scrape took.", (n) => n.durationSeconds],
 ];
 
 const LOGICAL_SERVER_ROWS: ReadonlyArray<Row<ServerSnapshot>> = [
-  ['queue_server_owner_up', 'gauge', '1 when the node that owns the queue state (standalone, FT active, Raft leader) answered and its queue figures were read this scrape.', (s) => (s.owner === undefined ? 0 : 1)],
+  [
+    'queue_server_owner_up',
+    'gauge',
+    '1 when the node that owns the queue state (standalone, FT active, Raft leader) answered and its queue figures were read this scrape.',
+    (s) => (s.owner === undefined ? 0 : 1),
+  ],
   ['queue_server_nodes', 'gauge', 'Nodes configured for this server (2 for an FT pair, 3 or more for a Raft cluster).', (s) => s.nodes.length],
   ['queue_server_nodes_up', 'gauge', 'Nodes of this server that answered this scrape.', (s) => countUp(s.nodes)],
-  ['queue_server_owner_conflict', 'gauge', '1 when more than one node claimed the queue state this scrape (two FT actives, two Raft leaders, two JetStream meta leaders); the figures come from the first in configured order.', (s) => (s.claimers.length > 1 ? 1 : 0)],
+  [
+    'queue_server_owner_conflict',
+    'gauge',
+    '1 when more than one node claimed the queue state this scrape (two FT actives, two Raft leaders, two JetStream meta leaders); the figures come from the first in configured order.',
+    (s) => (s.claimers.length > 1 ? 1 : 0),
+  ],
 ];
 
 function countUp(nodes: readonly NodeSnapshot[]): number {
@@ -227,9 +312,7 @@ function countUp(nodes: readonly NodeSnapshot[]): number {
   return up;
 }
 
-const INFO_ROWS: ReadonlyArray<Row<ServerInfo>> = [
-  ['stan_server_info', 'gauge', 'Identity and state of the server; always 1.', () => 1],
-];
+const INFO_ROWS: ReadonlyArray<Row<StanServerInfo>> = [['stan_server_info', 'gauge', 'Identity and state of the server; always 1.', () => 1]];
 
 /**
  * Writes the server-side families of a snapshot, NATS Streaming and JetStream, family by family:

@@ -97,7 +97,8 @@ export class OldestAges {
         if (age) consumer.oldestUndeliveredAge = age;
         const unacked = consumer.oldestUnacked;
         if (unacked === undefined) continue;
-        const unackedAge = unacked === null ? NOTHING_WAITS : this.#ageOf(server, channel, consumer, 'unacked', unacked.from, unacked.to, unacked.firstOn, nowMs);
+        const unackedAge =
+          unacked === null ? NOTHING_WAITS : this.#ageOf(server, channel, consumer, 'unacked', unacked.from, unacked.to, unacked.firstOn, nowMs);
         if (unackedAge) consumer.oldestUnackedAge = unackedAge;
       }
     }
@@ -111,9 +112,12 @@ export class OldestAges {
     const work = async (): Promise<void> => {
       while (next < wanted.length && !signal.aborted) {
         const [key, { channel, range }] = wanted[next++]!;
-        const lookup = times.lookup(channel.name, range.from, signal, lookupPlace(channel, range)).then((atMs) => {
-          if (atMs !== undefined) this.#remember(key, atMs);
-        }, () => undefined);
+        const lookup = times.lookup(channel.name, range.from, signal, lookupPlace(channel, range)).then(
+          (atMs) => {
+            if (atMs !== undefined) this.#remember(key, atMs);
+          },
+          () => undefined,
+        );
         await Promise.race([lookup, givenUp]);
       }
     };
@@ -129,7 +133,16 @@ export class OldestAges {
    * finds it); `which` tells the undelivered ('') and the unacked message apart. Keys are built
    * only where a cache holds something: at 10,000 queues without --nats-url, none.
    */
-  #ageOf(server: string, channel: Channel, consumer: Consumer, which: string, from: number, to: number, firstOn: readonly string[] | undefined, nowMs: number): MessageAge | undefined {
+  #ageOf(
+    server: string,
+    channel: Channel,
+    consumer: Consumer,
+    which: string,
+    from: number,
+    to: number,
+    firstOn: readonly string[] | undefined,
+    nowMs: number,
+  ): MessageAge | undefined {
     const consumerKey = () => `${channelKey(channel)}\u0000${consumer.group}\u0000${consumer.durable}\u0000${which}`;
     const key = this.#exact.size === 0 ? undefined : lookupKey(channel, from, to, firstOn);
     const exact = key === undefined ? undefined : this.#exact.get(key);

@@ -19,12 +19,14 @@ export class QuietCursors {
       for (const consumer of channel.consumers) {
         // Only a range wider than one message can be narrowed; with nothing remembered, nothing to look up.
         const waits = consumer.undelivered > 0;
-        if (waits && (this.#quiet.size === 0 || consumer.undeliveredRange === undefined || consumer.undeliveredRange.from === consumer.undeliveredRange.to)) continue;
+        if (waits && (this.#quiet.size === 0 || consumer.undeliveredRange === undefined || consumer.undeliveredRange.from === consumer.undeliveredRange.to))
+          continue;
         const key = `${prefix}\u0000${consumer.group}\u0000${consumer.durable}`;
         const quiet = this.#quiet.get(key);
         const range = consumer.undeliveredRange;
         if (!waits) {
-          if (quiet?.cursor !== consumer.lastSent || quiet.lastSeq !== channel.lastSeq) setBounded(this.#quiet, key, { cursor: consumer.lastSent, lastSeq: channel.lastSeq });
+          if (quiet?.cursor !== consumer.lastSent || quiet.lastSeq !== channel.lastSeq)
+            setBounded(this.#quiet, key, { cursor: consumer.lastSent, lastSeq: channel.lastSeq });
           continue;
         }
         if (quiet === undefined || range === undefined) continue;

@@ -12,7 +12,7 @@ import type { RepeatedNode } from './same-server.js';
  */
 export type ScrapeErrorReason = 'timeout' | 'connect' | 'http_status' | 'invalid_response' | 'exporter_error';
 
-export interface ServerInfo {
+export interface StanServerInfo {
   clusterId: string;
   serverId: string;
   version: string;
@@ -220,7 +220,7 @@ export interface NodeSnapshot {
   /** Set when this node's scrape failed; then info, limits and jetstream are absent. */
   failure?: ScrapeFailure;
   /** A NATS Streaming node's serverz and storez. */
-  info?: ServerInfo;
+  info?: StanServerInfo;
   limits?: StoreLimits;
   /** A JetStream node's varz and jsz. */
   jetstream?: JetStreamNodeInfo;

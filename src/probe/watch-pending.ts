@@ -180,7 +180,12 @@ class Watcher implements PendingWatcher {
     const connection = this.#opts.connection;
     if (connection === undefined) return Promise.resolve(undefined);
     this.#account ??= accountOf(connection).catch((err: unknown) => {
-      this.#report(new Error(`watchPending: the connection did not say which JetStream account its user is in (${(err as Error).message}), so its queues are reported without an account label: let the user publish to $SYS.REQ.USER.INFO, or pass jetstream(consumer, { account: "NAME" })`, { cause: err }));
+      this.#report(
+        new Error(
+          `watchPending: the connection did not say which JetStream account its user is in (${(err as Error).message}), so its queues are reported without an account label: let the user publish to $SYS.REQ.USER.INFO, or pass jetstream(consumer, { account: "NAME" })`,
+          { cause: err },
+        ),
+      );
       return undefined;
     });
     return this.#account;

@@ -115,7 +115,10 @@ export class AnswerCaps {
 
   #cap(bytes: number, what: string, alternative = ''): AnswerCap {
     const capped = Math.round(bytes * this.#factor);
-    return { bytes: capped, sizedFor: `the cap for ${what} is ${formatBytes(capped)}: raise it with ${ANSWER_CAP_FLAG} ${nextFactor(this.#factor)}${alternative}` };
+    return {
+      bytes: capped,
+      sizedFor: `the cap for ${what} is ${formatBytes(capped)}: raise it with ${ANSWER_CAP_FLAG} ${nextFactor(this.#factor)}${alternative}`,
+    };
   }
 }
 

@@ -25,13 +25,19 @@ export interface FieldSpec {
 
 export type Fields = Readonly<Record<string, FieldSpec>>;
 
-type ValueOf<F extends FieldSpec> =
-  F['type'] extends 'string' ? string
-  : F['type'] extends 'boolean' ? boolean
-  : F['type'] extends 'object' ? (F['of'] extends FieldTable<infer S> ? Checked<S> : never)
-  : F['type'] extends 'list' ? unknown[]
-  : F['type'] extends 'strings' ? string[]
-  : number;
+type ValueOf<F extends FieldSpec> = F['type'] extends 'string'
+  ? string
+  : F['type'] extends 'boolean'
+    ? boolean
+    : F['type'] extends 'object'
+      ? F['of'] extends FieldTable<infer S>
+        ? Checked<S>
+        : never
+      : F['type'] extends 'list'
+        ? unknown[]
+        : F['type'] extends 'strings'
+          ? string[]
+          : number;
 
 /** The fields of an object after FieldTable.check: optional ones undefined when missing. */
 export type Checked<S extends Fields> = {
@@ -49,7 +55,7 @@ const isCount = (value: number): boolean => value >= 0 && Math.floor(value) === 
 /**
  * For the byte reader: `value`, read at a `uint` field, or NOT_SURE when it is no count (then the
  * checked parser names it). Small, so that the readers' loops inline it. Which fields a reader
- * reads with it is tested against the tables (test/field-tables.test.ts).
+ * reads with it is tested against the tables (test/unit/field-tables.test.ts).
  */
 export function uint(value: number): number {
   if (!isCount(value)) throw NOT_SURE;

@@ -128,7 +128,10 @@ export class MonitorHttpClient {
     try {
       return JSON.parse(body.toString('utf8'));
     } catch {
-      throw new ScrapeError('invalid_response', `GET ${this.#target.url}${path} did not answer JSON (${body.length} bytes starting "${this.#excerpt(body, 60)}")`);
+      throw new ScrapeError(
+        'invalid_response',
+        `GET ${this.#target.url}${path} did not answer JSON (${body.length} bytes starting "${this.#excerpt(body, 60)}")`,
+      );
     }
   }
 
@@ -174,7 +177,8 @@ export class MonitorHttpClient {
     const status = res.statusCode;
     const announced = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
     const length = announced !== undefined && Number.isSafeInteger(announced) && announced >= 0 ? announced : undefined;
-    const announcedTooMuch = (cap: AnswerCap) => new ScrapeError('invalid_response', `GET ${where} announced ${length} bytes, more than its cap; ${cap.sizedFor}`);
+    const announcedTooMuch = (cap: AnswerCap) =>
+      new ScrapeError('invalid_response', `GET ${where} announced ${length} bytes, more than its cap; ${cap.sizedFor}`);
     let cap = firstCap;
     if (status === 200 && length !== undefined && length > cap.bytes && !cap.fromHead) throw announcedTooMuch(cap);
     // Of another status only the start is read: it is quoted in the error, never parsed.

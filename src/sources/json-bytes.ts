@@ -46,7 +46,8 @@ const IN_STRING_BACKSLASH = 2;
 const IN_STRING_CONTROL = 3;
 const IN_STRING_NON_ASCII = 4;
 const IN_STRING = new Uint8Array(256).map((_, c) =>
-  c === QUOTE ? IN_STRING_END : c === BACKSLASH ? IN_STRING_BACKSLASH : c < 0x20 ? IN_STRING_CONTROL : c >= 0x80 ? IN_STRING_NON_ASCII : IN_STRING_PLAIN);
+  c === QUOTE ? IN_STRING_END : c === BACKSLASH ? IN_STRING_BACKSLASH : c < 0x20 ? IN_STRING_CONTROL : c >= 0x80 ? IN_STRING_NON_ASCII : IN_STRING_PLAIN,
+);
 /** Integers of up to this many digits are summed exactly in a double. */
 const EXACT_DIGITS = 15;
 /** Deepest nesting skipped in fields the reader does not use. */
@@ -326,8 +327,8 @@ export class Reader {
 
   boolean(): boolean {
     const c = this.peek();
-    if (c === 0x74) return this.#literal(TRUE), true;
-    if (c === 0x66) return this.#literal(FALSE), false;
+    if (c === 0x74) return (this.#literal(TRUE), true);
+    if (c === 0x66) return (this.#literal(FALSE), false);
     throw NOT_SURE;
   }
 

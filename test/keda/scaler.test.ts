@@ -17,18 +17,18 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import type { RunningExporter } from '../../src/exporter.js';
-import { BACKLOG, TIME_TO_DRAIN } from '../../scripts/alerts/scaling.js';
-import { CHART_DIR } from '../../scripts/k8s/chart.js';
-import { trackChild } from '../helpers/children.js';
-import { eventually, startTestExporter } from '../helpers/exporter.js';
-import { addConsumer, addStream, connectJs, type JsClient, publish as jsPublish } from '../helpers/jetstream-client.js';
-import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
-import { freePort } from '../helpers/ports.js';
-import { instantQuery, type RunningTool, startPrometheus } from '../helpers/prometheus.js';
-import { ROOT, RULES_FILE, readRepoFile } from '../helpers/repo-files.js';
-import { type Message, type Stan, closeStan, connectStan, publish, ready } from '../helpers/stan-client.js';
-import { type StanServer, startStan } from '../helpers/stan-server.js';
-import { requireTool } from '../helpers/tools.js';
+import { BACKLOG, TIME_TO_DRAIN } from '../../mixin/alerts/scaling.js';
+import { CHART_DIR } from '../../tools/k8s/chart.js';
+import { trackChild } from '../../harness/children.js';
+import { eventually, startTestExporter } from '../../harness/exporter.js';
+import { addConsumer, addStream, connectJs, type JsClient, publish as jsPublish } from '../../harness/jetstream-client.js';
+import { type NatsServer, startNatsServer } from '../../harness/nats-server.js';
+import { freePort } from '../../harness/ports.js';
+import { instantQuery, type RunningTool, startPrometheus } from '../../harness/prometheus.js';
+import { ROOT, RULES_FILE, readRepoFile } from '../../harness/repo-files.js';
+import { type Message, type Stan, closeStan, connectStan, publish, ready } from '../../harness/stan-client.js';
+import { type StanServer, startStan } from '../../harness/stan-server.js';
+import { requireTool } from '../../harness/tools.js';
 
 const KEDA_CHECK = join(ROOT, 'go/keda-check');
 const NAMESPACE = 'monitoring';
@@ -76,9 +76,15 @@ function renderScaledObjects(prometheusUrl: string, workers: object[]): Map<stri
   const dir = mkdtempSync(join(tmpdir(), 'nqe-keda-values-'));
   try {
     writeFileSync(join(dir, 'values.json'), JSON.stringify(values));
-    const res = spawnSync(requireTool('helm', 'go install helm.sh/helm/v3/cmd/helm@v3.22.0'), ['template', 'nqe', CHART_DIR, '--namespace', NAMESPACE, '-f', join(dir, 'values.json'), '--show-only', 'templates/scaledobject.yaml'], { cwd: ROOT, encoding: 'utf8' });
+    const res = spawnSync(
+      requireTool('helm', 'go install helm.sh/helm/v3/cmd/helm@v3.22.0'),
+      ['template', 'nqe', CHART_DIR, '--namespace', NAMESPACE, '-f', join(dir, 'values.json'), '--show-only', 'templates/scaledobject.yaml'],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     assert.equal(res.status, 0, res.stderr);
-    const objects = parseAllDocuments(res.stdout).map((d) => d.toJS() as { metadata: { name: string } } | null).filter((o) => o !== null);
+    const objects = parseAllDocuments(res.stdout)
+      .map((d) => d.toJS() as { metadata: { name: string } } | null)
+      .filter((o) => o !== null);
     return new Map(objects.map((o) => [o.metadata.name, o]));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -94,7 +100,11 @@ class SteadyWorker {
   acked = 0;
 
   constructor(sc: Stan, subject: string, group: string, durable: string) {
-    const sub = sc.subscribe(subject, group, sc.subscriptionOptions().setManualAckMode(true).setMaxInFlight(20).setAckWait(600_000).setDeliverAllAvailable().setDurableName(durable));
+    const sub = sc.subscribe(
+      subject,
+      group,
+      sc.subscriptionOptions().setManualAckMode(true).setMaxInFlight(20).setAckWait(600_000).setDeliverAllAvailable().setDurableName(durable),
+    );
     sub.on('message', (m: Message) => this.#held.push(m));
     this.ready = ready(sub);
   }
@@ -117,7 +127,7 @@ class SteadyWorker {
 }
 
 // The two queues' tests run side by side: each waits minutes on Prometheus' windows.
-describe('KEDA\'s prometheus scaler on the recording rules, against real servers', { timeout: 30 * 60_000, concurrency: true }, () => {
+describe("KEDA's prometheus scaler on the recording rules, against real servers", { timeout: 30 * 60_000, concurrency: true }, () => {
   let buildDir: string;
   let binary: string;
   let storeDir: string;
@@ -141,7 +151,11 @@ describe('KEDA\'s prometheus scaler on the recording rules, against real servers
     try {
       // KEDA v2.21 wants a newer Go than the machine may have (GOTOOLCHAIN=auto fetches it); -mod=mod
       // because `go mod tidy` trips on a test-only module of KEDA's that the proxy does not serve.
-      execFileSync('go', ['build', '-buildvcs=false', '-o', binary, '.'], { cwd: KEDA_CHECK, stdio: 'pipe', env: { ...process.env, GOTOOLCHAIN: 'auto', GOFLAGS: '-mod=mod' } });
+      execFileSync('go', ['build', '-buildvcs=false', '-o', binary, '.'], {
+        cwd: KEDA_CHECK,
+        stdio: 'pipe',
+        env: { ...process.env, GOTOOLCHAIN: 'auto', GOFLAGS: '-mod=mod' },
+      });
     } catch (err) {
       const e = err as { stderr?: Buffer; message: string };
       throw new Error(`go build in go/keda-check failed (Go and the Go module proxy are needed): ${e.stderr?.toString() ?? e.message}`);
@@ -165,7 +179,8 @@ describe('KEDA\'s prometheus scaler on the recording rules, against real servers
     stanExporter = await startTestExporter(['--server', `ft/a=${active.monitorUrl}`, '--server', `ft/b=${standby.monitorUrl}`]);
     jsExporter = await startTestExporter(['--jetstream', `js=${nats.monitorUrl}`]);
     const target = (url: string) => url.replace(/^http:\/\//, '');
-    prometheus = await startPrometheus(`global:
+    prometheus = await startPrometheus(
+      `global:
   scrape_interval: 1s
   evaluation_interval: 1s
 rule_files: [rules.yml]
@@ -174,7 +189,9 @@ scrape_configs:
     static_configs:
       - targets: ['${target(stanExporter.url)}', '${target(jsExporter.url)}']
         labels: {namespace: ${NAMESPACE}}
-`, { 'rules.yml': readRepoFile(RULES_FILE) });
+`,
+      { 'rules.yml': readRepoFile(RULES_FILE) },
+    );
 
     const rendered = renderScaledObjects(prometheus.url, [
       { deployment: 'ft-worker', queue: FT_QUEUE, messagesPerReplica: PER_REPLICA, minReplicaCount: 0, maxReplicaCount: 30 },
@@ -266,8 +283,13 @@ scrape_configs:
       return Date.now();
     }, 60_000);
     const measured = (drainedAt - estimatedAt) / 1000;
-    process.stdout.write(`# drained in ${((drainedAt - startedDrain) / 1000).toFixed(0)} s; at ${((estimatedAt - startedDrain) / 1000).toFixed(0)} s the time to drain read ${estimate.toFixed(1)} s, and it took ${measured.toFixed(1)} s\n`);
-    assert.ok(Math.abs(estimate - measured) <= 0.2 * measured, `time to drain ${estimate.toFixed(1)} s, measured ${measured.toFixed(1)} s: more than 20% apart`);
+    process.stdout.write(
+      `# drained in ${((drainedAt - startedDrain) / 1000).toFixed(0)} s; at ${((estimatedAt - startedDrain) / 1000).toFixed(0)} s the time to drain read ${estimate.toFixed(1)} s, and it took ${measured.toFixed(1)} s\n`,
+    );
+    assert.ok(
+      Math.abs(estimate - measured) <= 0.2 * measured,
+      `time to drain ${estimate.toFixed(1)} s, measured ${measured.toFixed(1)} s: more than 20% apart`,
+    );
     assert.equal(await recorded(TIME_TO_DRAIN), 0, 'an empty queue drains in 0');
     worker.stop();
 
@@ -288,7 +310,7 @@ scrape_configs:
     assert.equal(((await r.json()) as { state: string }).state, 'FT_ACTIVE', 'the standby took over');
   });
 
-  test('JetStream: with the exporter down the count stays, through the scaler\'s error and KEDA\'s fallback, never 0', async () => {
+  test("JetStream: with the exporter down the count stays, through the scaler's error and KEDA's fallback, never 0", async () => {
     await jsPublish(js.js, 'orders.js', 250);
     const s = scaler('js-worker');
     const settled = await follow(s, 1, (a) => a.metric === 250, 60_000);
@@ -308,6 +330,9 @@ scrape_configs:
     const errors = answers.filter((a) => a.error);
     assert.ok(errors.length > 0, 'an absent series is an error (ignoreNullValues "false")');
     assert.match(errors[0]!.error!, /the result is empty/);
-    assert.ok(answers.some((a) => a.fallback), 'after failureThreshold errors KEDA\'s fallback answers, with the current count');
+    assert.ok(
+      answers.some((a) => a.fallback),
+      "after failureThreshold errors KEDA's fallback answers, with the current count",
+    );
   });
 });

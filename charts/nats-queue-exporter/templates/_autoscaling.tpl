@@ -1,4 +1,4 @@
-{{- /* Generated from scripts/k8s/chart-autoscaling.ts by `npm run generate`: edit that instead. */ -}}
+{{- /* Generated from tools/k8s/chart-autoscaling.ts by `npm run generate`: edit that instead. */ -}}
 
 {{- define "nqe.autoscaling.namespace" -}}
 {{- .worker.namespace | default .root.Release.Namespace }}

@@ -1,6 +1,6 @@
 {{/*
 Named templates of the chart. The objects themselves (templates/*.yaml) are generated from
-scripts/k8s/ (npm run generate), which also writes k8s/; this file is written by hand.
+tools/k8s/ (npm run generate), which also writes k8s/; this file is written by hand.
 */}}
 
 {{- define "nqe.name" -}}

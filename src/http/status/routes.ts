@@ -2,18 +2,19 @@ import type { Express, Response } from 'express';
 import type { Collector, ScrapeCadence } from '../../collector.js';
 import { ClientGoneError } from '../client-gone-error.js';
 import { getRoute } from '../get-route.js';
-import { acceptsGzip, startMetricsBody } from '../metrics-body.js';
-import type { WatchedHistory } from './watched-history.js';
+import { acceptsGzip, startAnswerBody } from '../metrics-body.js';
+import type { WatchedCollections } from './watched-collections.js';
 import { STATUS_PAGE_CSS, STATUS_PAGE_SCRIPT, statusPageHtml } from './page.js';
 import { STATUS_RULES } from './rules.js';
 import { statusJson } from './view.js';
 
 /** Same-origin script and style only: no inline code, nothing from elsewhere, no framing. */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 export interface StatusDeps {
   collector: Collector;
-  history: WatchedHistory;
+  history: WatchedCollections;
   version: string;
 }
 
@@ -61,7 +62,7 @@ export function addStatusRoutes(app: Express, deps: StatusDeps): void {
     const history = deps.history.view();
     // A history that starts now has no collection yet: it needs one (shared if one runs).
     await deps.collector.refresh(history.collectedAt === undefined ? 0 : maxCollectionAgeMs(deps.collector.scrapeCadence()));
-    const body = startMetricsBody(secure(res), 'application/json; charset=utf-8', acceptsGzip(req));
+    const body = startAnswerBody(secure(res), 'application/json; charset=utf-8', acceptsGzip(req));
     try {
       for (const chunk of statusJson(deps.version, deps.collector.lastResults(), history)) {
         await new Promise<void>((resolve, reject) => body.sink(Buffer.from(chunk), (err) => (err ? reject(err) : resolve())));

@@ -77,9 +77,10 @@ export function explain(verdict: Verdict, now: QueueSample, previous: EarlierSam
   const seconds = secondsBetween(windowStart, now);
   switch (verdict) {
     case 'stuck': {
-      const stalled = now.stalledMembers === now.members
-        ? `all ${now.members} member(s) stalled at their in-flight limit: they receive but do not ack`
-        : `${now.stalledMembers} of ${now.members} member(s) stalled`;
+      const stalled =
+        now.stalledMembers === now.members
+          ? `all ${now.members} member(s) stalled at their in-flight limit: they receive but do not ack`
+          : `${now.stalledMembers} of ${now.members} member(s) stalled`;
       return `${now.pending} pending, cursor unmoved at ${now.lastSent} and nothing acked for ${secondsBetween(previous, now)} s; ${stalled}`;
     }
     case 'growing':

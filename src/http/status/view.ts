@@ -2,7 +2,7 @@ import type { Collector } from '../../collector.js';
 import type { NodeSnapshot } from '../../model/types.js';
 import type { Backend } from '../../targets.js';
 import { QUEUE_PROMQL, SERVER_PROMQL } from '../../metrics/promql.js';
-import type { StatusHistory } from './history.js';
+import type { RecentCollections } from './recent-collections.js';
 import { STATUS_RULES, VERDICTS } from './rules.js';
 
 /** One node (monitoring port) of a logical server. No credentials: they live outside the URL. */
@@ -65,7 +65,7 @@ const CHUNK = 64 * 1024;
  * The body of /api/v1/queues as JSON text in pieces, one queue row at a time: at 30,000 queues the whole
  * text is 12 MB, and it never has to exist at once.
  */
-export function* statusJson(version: string, servers: ReturnType<Collector['lastResults']>, history: StatusHistory): Generator<string> {
+export function* statusJson(version: string, servers: ReturnType<Collector['lastResults']>, history: RecentCollections): Generator<string> {
   let text = `${JSON.stringify(statusHead(version, servers, history)).slice(0, -1)},"queues":[`;
   let first = true;
   for (const row of history.rows()) {
@@ -80,7 +80,7 @@ export function* statusJson(version: string, servers: ReturnType<Collector['last
 }
 
 /** Model -> the page's rows: the one place that decides what a server and a node show (QueueRow is the history's). */
-function statusHead(version: string, servers: ReturnType<Collector['lastResults']>, history: StatusHistory): StatusHead {
+function statusHead(version: string, servers: ReturnType<Collector['lastResults']>, history: RecentCollections): StatusHead {
   const collectedAt = history.collectedAt;
   return {
     version,

@@ -21,22 +21,53 @@ import { filterSubjects, type JszAccount, type JszConsumer, type JszPage, type J
  * that the switches below compare with constants (property loads there made the reader slower).
  */
 const {
-  server_id: P_SERVER_ID, disabled: P_DISABLED, total: P_TOTAL, memory: P_MEMORY, storage: P_STORAGE, config: P_CONFIG, accounts: P_ACCOUNTS,
-  streams: P_STREAMS, consumers: P_CONSUMERS, messages: P_MESSAGES, bytes: P_BYTES, api: P_API, meta_cluster: P_META, account_details: P_ACCOUNT_DETAILS,
+  server_id: P_SERVER_ID,
+  disabled: P_DISABLED,
+  total: P_TOTAL,
+  memory: P_MEMORY,
+  storage: P_STORAGE,
+  config: P_CONFIG,
+  accounts: P_ACCOUNTS,
+  streams: P_STREAMS,
+  consumers: P_CONSUMERS,
+  messages: P_MESSAGES,
+  bytes: P_BYTES,
+  api: P_API,
+  meta_cluster: P_META,
+  account_details: P_ACCOUNT_DETAILS,
 } = JSZ_PAGE.id;
 const { id: A_ID, name: A_NAME, stream_detail: A_STREAMS } = ACCOUNT.id;
 const { name: S_NAME, cluster: S_CLUSTER, state: S_STATE, consumer_detail: S_CONSUMERS } = STREAM.id;
 const {
-  messages: ST_MESSAGES, bytes: ST_BYTES, first_seq: ST_FIRST_SEQ, last_seq: ST_LAST_SEQ, first_ts: ST_FIRST_TS, last_ts: ST_LAST_TS,
+  messages: ST_MESSAGES,
+  bytes: ST_BYTES,
+  first_seq: ST_FIRST_SEQ,
+  last_seq: ST_LAST_SEQ,
+  first_ts: ST_FIRST_TS,
+  last_ts: ST_LAST_TS,
   consumer_count: ST_CONSUMER_COUNT,
 } = STREAM_STATE.id;
 const {
-  name: C_NAME, config: C_CONFIG, cluster: C_CLUSTER, delivered: C_DELIVERED, ack_floor: C_ACK_FLOOR, num_pending: C_NUM_PENDING,
-  num_ack_pending: C_NUM_ACK_PENDING, num_redelivered: C_NUM_REDELIVERED, num_waiting: C_NUM_WAITING, push_bound: C_PUSH_BOUND, paused: C_PAUSED, ts: C_TS,
+  name: C_NAME,
+  config: C_CONFIG,
+  cluster: C_CLUSTER,
+  delivered: C_DELIVERED,
+  ack_floor: C_ACK_FLOOR,
+  num_pending: C_NUM_PENDING,
+  num_ack_pending: C_NUM_ACK_PENDING,
+  num_redelivered: C_NUM_REDELIVERED,
+  num_waiting: C_NUM_WAITING,
+  push_bound: C_PUSH_BOUND,
+  paused: C_PAUSED,
+  ts: C_TS,
 } = CONSUMER.id;
 const {
-  durable_name: CC_DURABLE, deliver_subject: CC_DELIVER_SUBJECT, deliver_group: CC_DELIVER_GROUP, max_ack_pending: CC_MAX_ACK_PENDING,
-  filter_subject: CC_FILTER, filter_subjects: CC_FILTERS,
+  durable_name: CC_DURABLE,
+  deliver_subject: CC_DELIVER_SUBJECT,
+  deliver_group: CC_DELIVER_GROUP,
+  max_ack_pending: CC_MAX_ACK_PENDING,
+  filter_subject: CC_FILTER,
+  filter_subjects: CC_FILTERS,
 } = CONSUMER_CONFIG.id;
 const { leader: LEADER } = PLACEMENT.id;
 const { consumer_seq: SQ_CONSUMER_SEQ, stream_seq: SQ_STREAM_SEQ, last_active: SQ_LAST_ACTIVE } = SEQUENCE.id;
@@ -93,13 +124,26 @@ function readConsumerConfig(r: Reader, names: StringTable, c: JszConsumer): void
   let many: string[] = [];
   for (let key = r.firstKey(CONSUMER_CONFIG.keys); key !== END; key = r.nextKey(CONSUMER_CONFIG.keys)) {
     switch (key) {
-      case CC_DURABLE: c.durableName = r.string(names); break;
-      case CC_DELIVER_SUBJECT: c.deliverSubject = r.string(names); break;
-      case CC_DELIVER_GROUP: c.deliverGroup = r.string(names); break;
-      case CC_MAX_ACK_PENDING: c.maxAckPending = r.number(); break;
-      case CC_FILTER: one = r.string(names); break;
-      case CC_FILTERS: many = subjects(r, names); break;
-      default: r.skip();
+      case CC_DURABLE:
+        c.durableName = r.string(names);
+        break;
+      case CC_DELIVER_SUBJECT:
+        c.deliverSubject = r.string(names);
+        break;
+      case CC_DELIVER_GROUP:
+        c.deliverGroup = r.string(names);
+        break;
+      case CC_MAX_ACK_PENDING:
+        c.maxAckPending = r.number();
+        break;
+      case CC_FILTER:
+        one = r.string(names);
+        break;
+      case CC_FILTERS:
+        many = subjects(r, names);
+        break;
+      default:
+        r.skip();
     }
   }
   c.filterSubjects = filterSubjects(one, many);
@@ -108,27 +152,67 @@ function readConsumerConfig(r: Reader, names: StringTable, c: JszConsumer): void
 function readConsumer(r: Reader, names: StringTable): JszConsumer {
   // The fields in parse.ts's order, so that both give objects of one shape.
   const c: JszConsumer = {
-    name: '', durableName: '', deliverSubject: '', deliverGroup: '', maxAckPending: 0, filterSubjects: WHOLE_STREAM, cluster: undefined,
-    deliveredStreamSeq: 0, ackFloorStreamSeq: 0, lastDeliveryMs: undefined, lastAckMs: undefined,
-    numPending: 0, numAckPending: 0, numRedelivered: 0, numWaiting: 0, pushBound: false, paused: false, readAtMs: 0,
+    name: '',
+    durableName: '',
+    deliverSubject: '',
+    deliverGroup: '',
+    maxAckPending: 0,
+    filterSubjects: WHOLE_STREAM,
+    cluster: undefined,
+    deliveredStreamSeq: 0,
+    ackFloorStreamSeq: 0,
+    lastDeliveryMs: undefined,
+    lastAckMs: undefined,
+    numPending: 0,
+    numAckPending: 0,
+    numRedelivered: 0,
+    numWaiting: 0,
+    pushBound: false,
+    paused: false,
+    readAtMs: 0,
   };
   let seen = 0;
   for (let key = r.firstKey(CONSUMER.keys); key !== END; key = r.nextKey(CONSUMER.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case C_NAME: c.name = r.string(names); break;
-      case C_CONFIG: readConsumerConfig(r, names, c); break;
-      case C_CLUSTER: c.cluster = { leader: leaderOf(r, names) }; break;
-      case C_DELIVERED: ({ streamSeq: c.deliveredStreamSeq, lastActiveMs: c.lastDeliveryMs } = readSequence(r)); break;
-      case C_ACK_FLOOR: ({ streamSeq: c.ackFloorStreamSeq, lastActiveMs: c.lastAckMs } = readSequence(r)); break;
-      case C_NUM_PENDING: c.numPending = uint(r.number()); break;
-      case C_NUM_ACK_PENDING: c.numAckPending = uint(r.number()); break;
-      case C_NUM_REDELIVERED: c.numRedelivered = uint(r.number()); break;
-      case C_NUM_WAITING: c.numWaiting = uint(r.number()); break;
-      case C_PUSH_BOUND: c.pushBound = r.boolean(); break;
-      case C_PAUSED: c.paused = r.boolean(); break;
-      case C_TS: c.readAtMs = r.time(); break;
-      default: r.skip();
+      case C_NAME:
+        c.name = r.string(names);
+        break;
+      case C_CONFIG:
+        readConsumerConfig(r, names, c);
+        break;
+      case C_CLUSTER:
+        c.cluster = { leader: leaderOf(r, names) };
+        break;
+      case C_DELIVERED:
+        ({ streamSeq: c.deliveredStreamSeq, lastActiveMs: c.lastDeliveryMs } = readSequence(r));
+        break;
+      case C_ACK_FLOOR:
+        ({ streamSeq: c.ackFloorStreamSeq, lastActiveMs: c.lastAckMs } = readSequence(r));
+        break;
+      case C_NUM_PENDING:
+        c.numPending = uint(r.number());
+        break;
+      case C_NUM_ACK_PENDING:
+        c.numAckPending = uint(r.number());
+        break;
+      case C_NUM_REDELIVERED:
+        c.numRedelivered = uint(r.number());
+        break;
+      case C_NUM_WAITING:
+        c.numWaiting = uint(r.number());
+        break;
+      case C_PUSH_BOUND:
+        c.pushBound = r.boolean();
+        break;
+      case C_PAUSED:
+        c.paused = r.boolean();
+        break;
+      case C_TS:
+        c.readAtMs = r.time();
+        break;
+      default:
+        r.skip();
     }
   }
   if ((seen & CONSUMER.required) !== CONSUMER.required) throw NOT_SURE;
@@ -143,14 +227,29 @@ function readState(r: Reader, stream: JszStream): void {
   for (let key = r.firstKey(STREAM_STATE.keys); key !== END; key = r.nextKey(STREAM_STATE.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case ST_MESSAGES: stream.messages = uint(r.number()); break;
-      case ST_BYTES: stream.bytes = uint(r.number()); break;
-      case ST_FIRST_SEQ: stream.firstSeq = uint(r.number()); break;
-      case ST_LAST_SEQ: stream.lastSeq = uint(r.number()); break;
-      case ST_FIRST_TS: stream.firstPublishedMs = publishTime(r); break;
-      case ST_LAST_TS: stream.lastPublishedMs = publishTime(r); break;
-      case ST_CONSUMER_COUNT: stream.consumerCount = uint(r.number()); break;
-      default: r.skip();
+      case ST_MESSAGES:
+        stream.messages = uint(r.number());
+        break;
+      case ST_BYTES:
+        stream.bytes = uint(r.number());
+        break;
+      case ST_FIRST_SEQ:
+        stream.firstSeq = uint(r.number());
+        break;
+      case ST_LAST_SEQ:
+        stream.lastSeq = uint(r.number());
+        break;
+      case ST_FIRST_TS:
+        stream.firstPublishedMs = publishTime(r);
+        break;
+      case ST_LAST_TS:
+        stream.lastPublishedMs = publishTime(r);
+        break;
+      case ST_CONSUMER_COUNT:
+        stream.consumerCount = uint(r.number());
+        break;
+      default:
+        r.skip();
     }
   }
   if ((seen & STREAM_STATE.required) !== STREAM_STATE.required) throw NOT_SURE;
@@ -158,16 +257,30 @@ function readState(r: Reader, stream: JszStream): void {
 
 function readStream(r: Reader, names: StringTable): JszStream {
   const stream: JszStream = {
-    name: '', cluster: undefined, messages: 0, bytes: 0, firstSeq: 0, lastSeq: 0,
-    firstPublishedMs: undefined, lastPublishedMs: undefined, consumerCount: 0, consumers: [],
+    name: '',
+    cluster: undefined,
+    messages: 0,
+    bytes: 0,
+    firstSeq: 0,
+    lastSeq: 0,
+    firstPublishedMs: undefined,
+    lastPublishedMs: undefined,
+    consumerCount: 0,
+    consumers: [],
   };
   let seen = 0;
   for (let key = r.firstKey(STREAM.keys); key !== END; key = r.nextKey(STREAM.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case S_NAME: stream.name = r.string(names); break;
-      case S_CLUSTER: stream.cluster = { leader: leaderOf(r, names) }; break;
-      case S_STATE: readState(r, stream); break;
+      case S_NAME:
+        stream.name = r.string(names);
+        break;
+      case S_CLUSTER:
+        stream.cluster = { leader: leaderOf(r, names) };
+        break;
+      case S_STATE:
+        readState(r, stream);
+        break;
       case S_CONSUMERS: {
         const consumers: JszConsumer[] = [];
         if (r.opensList()) {
@@ -177,7 +290,8 @@ function readStream(r: Reader, names: StringTable): JszStream {
         stream.consumers = consumers;
         break;
       }
-      default: r.skip();
+      default:
+        r.skip();
     }
   }
   if ((seen & STREAM.required) !== STREAM.required) throw NOT_SURE;
@@ -190,8 +304,12 @@ function readAccount(r: Reader, names: StringTable): JszAccount {
   for (let key = r.firstKey(ACCOUNT.keys); key !== END; key = r.nextKey(ACCOUNT.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case A_ID: account.id = r.string(names); break;
-      case A_NAME: account.name = r.string(names); break;
+      case A_ID:
+        account.id = r.string(names);
+        break;
+      case A_NAME:
+        account.name = r.string(names);
+        break;
       case A_STREAMS: {
         const streams: JszStream[] = [];
         if (r.opensList()) {
@@ -201,7 +319,8 @@ function readAccount(r: Reader, names: StringTable): JszAccount {
         account.streams = streams;
         break;
       }
-      default: r.skip();
+      default:
+        r.skip();
     }
   }
   if ((seen & ACCOUNT.required) !== ACCOUNT.required) throw NOT_SURE;
@@ -210,19 +329,38 @@ function readAccount(r: Reader, names: StringTable): JszAccount {
 
 function readTop(r: Reader, names: StringTable): JszPage {
   const totals: JetStreamTotals = {
-    memoryBytes: 0, storageBytes: 0, maxMemoryBytes: 0, maxStorageBytes: 0, accounts: 0, streams: 0, consumers: 0,
-    messages: 0, bytes: 0, apiRequests: 0, apiErrors: 0,
+    memoryBytes: 0,
+    storageBytes: 0,
+    maxMemoryBytes: 0,
+    maxStorageBytes: 0,
+    accounts: 0,
+    streams: 0,
+    consumers: 0,
+    messages: 0,
+    bytes: 0,
+    apiRequests: 0,
+    apiErrors: 0,
   };
   const page: JszPage = { serverId: '', disabled: false, total: undefined, totals, metaLeader: undefined, accounts: [] };
   let seen = 0;
   for (let key = r.firstKey(JSZ_PAGE.keys); key !== END; key = r.nextKey(JSZ_PAGE.keys)) {
     seen |= 1 << key;
     switch (key) {
-      case P_SERVER_ID: page.serverId = r.string(names); break;
-      case P_DISABLED: page.disabled = r.boolean(); break;
-      case P_TOTAL: page.total = uint(r.number()); break;
-      case P_MEMORY: totals.memoryBytes = uint(r.number()); break;
-      case P_STORAGE: totals.storageBytes = uint(r.number()); break;
+      case P_SERVER_ID:
+        page.serverId = r.string(names);
+        break;
+      case P_DISABLED:
+        page.disabled = r.boolean();
+        break;
+      case P_TOTAL:
+        page.total = uint(r.number());
+        break;
+      case P_MEMORY:
+        totals.memoryBytes = uint(r.number());
+        break;
+      case P_STORAGE:
+        totals.storageBytes = uint(r.number());
+        break;
       case P_CONFIG:
         totals.maxMemoryBytes = totals.maxStorageBytes = 0;
         for (let c = r.firstKey(SERVER_CONFIG.keys); c !== END; c = r.nextKey(SERVER_CONFIG.keys)) {
@@ -231,11 +369,21 @@ function readTop(r: Reader, names: StringTable): JszPage {
           else r.skip();
         }
         break;
-      case P_ACCOUNTS: totals.accounts = uint(r.number()); break;
-      case P_STREAMS: totals.streams = uint(r.number()); break;
-      case P_CONSUMERS: totals.consumers = uint(r.number()); break;
-      case P_MESSAGES: totals.messages = uint(r.number()); break;
-      case P_BYTES: totals.bytes = uint(r.number()); break;
+      case P_ACCOUNTS:
+        totals.accounts = uint(r.number());
+        break;
+      case P_STREAMS:
+        totals.streams = uint(r.number());
+        break;
+      case P_CONSUMERS:
+        totals.consumers = uint(r.number());
+        break;
+      case P_MESSAGES:
+        totals.messages = uint(r.number());
+        break;
+      case P_BYTES:
+        totals.bytes = uint(r.number());
+        break;
       case P_API:
         totals.apiRequests = totals.apiErrors = 0;
         for (let a = r.firstKey(API.keys); a !== END; a = r.nextKey(API.keys)) {
@@ -244,7 +392,9 @@ function readTop(r: Reader, names: StringTable): JszPage {
           else r.skip();
         }
         break;
-      case P_META: page.metaLeader = leaderOf(r, names); break;
+      case P_META:
+        page.metaLeader = leaderOf(r, names);
+        break;
       case P_ACCOUNT_DETAILS: {
         const accounts: JszAccount[] = [];
         if (r.opensList()) {
@@ -254,7 +404,8 @@ function readTop(r: Reader, names: StringTable): JszPage {
         page.accounts = accounts;
         break;
       }
-      default: r.skip();
+      default:
+        r.skip();
     }
   }
   if ((seen & JSZ_PAGE.required) !== JSZ_PAGE.required) throw NOT_SURE;

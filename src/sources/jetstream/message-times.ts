@@ -74,20 +74,23 @@ export class JetStreamMessageTimes implements MessageTimes {
     if (Date.now() < this.#retryAtMs) return undefined;
     const connecting = this.#open();
     this.#connection = connecting;
-    return connecting.then((conn) => {
-      this.error = undefined;
-      this.#account = conn.account;
-      // A connection the server closes is opened again on a later lookup.
-      void conn.nc.closed().then(() => {
+    return connecting.then(
+      (conn) => {
+        this.error = undefined;
+        this.#account = conn.account;
+        // A connection the server closes is opened again on a later lookup.
+        void conn.nc.closed().then(() => {
+          if (this.#connection === connecting) this.#connection = undefined;
+        });
+        return conn;
+      },
+      (err: Error) => {
         if (this.#connection === connecting) this.#connection = undefined;
-      });
-      return conn;
-    }, (err: Error) => {
-      if (this.#connection === connecting) this.#connection = undefined;
-      this.#retryAtMs = Date.now() + RETRY_AFTER_MS;
-      this.error = `${this.#target.url}: ${describe(err)}`;
-      return undefined;
-    });
+        this.#retryAtMs = Date.now() + RETRY_AFTER_MS;
+        this.error = `${this.#target.url}: ${describe(err)}`;
+        return undefined;
+      },
+    );
   }
 
   async #open(): Promise<Connection> {
@@ -121,10 +124,14 @@ async function accountOf(nc: NatsConnection): Promise<string[]> {
   try {
     reply = (await nc.request('$SYS.REQ.USER.INFO', '', { timeout: LOOKUP_TIMEOUT_MS })).json();
   } catch (err) {
-    throw new Error(`the server did not say which account this user is in ($SYS.REQ.USER.INFO: ${(err as Error).message}); nats-server 2.10 or later answers it`, { cause: err });
+    throw new Error(
+      `the server did not say which account this user is in ($SYS.REQ.USER.INFO: ${(err as Error).message}); nats-server 2.10 or later answers it`,
+      { cause: err },
+    );
   }
   const { account, account_name: name } = reply.data ?? {};
-  if (account === undefined) throw new Error(`the server did not say which account this user is in ($SYS.REQ.USER.INFO answered ${reply.error?.description ?? 'without one'})`);
+  if (account === undefined)
+    throw new Error(`the server did not say which account this user is in ($SYS.REQ.USER.INFO answered ${reply.error?.description ?? 'without one'})`);
   return name === undefined ? [account] : [account, name];
 }
 
@@ -132,6 +139,7 @@ async function accountOf(nc: NatsConnection): Promise<string[]> {
 function describe(err: Error): string {
   const text = err.message;
   if (/authorization|authentication/i.test(text)) return `${text}: check the user, --nats-password-file or --nats-token-file for this server`;
-  if (/timeout|ECONNREFUSED|ENOTFOUND/i.test(text)) return `${text}: no NATS server answered at that URL; --nats-url must name the client port (4222) of a node of this server`;
+  if (/timeout|ECONNREFUSED|ENOTFOUND/i.test(text))
+    return `${text}: no NATS server answered at that URL; --nats-url must name the client port (4222) of a node of this server`;
   return text;
 }

@@ -42,7 +42,10 @@ export class JszNodeReader {
     let identity = fresh ?? this.#identity!;
     if (identity.serverId !== jsz.first.serverId) identity = await readVarz();
     if (identity.serverId !== jsz.first.serverId) {
-      throw new ScrapeError('invalid_response', `/varz and /jsz came from different servers (server ids ${identity.serverId} and ${jsz.first.serverId}): give each node's own monitoring URL, not one behind a load balancer`);
+      throw new ScrapeError(
+        'invalid_response',
+        `/varz and /jsz came from different servers (server ids ${identity.serverId} and ${jsz.first.serverId}): give each node's own monitoring URL, not one behind a load balancer`,
+      );
     }
     this.#identity = identity;
     return { identity, jsz: jsz.first, streams: nodeStreams(jsz.accounts, identity.serverName), pages: jsz.pages };

@@ -41,7 +41,10 @@ export async function readAllAccounts(get: MonitorGet, pageSize: number, reader 
 
   const first = await readPage(0, pageSize);
   if (first.disabled) {
-    throw new ScrapeError('invalid_response', 'JetStream is disabled on this server (/jsz answered {"disabled": true}): start nats-server with -js (or a jetstream block in its config), or leave this URL out of --jetstream');
+    throw new ScrapeError(
+      'invalid_response',
+      'JetStream is disabled on this server (/jsz answered {"disabled": true}): start nats-server with -js (or a jetstream block in its config), or leave this URL out of --jetstream',
+    );
   }
   const { accounts: firstAccounts, ...firstFigures } = first;
   const byId = new Map<string, JszAccount>();

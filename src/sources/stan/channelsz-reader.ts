@@ -29,8 +29,17 @@ export interface ReadPage {
 const { total: TOTAL, count: COUNT, channels: CHANNELS } = CHANNELS_PAGE.id;
 const { name: NAME, msgs: MSGS, bytes: BYTES, first_seq: FIRST_SEQ, last_seq: LAST_SEQ, subs_count: SUBS_COUNT, subscriptions: SUBSCRIPTIONS } = CHANNEL.id;
 const {
-  client_id: CLIENT_ID, inbox: INBOX, queue_name: QUEUE_NAME, durable_name: DURABLE_NAME, is_durable: IS_DURABLE, is_offline: IS_OFFLINE,
-  is_stalled: IS_STALLED, max_inflight: MAX_INFLIGHT, ack_wait: ACK_WAIT, last_sent: LAST_SENT, pending_count: PENDING_COUNT,
+  client_id: CLIENT_ID,
+  inbox: INBOX,
+  queue_name: QUEUE_NAME,
+  durable_name: DURABLE_NAME,
+  is_durable: IS_DURABLE,
+  is_offline: IS_OFFLINE,
+  is_stalled: IS_STALLED,
+  max_inflight: MAX_INFLIGHT,
+  ack_wait: ACK_WAIT,
+  last_sent: LAST_SENT,
+  pending_count: PENDING_COUNT,
 } = SUBSCRIPTION.id;
 /** The fields a subscription must have when its inbox is not read. */
 const WITHOUT_INBOX_REQUIRED = SUBSCRIPTION.required & ~SUBSCRIPTION.bit('inbox');
@@ -87,7 +96,9 @@ function readSubscription(r: Reader, { names, inboxes }: Tables): Subscription {
     do {
       const key = r.key(SUBSCRIPTION.keys);
       switch (key) {
-        case CLIENT_ID: clientId = r.string(names); break;
+        case CLIENT_ID:
+          clientId = r.string(names);
+          break;
         case INBOX:
           if (inboxes === undefined) {
             r.skip();
@@ -95,16 +106,36 @@ function readSubscription(r: Reader, { names, inboxes }: Tables): Subscription {
           }
           inbox = r.string(inboxes);
           break;
-        case QUEUE_NAME: queueName = r.string(names); break;
-        case DURABLE_NAME: durableName = r.string(names); break;
-        case IS_DURABLE: isDurable = r.boolean(); break;
-        case IS_OFFLINE: offline = r.boolean(); break;
-        case IS_STALLED: stalled = r.boolean(); break;
-        case MAX_INFLIGHT: maxInflight = uint(r.number()); break;
-        case ACK_WAIT: ackWaitSeconds = r.number(); break;
-        case LAST_SENT: lastSent = uint(r.number()); break;
-        case PENDING_COUNT: unacked = uint(r.number()); break;
-        default: r.skip(); continue;
+        case QUEUE_NAME:
+          queueName = r.string(names);
+          break;
+        case DURABLE_NAME:
+          durableName = r.string(names);
+          break;
+        case IS_DURABLE:
+          isDurable = r.boolean();
+          break;
+        case IS_OFFLINE:
+          offline = r.boolean();
+          break;
+        case IS_STALLED:
+          stalled = r.boolean();
+          break;
+        case MAX_INFLIGHT:
+          maxInflight = uint(r.number());
+          break;
+        case ACK_WAIT:
+          ackWaitSeconds = r.number();
+          break;
+        case LAST_SENT:
+          lastSent = uint(r.number());
+          break;
+        case PENDING_COUNT:
+          unacked = uint(r.number());
+          break;
+        default:
+          r.skip();
+          continue;
       }
       seen |= 1 << key;
     } while (r.more(CLOSE_OBJECT));
@@ -125,12 +156,24 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
     do {
       const key = r.key(CHANNEL.keys);
       switch (key) {
-        case NAME: facts.name = r.string(tables.names); break;
-        case MSGS: facts.messages = uint(r.number()); break;
-        case BYTES: facts.bytes = uint(r.number()); break;
-        case FIRST_SEQ: facts.firstSeq = uint(r.number()); break;
-        case LAST_SEQ: facts.lastSeq = uint(r.number()); break;
-        case SUBS_COUNT: facts.subscriptionCount = uint(r.number()); break;
+        case NAME:
+          facts.name = r.string(tables.names);
+          break;
+        case MSGS:
+          facts.messages = uint(r.number());
+          break;
+        case BYTES:
+          facts.bytes = uint(r.number());
+          break;
+        case FIRST_SEQ:
+          facts.firstSeq = uint(r.number());
+          break;
+        case LAST_SEQ:
+          facts.lastSeq = uint(r.number());
+          break;
+        case SUBS_COUNT:
+          facts.subscriptionCount = uint(r.number());
+          break;
         case SUBSCRIPTIONS:
           subscriptions.length = 0;
           if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
@@ -138,7 +181,9 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
             while (r.more(CLOSE_ARRAY));
           }
           break;
-        default: r.skip(); continue;
+        default:
+          r.skip();
+          continue;
       }
       seen |= 1 << key;
     } while (r.more(CLOSE_OBJECT));
@@ -165,8 +210,12 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
       do {
         const key = r.key(CHANNELS_PAGE.keys);
         switch (key) {
-          case TOTAL: total = uint(r.number()); break;
-          case COUNT: count = uint(r.number()); break;
+          case TOTAL:
+            total = uint(r.number());
+            break;
+          case COUNT:
+            count = uint(r.number());
+            break;
           case CHANNELS:
             channels.length = 0;
             if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
@@ -174,7 +223,9 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
               while (r.more(CLOSE_ARRAY));
             }
             break;
-          default: r.skip(); continue;
+          default:
+            r.skip();
+            continue;
         }
         seen |= 1 << key;
       } while (r.more(CLOSE_OBJECT));

@@ -129,6 +129,7 @@ export class StanMessageTimes implements MessageTimes {
 function describe(err: Error): string {
   const text = err.message;
   if (/authorization/i.test(text)) return `${text}: check the user, --nats-password-file or --nats-token-file for this server`;
-  if (/connect request timeout|timeout/i.test(text)) return `${text}: no NATS Streaming server with this cluster id answered at that URL; --nats-url must reach the same server as the monitoring URL`;
+  if (/connect request timeout|timeout/i.test(text))
+    return `${text}: no NATS Streaming server with this cluster id answered at that URL; --nats-url must reach the same server as the monitoring URL`;
   return text;
 }

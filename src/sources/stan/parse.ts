@@ -1,4 +1,4 @@
-import type { ChannelFacts, ServerInfo, StoreLimits, Subscription } from '../../model/types.js';
+import type { ChannelFacts, StanServerInfo, StoreLimits, Subscription } from '../../model/types.js';
 import { CHANNEL, CHANNELS_PAGE, SERVERZ, STOREZ, SUBSCRIPTION } from './fields.js';
 
 /**
@@ -6,7 +6,7 @@ import { CHANNEL, CHANNELS_PAGE, SERVERZ, STOREZ, SUBSCRIPTION } from './fields.
  * (server/monitor.go, v0.25.6). Fields the server marks omitempty may be missing.
  */
 
-export function parseServerz(body: unknown): ServerInfo {
+export function parseServerz(body: unknown): StanServerInfo {
   const o = SERVERZ.check(body, 'serverz');
   return {
     clusterId: o.cluster_id,

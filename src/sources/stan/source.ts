@@ -1,5 +1,5 @@
 import { buildChannel } from '../../model/consumers.js';
-import type { Channel, NodeSnapshot, ScrapeFailure, ServerInfo, ServerSnapshot, StoreLimits } from '../../model/types.js';
+import type { Channel, NodeSnapshot, ScrapeFailure, StanServerInfo, ServerSnapshot, StoreLimits } from '../../model/types.js';
 import type { NodeTarget, ServerTarget } from '../../targets.js';
 import type { SubjectMatcher } from '../../subjects.js';
 import { failureOf, ScrapeError } from '../scrape-error.js';
@@ -38,13 +38,13 @@ const AGE_LOOKUP_BUDGET_MS = 1000;
 export const PAGE_CONCURRENCY = 2;
 
 /** Reads the owner's channels (all, or those `--subjects auto` names) into `into`. */
-type ChannelReader = (node: StanNode, info: ServerInfo, signal: AbortSignal, into: Map<string, Channel>) => Promise<void>;
+type ChannelReader = (node: StanNode, info: StanServerInfo, signal: AbortSignal, into: Map<string, Channel>) => Promise<void>;
 
 /** A node's serverz and storez, or why they could not be read. */
 interface NodeState {
   node: StanNode;
   started: number;
-  info?: ServerInfo;
+  info?: StanServerInfo;
   limits?: StoreLimits;
   failure?: ScrapeFailure;
 }
@@ -70,7 +70,9 @@ export class StanSource {
   }
 
   async scrape(): Promise<ServerSnapshot> {
-    return this.#scrapeWith((node, info, signal, into) => node.readChannels(info.channels, this.#opts.caps.channelszPage(this.#opts.pageSize, info), signal, into));
+    return this.#scrapeWith((node, info, signal, into) =>
+      node.readChannels(info.channels, this.#opts.caps.channelszPage(this.#opts.pageSize, info), signal, into),
+    );
   }
 
   /** serverz and storez as scrape() reads them, and of the owner's channels only those named (`--subjects auto`). */
@@ -176,7 +178,7 @@ class StanNode {
     } catch (err) {
       giveUp.abort();
       const failure = failureOf(err, this.target.url);
-      if (err instanceof ScrapeError && err.status === 404 && await this.#answersVarz(deadline)) {
+      if (err instanceof ScrapeError && err.status === 404 && (await this.#answersVarz(deadline))) {
         failure.message += `; its /varz answers, so this is a nats-server without NATS Streaming (or one still starting): for its JetStream queues give it with --jetstream ${this.target.server}=${this.target.url}`;
       }
       this.ended = performance.now();
@@ -210,7 +212,12 @@ class StanNode {
     const readPage = async (offset: number): Promise<{ total: number; count: number; channels: Channel[] }> => {
       const where = `channelsz offset ${offset}`;
       const path = `/streaming/channelsz?subs=1&offset=${offset}&limit=${pageSize}`;
-      const page = await this.#http.read(path, signal, cap, (_status, body) => readChannelsPage(body, this.#names, this.#inboxes) ?? this.#checkedPage(path, body, where));
+      const page = await this.#http.read(
+        path,
+        signal,
+        cap,
+        (_status, body) => readChannelsPage(body, this.#names, this.#inboxes) ?? this.#checkedPage(path, body, where),
+      );
       this.ended = performance.now();
       const channels: Channel[] = [];
       for (const parsed of page.channels) {
@@ -284,12 +291,12 @@ class StanNode {
  * too, but only the leader's figures are exported, so a queue is never counted once per node, and
  * followers are spared the channelsz sweep.
  */
-export function ownsQueueState(info: ServerInfo): boolean {
+export function ownsQueueState(info: StanServerInfo): boolean {
   return info.state === 'STANDALONE' || info.state === 'FT_ACTIVE' || (info.state === 'CLUSTERED' && info.role === 'Leader');
 }
 
 /** States that list channels: all but an FT standby (and a failed or shut down server). */
-function listsChannels(info: ServerInfo): boolean {
+function listsChannels(info: StanServerInfo): boolean {
   return info.state === 'STANDALONE' || info.state === 'FT_ACTIVE' || info.state === 'CLUSTERED';
 }
 

@@ -1,4 +1,0 @@
-import { runGenerator } from '../grafana/generate.js';
-import { renderAlertFiles } from './generate.js';
-
-runGenerator('alerts', renderAlertFiles(), process.argv.slice(2));
