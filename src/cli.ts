@@ -4,11 +4,10 @@ import { main } from './main.js';
 
 // Between scrapes the exporter holds little; a scrape of a large server builds a snapshot of tens
 // of megabytes in a few hundred milliseconds. V8's default lets the old generation grow to a few
-// times the live set before a full collection, so the garbage of several scrapes stays resident
-// (peak RSS 180-430 MB at 10,000 x 5). Growing it by 40 % at a time kept it at ~123 MB but ran
-// four full collections per scrape while the snapshot was being built; 60 % runs fewer, for
-// ~0.1 s less CPU per scrape at 10,000 x 5 and a peak of 125-145 MB (80 %: about the same CPU,
-// 132-138 MB; npm run bench measures it).
+// times the live set before a full collection, so the garbage of several scrapes stays resident.
+// Growing it by 40 % at a time ran several full collections per scrape while the snapshot was
+// being built; 60 % runs fewer at a similar peak (npm run bench; the figures are in
+// docs/benchmarks.md, "Figures behind the code").
 setFlagsFromString('--heap-growing-percent=60');
 
 main(process.argv.slice(2), process.env).catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { boundUrl } from './bound-url.js';
 import { Collector } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
@@ -108,9 +108,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     }
   }
   ready = true;
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `${scheme}://${host}:${address.port}`;
+  const url = boundUrl(scheme, server);
   const access = config.webConfig && { webConfig: config.webConfig.file, tls: config.webConfig.tls !== undefined, basicAuthUsers: config.webConfig.users.size };
   log.info(
     {

@@ -5,15 +5,15 @@ const load = createRequire(import.meta.url);
 /**
  * node:http, loaded with require() rather than an ESM import. On Node 24 an ESM import of a
  * built-in builds its namespace from every export, and node:http's lazy ones (WebSocket,
- * EventSource, ...) then load Node's bundled undici: 10-12 MB more resident in every process, the
- * largest single part of a sidecar's memory (npm run footprint). require() leaves them lazy.
+ * EventSource, ...) then load Node's bundled undici into every process, the largest single part
+ * of a sidecar's memory (npm run footprint). require() leaves them lazy.
  */
 export const http = load('node:http') as typeof import('node:http');
 
 /**
  * TLS and crypto, loaded on first use: an exporter that speaks plain http to its servers and
- * serves plain http never loads them, which keeps 5-6 MB out of a sidecar's memory on Node 24
- * (npm run footprint). Types come from `import type`, which costs nothing at run time.
+ * serves plain http never loads them, which keeps them out of a sidecar's memory (npm run
+ * footprint). Types come from `import type`, which costs nothing at run time.
  */
 export const nodeTls = (): typeof import('node:tls') => load('node:tls') as typeof import('node:tls');
 export const nodeHttps = (): typeof import('node:https') => load('node:https') as typeof import('node:https');

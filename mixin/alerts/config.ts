@@ -4,6 +4,7 @@
  * and Grafana live. The rules file, the Alertmanager inhibit rules and both dashboards are
  * generated from it (`npm run generate`).
  */
+import { STATUS_RULES } from '../../src/http/status/rules.js';
 
 /** A threshold a queue (by subject and group) or a channel (by subject) may override. */
 export interface Threshold {
@@ -41,7 +42,8 @@ export const MONITORING = {
   thresholds: {
     backlog_growing_messages: {
       scope: 'queue',
-      default: 100,
+      // The status page's "growing" verdict uses the same number: one place for both.
+      default: STATUS_RULES.growingMinPending,
       overrides: [],
       means: 'NatsQueueBacklogGrowing: smallest backlog (messages) worth a ticket when it keeps growing',
     },

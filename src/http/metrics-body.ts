@@ -17,9 +17,9 @@ const GZIP_LEVEL = 1;
  * An answer whose first chunk is no larger than this is sent as it is, even when the scraper
  * accepts gzip: the exposition writer hands on its first chunk at 256 KiB, or at the end of a
  * smaller answer, so this is a sidecar's or a small server's answer (tens of kB). Each gzip
- * stream costs a 64 KiB output buffer and objects that outlive the answer until a full GC; a
- * sidecar scraped 1,000 times held 9.5 MB of them (heaptrack), 2.5-3 MB more RSS (npm run
- * footprint) to save a few kB a scrape on the wire. Larger answers are gzipped as they stream.
+ * stream costs a 64 KiB output buffer and objects that outlive the answer until a full GC, which
+ * a sidecar scraped again and again keeps resident (npm run footprint; docs/benchmarks.md), to
+ * save a few kB a scrape on the wire. Larger answers are gzipped as they stream.
  */
 const UNZIPPED_BYTES = 64 * 1024;
 

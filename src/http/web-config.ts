@@ -66,7 +66,7 @@ const BCRYPT_HASH = /^\$2[aby]?\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 type Mapping = Record<string, unknown>;
 
 /**
- * The YAML parser, loaded only when a web config is read: it adds about 3 MB to every process, and
+ * The YAML parser, loaded only when a web config is read: it adds to every process's memory, and
  * most exporters (every sidecar) run without a web config. Synchronous, as flags are parsed.
  */
 const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');

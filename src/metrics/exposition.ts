@@ -1,6 +1,7 @@
 /**
  * The Prometheus text format (0.0.4) and OpenMetrics 1.0, written directly: at hundreds of
- * thousands of series per scrape this is several times faster than a metrics library.
+ * thousands of series per scrape this is several times faster than a metrics library (npm run
+ * bench; docs/benchmarks.md).
  */
 
 export type ExpositionFormat = 'text' | 'openmetrics';
@@ -75,8 +76,7 @@ const CHUNKS_IN_FLIGHT = 4;
 /**
  * Chunks of finished answers, kept for the next ones (at most CHUNKS_IN_FLIGHT): a sidecar
  * scraped again and again would otherwise take a fresh 256 KiB from malloc for every answer,
- * and the freed ones fragment the heap (1-2 MB more RSS after 1,000 scrapes on Node 24, npm run
- * footprint). Only the pages an answer wrote are resident.
+ * and the freed ones fragment the heap (npm run footprint). Only the pages an answer wrote are resident.
  */
 const KEPT_CHUNKS: Buffer[] = [];
 /** The chunk of a writer that has ended: the kept ones are no longer its own. */

@@ -3,8 +3,8 @@ import type * as PromClient from 'prom-client';
 
 /**
  * The parts of prom-client this exporter uses, loaded one by one. Its index also loads the
- * pushgateway (node:https, so all of TLS), summaries (tdigest) and the cluster aggregator: 3-7 MB
- * of every process's memory for code the exporter never runs (npm run footprint).
+ * pushgateway (node:https, so all of TLS), summaries (tdigest) and the cluster aggregator: memory
+ * in every process for code the exporter never runs (npm run footprint; docs/benchmarks.md).
  */
 const load = createRequire(import.meta.url);
 
@@ -18,9 +18,8 @@ type DefaultMetric = (registry: Registry, config: object) => void;
 /**
  * prom-client's default process and Node.js metrics except the CPU counters, registered one
  * module at a time. Its collectDefaultMetrics also loads processCpuTotal, which requires
- * @opentelemetry/api (52 files) for exemplars the exporter does not use: 2.1-2.6 MB loaded into
- * bare Node 24, about 0.2 MB in the sidecar, which loads much of the same anyway (npm run
- * footprint); processCpuSeconds below gives the same families.
+ * @opentelemetry/api for exemplars the exporter does not use (npm run footprint measures what it
+ * costs); processCpuSeconds below gives the same families.
  */
 const DEFAULT_METRICS = [
   'processStartTime',

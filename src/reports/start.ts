@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { boundUrl } from '../bound-url.js';
 import { ListenError, type ListenInput } from '../listen-error.js';
 import { createProbeServer, type ProbeListenerDeps } from './listener.js';
 
@@ -16,10 +16,8 @@ export async function startProbeListener(address: { host: string; port: number }
     server.once('error', (err: NodeJS.ErrnoException) => reject(new ListenError(input, address, err)));
     server.listen(address.port, address.host, () => resolve());
   });
-  const bound = server.address() as AddressInfo;
-  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   return {
-    url: `http://${host}:${bound.port}`,
+    url: boundUrl('http', server),
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());

@@ -96,8 +96,8 @@ export class MonitorHttpClient {
 
   /**
    * GETs `path` as getJson does and hands the body's bytes to `use`. They are valid only while
-   * `use` runs: the buffer is reused for a later answer, so that reading 22 MB of pages per
-   * scrape does not allocate (and fault in) 22 MB of fresh memory each time. A body longer than
+   * `use` runs: the buffer is reused for a later answer, so that reading a large server's pages
+   * each scrape does not allocate (and fault in) as much fresh memory each time. A body longer than
    * `cap` is not read past the cap: the server's part of the scrape fails with an error that
    * names the endpoint, the cap and the flag that raises it.
    */

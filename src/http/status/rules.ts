@@ -8,7 +8,7 @@ export const STATUS_RULES = {
   historyCollections: 12,
   /** How far back growth and slowness are judged (docs/metrics.md's rate(...[5m])), as far as the collections held reach. Stuck is judged against the previous collection. */
   windowSeconds: 300,
-  /** Growing: smallest backlog worth a ticket when it keeps growing (the alerts' backlog_growing_messages). */
+  /** Growing: smallest backlog worth a ticket when it keeps growing; the default of the alerts' backlog_growing_messages (mixin/alerts/config.ts). */
   growingMinPending: 100,
   /** The page starts a collection only when the last one is older than this... */
   freshSeconds: 15,

@@ -62,8 +62,8 @@ function identity(node: NodeSnapshot | undefined): Pick<NodeRow, 'state' | 'role
 const CHUNK = 64 * 1024;
 
 /**
- * The body of /api/v1/queues as JSON text in pieces, one queue row at a time: at 30,000 queues the whole
- * text is 12 MB, and it never has to exist at once.
+ * The body of /api/v1/queues as JSON text in pieces, one queue row at a time: the whole text of a large
+ * server's queues never has to exist at once (npm run bench:status).
  */
 export function* statusJson(version: string, servers: ReturnType<Collector['lastResults']>, history: RecentCollections): Generator<string> {
   let text = `${JSON.stringify(statusHead(version, servers, history)).slice(0, -1)},"queues":[`;

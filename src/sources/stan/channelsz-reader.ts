@@ -6,9 +6,9 @@ import { type ParsedChannel, splitQueueName } from './parse.js';
 
 /**
  * Reads a channelsz?subs=1 page straight from the bytes the server sent, taking only the fields
- * the model uses. At 10,000 channels x 5 subscriptions a scrape reads 22 MB of JSON: decoding it
- * into strings and JSON.parse-ing it into objects (every inbox, every field) made most of the
- * exporter's garbage and took more CPU than the rest of the scrape.
+ * the model uses. Hand-written for speed: decoding a large server's pages into strings and
+ * JSON.parse-ing them into objects (every inbox, every field) made most of the exporter's garbage
+ * and took more CPU than the rest of the scrape (npm run bench, which the reader is measured by).
  *
  * It reads with the strict reader of json-bytes.ts: any input it is not sure of (a syntax error,
  * a missing field, a field of another type, an escaped key) makes it return undefined, and the
