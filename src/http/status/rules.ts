@@ -41,7 +41,7 @@ export type EarlierSample = Pick<QueueSample, 'at' | 'pending' | 'lastSent' | 'c
 
 /**
  * What one look shows without motion: every member's in-flight window full while messages wait
- * undelivered is slow at best (the handlers are the bottleneck, README "Stuck or slow?"), and
+ * undelivered is slow at best (the handlers are the bottleneck, docs/metrics.md "Stuck or slow?"), and
  * stuck when the next collection shows nothing acked.
  */
 function allStalledWithWaiting(now: QueueSample): boolean {
