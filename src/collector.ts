@@ -11,6 +11,8 @@ export interface ServerSource {
   scrape(): Promise<ServerSnapshot>;
   /** Reads only the named channels; names the server does not have are left out. */
   scrapeChannels(names: readonly string[]): Promise<ServerSnapshot>;
+  /** Bytes kept from one scrape to the next (the incremental scrape's records). */
+  cacheBytes?(): number;
   close(): Promise<void>;
 }
 

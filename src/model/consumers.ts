@@ -30,6 +30,7 @@ const SCAN_LIMIT = 16;
  * 50,000 subscriptions makes 50,000 objects, not twice as many.
  */
 export function buildChannel(facts: ChannelFacts, subscriptions: Subscription[]): Channel {
+  if (!inConsumerOrder(subscriptions)) subscriptions.sort(byConsumer);
   const consumers: Consumer[] = [];
   const keyed = subscriptions.length > SCAN_LIMIT ? new Map<string, number>() : undefined;
   for (let i = 0; i < subscriptions.length; i++) {
@@ -81,6 +82,24 @@ export function buildChannel(facts: ChannelFacts, subscriptions: Subscription[])
     consumers,
     subscriptions,
   };
+}
+
+/**
+ * Subscriptions ordered by group, then durable; stable, so members of one group keep the
+ * server's order (and their indexes). nats-streaming-server lists a channel's queue groups and
+ * offline durables from Go maps, in an order that changes from one request to the next with
+ * nothing else changed (test/integration/incremental-scrape.test.ts): ordered here, a channel
+ * that did not change renders the same lines, which the exposition's block cache relies on.
+ */
+function byConsumer(a: Subscription, b: Subscription): number {
+  if (a.group !== b.group) return a.group < b.group ? -1 : 1;
+  if (a.durable !== b.durable) return a.durable < b.durable ? -1 : 1;
+  return 0;
+}
+
+function inConsumerOrder(subscriptions: readonly Subscription[]): boolean {
+  for (let i = 1; i < subscriptions.length; i++) if (byConsumer(subscriptions[i - 1]!, subscriptions[i]!) > 0) return false;
+  return true;
 }
 
 /** How many times `key` was counted before; counts it once more. */

@@ -98,6 +98,16 @@ export class Reader {
     this.#buf = buf;
   }
 
+  /** Where the reader is: the offset of the next byte it reads. */
+  at(): number {
+    return this.#pos;
+  }
+
+  /** Goes on from `pos`: the end of a value the caller knows without reading it. */
+  jump(pos: number): void {
+    this.#pos = pos;
+  }
+
   /** Skips whitespace; returns the next byte, or -1 at the end. */
   peek(): number {
     const buf = this.#buf;

@@ -67,7 +67,7 @@ test('a queue group shares one cursor: the highest last_sent of its members', ()
   ]);
 });
 
-test('groups with the same name but different durables are different consumers', () => {
+test('groups with the same name but different durables are different consumers, ordered by group and durable', () => {
   const channel = buildChannel({ ...facts, lastSeq: 5 }, [
     member({ durable: 'd1', lastSent: 5 }),
     member({ durable: 'd2', lastSent: 1 }),
@@ -76,10 +76,32 @@ test('groups with the same name but different durables are different consumers',
   assert.deepEqual(
     channel.consumers.map((c) => [c.durable, c.undelivered]),
     [
+      ['', 2],
       ['d1', 0],
       ['d2', 4],
-      ['', 2],
     ],
+  );
+});
+
+test("a channel's subscriptions in any server order make the same channel: members of one consumer keep their order", () => {
+  const subs = [
+    member({ clientId: 'a', group: 'g2' }),
+    member({ clientId: 'b', group: 'g1', lastSent: 4 }),
+    member({ clientId: 'a', group: '', durable: 'd' }),
+    member({ clientId: 'c', group: 'g1', lastSent: 2 }),
+    member({ clientId: 'a', group: '' }),
+  ];
+  // nats-streaming-server lists queue groups and offline durables from Go maps: the groups' order changes.
+  const reordered = [subs[4]!, subs[1]!, subs[3]!, subs[0]!, subs[2]!].map((s) => ({ ...s }));
+  const a = buildChannel(
+    facts,
+    subs.map((s) => ({ ...s })),
+  );
+  const b = buildChannel(facts, reordered);
+  assert.deepEqual(b, a);
+  assert.deepEqual(
+    a.subscriptions.map((s) => `${s.clientId}/${s.group}/${s.durable}`),
+    ['a//', 'a//d', 'b/g1/', 'c/g1/', 'a/g2/'],
   );
 });
 
@@ -93,7 +115,7 @@ test('subscriptions sharing client, group and durable are numbered in server ord
   ]);
   assert.deepEqual(
     channel.subscriptions.map((s) => `${s.clientId}/${s.group}/${s.index}`),
-    ['a//0', 'a//1', 'b//0', 'a/g/0', 'a//2'],
+    ['a//0', 'a//1', 'b//0', 'a//2', 'a/g/0'],
   );
   assert.deepEqual(
     channel.consumers.map((c) => c.group),
@@ -115,8 +137,10 @@ test('small channels (scanned) and large ones (keyed) number subscriptions and s
       }),
     );
     const same = (a: Subscription, b: Subscription) => a.clientId === b.clientId && a.group === b.group && a.durable === b.durable;
-    const expectedIndexes = subs.map((s, i) => subs.slice(0, i).filter((o) => same(o, s)).length);
-    const owners = subs.filter((s) => s.group !== '' || s.durable !== '');
+    // Subscriptions are ordered by group, then durable (stable: members keep the server's order).
+    const ordered = [...subs].sort((a, b) => (a.group === b.group ? (a.durable < b.durable ? -1 : a.durable > b.durable ? 1 : 0) : a.group < b.group ? -1 : 1));
+    const expectedIndexes = ordered.map((s, i) => ordered.slice(0, i).filter((o) => same(o, s)).length);
+    const owners = ordered.filter((s) => s.group !== '' || s.durable !== '');
     const keys = [...new Set(owners.map((s) => `${s.group}/${s.durable}`))];
     const expectedConsumers = keys.map((key) => {
       const members = owners.filter((s) => `${s.group}/${s.durable}` === key);

@@ -1,4 +1,5 @@
-import type { ChannelFacts, Subscription } from '../../model/types.js';
+import type { Channel, ChannelFacts, Subscription } from '../../model/types.js';
+import { type ChannelRecords, consumerOrder } from './channel-records.js';
 import { uint } from '../field-table.js';
 import { CLOSE_ARRAY, CLOSE_OBJECT, NOT_SURE, OPEN_ARRAY, OPEN_OBJECT, Reader, StringTable } from '../json-bytes.js';
 import { CHANNEL, CHANNELS_PAGE, SUBSCRIPTION } from './fields.js';
@@ -19,7 +20,15 @@ import { type ParsedChannel, splitQueueName } from './parse.js';
 export interface ReadPage {
   total: number;
   count: number;
-  channels: ParsedChannel[];
+  channels: ReadChannel[];
+}
+
+/** A channel of a page: read, or (`built`) the same record as at the last scrape. */
+export interface ReadChannel extends ParsedChannel {
+  /** The channel kept for a record that is the same as at the last scrape: reuse it, do not build it. */
+  built?: Channel;
+  /** A record read that can be kept for the next scrape (ChannelRecords.keep): its raw name, bytes and consumer order. */
+  record?: { key: string; bytes: Buffer; consumerOf: Int32Array };
 }
 
 /**
@@ -192,19 +201,40 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
   return { facts, subscriptions };
 }
 
+/** The channel at the reader: the kept one when its record is the same as last time, else read. */
+function readOrReuse(r: Reader, body: Buffer, tables: Tables, records: ChannelRecords): ReadChannel {
+  r.peek();
+  const place = records.locate(body, r.at());
+  if (place !== undefined) {
+    const built = records.reuse(body, place);
+    if (built !== undefined) {
+      r.jump(place.end);
+      return { facts: built, subscriptions: built.subscriptions, built };
+    }
+  }
+  const parsed: ReadChannel = readChannel(r, tables);
+  // Kept only when the strict reader ended the record exactly where the layout said it ends.
+  if (place !== undefined && r.at() === place.end) {
+    parsed.record = { key: place.key, bytes: body.subarray(place.start, place.end), consumerOf: consumerOrder(parsed.subscriptions) };
+  }
+  return parsed;
+}
+
 /**
  * The page in `body`, or undefined when the body is anything but a well-formed channelsz page:
  * then parse it with JSON.parse and parseChannelsPage for a precise error. Names come from
  * `names`, the same table for every page of a server. Subscription inboxes are read (from
- * `inboxes`) only when that table is given; otherwise they are skipped like unused fields.
+ * `inboxes`) only when that table is given; otherwise they are skipped like unused fields. With
+ * `records`, a channel whose record is the same as at the last scrape is not read again
+ * (channel-records.ts).
  */
-export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(), inboxes?: NameTable): ReadPage | undefined {
+export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(), inboxes?: NameTable, records?: ChannelRecords): ReadPage | undefined {
   const r = new Reader(body);
   const tables: Tables = { names, inboxes };
   let seen = 0;
   let total = 0;
   let count = 0;
-  const channels: ParsedChannel[] = [];
+  const channels: ReadChannel[] = [];
   try {
     if (r.opens(OPEN_OBJECT, CLOSE_OBJECT)) {
       do {
@@ -219,7 +249,7 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
           case CHANNELS:
             channels.length = 0;
             if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
-              do channels.push(readChannel(r, tables));
+              do channels.push(records === undefined ? readChannel(r, tables) : readOrReuse(r, body, tables, records));
               while (r.more(CLOSE_ARRAY));
             }
             break;

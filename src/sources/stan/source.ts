@@ -9,6 +9,7 @@ import type { AnswerCap, AnswerCaps } from '../answer-caps.js';
 import { MonitorHttpClient } from '../http-client.js';
 import { StanMessageTimes } from './message-times.js';
 import { NameTable, type ReadPage, readChannelsPage } from './channelsz-reader.js';
+import { ChannelRecords, copyChannel } from './channel-records.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from './parse.js';
 
 export interface StanSourceOptions {
@@ -134,6 +135,12 @@ export class StanSource {
     return snapshot;
   }
 
+  cacheBytes(): number {
+    let bytes = 0;
+    for (const node of this.#nodes) bytes += node.records.bytes;
+    return bytes;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#nodes.map((n) => n.close()), this.#messageTimes?.close()]);
   }
@@ -147,6 +154,8 @@ class StanNode {
   readonly #names = new NameTable();
   /** Subscription inboxes, read only with --nss-compat. */
   readonly #inboxes: NameTable | undefined;
+  /** The last sweep's channel records and what they were made into. */
+  readonly records = new ChannelRecords();
   /** Pages of the current scrape that the fast reader left to the checked parser. */
   checkedPages = 0;
   /** When this node's part of the current scrape ended. */
@@ -216,16 +225,23 @@ class StanNode {
         path,
         signal,
         cap,
-        (_status, body) => readChannelsPage(body, this.#names, this.#inboxes) ?? this.#checkedPage(path, body, where),
+        (_status, body) => readChannelsPage(body, this.#names, this.#inboxes, this.records) ?? this.#checkedPage(path, body, where),
       );
       this.ended = performance.now();
       const channels: Channel[] = [];
-      for (const parsed of page.channels) {
-        if (this.#opts.selectSubject(parsed.facts.name)) channels.push(buildChannel(parsed.facts, parsed.subscriptions));
+      for (const read of page.channels) {
+        if (!this.#opts.selectSubject(read.facts.name)) continue;
+        let channel = read.built;
+        if (channel === undefined) {
+          channel = buildChannel(read.facts, read.subscriptions);
+          if (read.record) this.records.keep(read.record.key, read.record.bytes, channel, read.record.consumerOf);
+        }
+        channels.push(copyChannel(channel));
       }
       return { total: page.total, count: page.count, channels };
     };
     const pages: Channel[][] = [];
+    this.records.beginScrape();
     // The first page is always read: channels may have been created since serverz answered.
     let total = Math.max(expected, 1);
     let next = 0;
@@ -242,6 +258,7 @@ class StanNode {
       }
     };
     await Promise.all(Array.from({ length: PAGE_CONCURRENCY }, readPages));
+    this.records.endScrape();
     // A channel that moved to the next page while the pages were read is kept once, as last seen.
     for (const page of pages) for (const channel of page ?? []) into.set(channel.name, channel);
     this.ended = performance.now();

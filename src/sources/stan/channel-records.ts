@@ -1,0 +1,219 @@
+import type { Channel, Consumer } from '../../model/types.js';
+
+/**
+ * The channels of the last scrape of one node, each with the bytes of its channelsz record, so
+ * that a record that comes back the same is not parsed and modelled again: its channel is
+ * reused. Only what changed is read.
+ *
+ * "The same" is decided on the bytes, never guessed:
+ * - the record's bytes equal the kept ones; or
+ * - they have the same length, the channel's own fields are the same bytes, and its
+ *   subscription records are the kept ones in another order, members of one consumer in the
+ *   same order as before. nats-streaming-server lists a channel's queue groups and offline
+ *   durables from Go maps, so their order changes from one request to the next with nothing else
+ *   changed (test/integration/incremental-scrape.test.ts); the model orders subscriptions by
+ *   consumer (model/consumers.ts), so such a record makes the same channel.
+ *
+ * Records are found in a page by the layout nats-streaming-server writes (Go's
+ * json.MarshalIndent with two spaces: a channel opens with `{` at four spaces and closes with `}`
+ * at four, a subscription at eight; a newline byte never occurs inside a JSON string). Where a
+ * page is laid out otherwise nothing is found, nothing is kept, and every record is read: the
+ * cache only ever serves a record that the strict reader read whole before, from the same bytes.
+ */
+
+/** What a record was made into. */
+interface Kept {
+  /** A copy of the record's bytes (the pages' buffers are reused for the next answers). */
+  bytes: Buffer;
+  /** The channel as buildChannel made it; never handed out itself (see copyChannel). */
+  channel: Channel;
+  /** For each subscription record, in the order of `bytes`: which consumer (group and durable) it belongs to. */
+  consumerOf: Int32Array;
+  /** The last scrape that saw it. */
+  seen: number;
+}
+
+/**
+ * For each subscription, in the record's order, a number shared by the subscriptions of one
+ * group and durable (ChannelRecords.keep).
+ */
+export function consumerOrder(subscriptions: ReadonlyArray<{ group: string; durable: string }>): Int32Array {
+  const ids = new Map<string, number>();
+  const out = new Int32Array(subscriptions.length);
+  for (let i = 0; i < subscriptions.length; i++) {
+    const key = `${subscriptions[i]!.group}\u0000${subscriptions[i]!.durable}`;
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = ids.size));
+    out[i] = id;
+  }
+  return out;
+}
+
+/** Where a record lies in its page, and its raw name. */
+export interface RecordPlace {
+  start: number;
+  end: number;
+  key: string;
+}
+
+const CHANNEL_INDENT = Buffer.from('\n    ');
+const NAME_OPENS = Buffer.from('{\n      "name": "');
+const CHANNEL_CLOSES = Buffer.from('\n    }');
+const SUBSCRIPTIONS_OPEN = Buffer.from('\n      "subscriptions": [');
+const SUBSCRIPTION_OPENS = Buffer.from('\n        {');
+const SUBSCRIPTION_CLOSES = Buffer.from('\n        }');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Subscriptions of a record above which the order-free comparison is not tried (the record is read). */
+const MAX_REORDERED_SUBSCRIPTIONS = 64;
+
+export class ChannelRecords {
+  readonly #kept = new Map<string, Kept>();
+  #scrape = 0;
+
+  /** A scrape of the node's channels starts. */
+  beginScrape(): void {
+    this.#scrape++;
+  }
+
+  /** The scrape read every page: channels it did not see are gone. */
+  endScrape(): void {
+    for (const [key, kept] of this.#kept) if (kept.seen !== this.#scrape) this.#kept.delete(key);
+  }
+
+  /** A scrape failed part-way: nothing kept can be trusted to be current, so nothing is kept. */
+  clear(): void {
+    this.#kept.clear();
+  }
+
+  /** Bytes of the records kept. */
+  get bytes(): number {
+    let bytes = 0;
+    for (const kept of this.#kept.values()) bytes += kept.bytes.length;
+    return bytes;
+  }
+
+  get size(): number {
+    return this.#kept.size;
+  }
+
+  /** The record that starts at `start` (its `{`), or undefined when the page is not laid out as expected. */
+  locate(page: Buffer, start: number): RecordPlace | undefined {
+    if (start < CHANNEL_INDENT.length || page.compare(CHANNEL_INDENT, 0, CHANNEL_INDENT.length, start - CHANNEL_INDENT.length, start) !== 0) {
+      return undefined;
+    }
+    const nameStart = start + NAME_OPENS.length;
+    if (page.compare(NAME_OPENS, 0, NAME_OPENS.length, start, nameStart) !== 0) return undefined;
+    const nameEnd = page.indexOf(QUOTE, nameStart);
+    if (nameEnd < 0) return undefined;
+    for (let i = nameStart; i < nameEnd; i++) if (page[i] === BACKSLASH) return undefined;
+    const close = page.indexOf(CHANNEL_CLOSES, nameEnd);
+    if (close < 0) return undefined;
+    return { start, end: close + CHANNEL_CLOSES.length, key: page.toString('latin1', nameStart, nameEnd) };
+  }
+
+  /** The channel kept for the record at `place` when the record is the same (see above); undefined otherwise. */
+  reuse(page: Buffer, place: RecordPlace): Channel | undefined {
+    const kept = this.#kept.get(place.key);
+    if (kept === undefined) return undefined;
+    const { start, end } = place;
+    const length = end - start;
+    if (kept.bytes.length !== length) return undefined;
+    const record = page.subarray(start, end);
+    if (record.compare(kept.bytes) !== 0) {
+      const consumerOf = sameSubscriptionsReordered(kept, record);
+      if (consumerOf === undefined) return undefined;
+      kept.consumerOf = consumerOf;
+      kept.bytes = Buffer.from(record);
+    }
+    kept.seen = this.#scrape;
+    return kept.channel;
+  }
+
+  /**
+   * Keeps what the record at `place` was made into. `consumerOf`: for each subscription in the
+   * record's order, a number that is the same for subscriptions of the same group and durable.
+   */
+  keep(key: string, bytes: Buffer, channel: Channel, consumerOf: Int32Array): void {
+    this.#kept.set(key, { bytes: Buffer.from(bytes), channel, consumerOf, seen: this.#scrape });
+  }
+}
+
+/** The byte ranges of a record's subscription records, or undefined when it is not laid out as expected. */
+function subscriptionRanges(record: Buffer): { fieldsEnd: number; ranges: number[] } | undefined {
+  const open = record.indexOf(SUBSCRIPTIONS_OPEN);
+  if (open < 0) return undefined;
+  const ranges: number[] = [];
+  let at = open + SUBSCRIPTIONS_OPEN.length;
+  for (;;) {
+    const from = record.indexOf(SUBSCRIPTION_OPENS, at);
+    if (from < 0) break;
+    const to = record.indexOf(SUBSCRIPTION_CLOSES, from);
+    if (to < 0) return undefined;
+    at = to + SUBSCRIPTION_CLOSES.length;
+    ranges.push(from + 1, at);
+    if (ranges.length > 2 * MAX_REORDERED_SUBSCRIPTIONS) return undefined;
+  }
+  return { fieldsEnd: open, ranges };
+}
+
+/**
+ * Whether `record` holds the channel fields of `kept` and its subscription records in another
+ * order, with the records of each consumer in the kept order (so that buildChannel, which orders
+ * them by consumer and keeps the order within one, would make the same channel). If so, the
+ * consumer of each subscription in the new order; otherwise undefined.
+ */
+function sameSubscriptionsReordered(kept: Kept, record: Buffer): Int32Array | undefined {
+  const before = subscriptionRanges(kept.bytes);
+  const now = subscriptionRanges(record);
+  if (before === undefined || now === undefined) return undefined;
+  if (before.fieldsEnd !== now.fieldsEnd || before.ranges.length !== now.ranges.length) return undefined;
+  if (record.compare(kept.bytes, 0, before.fieldsEnd, 0, now.fieldsEnd) !== 0) return undefined;
+  const n = now.ranges.length / 2;
+  if (kept.consumerOf.length !== n) return undefined;
+  // What lies between the subscription records, and after the last, is the same bytes.
+  for (let i = 0; i <= n; i++) {
+    const gapFrom = i === 0 ? now.fieldsEnd : now.ranges[2 * i - 1]!;
+    const gapTo = i === n ? record.length : now.ranges[2 * i]!;
+    const keptFrom = i === 0 ? before.fieldsEnd : before.ranges[2 * i - 1]!;
+    const keptTo = i === n ? kept.bytes.length : before.ranges[2 * i]!;
+    if (record.compare(kept.bytes, keptFrom, keptTo, gapFrom, gapTo) !== 0) return undefined;
+  }
+  const used = new Uint8Array(n);
+  const consumerOf = new Int32Array(n);
+  /** The last kept position matched for each consumer. */
+  const lastOf = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const from = now.ranges[2 * i]!;
+    const to = now.ranges[2 * i + 1]!;
+    let match = -1;
+    for (let j = 0; j < n && match < 0; j++) {
+      // Same place first: most records keep most of their order.
+      const k = (i + j) % n;
+      if (used[k]) continue;
+      const keptFrom = before.ranges[2 * k]!;
+      const keptTo = before.ranges[2 * k + 1]!;
+      if (keptTo - keptFrom === to - from && record.compare(kept.bytes, keptFrom, keptTo, from, to) === 0) match = k;
+    }
+    if (match < 0) return undefined;
+    used[match] = 1;
+    const consumer = kept.consumerOf[match]!;
+    const last = lastOf.get(consumer);
+    if (last !== undefined && last > match) return undefined;
+    lastOf.set(consumer, match);
+    consumerOf[i] = consumer;
+  }
+  return consumerOf;
+}
+
+/**
+ * A copy of a kept channel for one scrape's snapshot: the ages a scrape sets on its consumers
+ * (model/oldest-age.ts) are that scrape's own, and an earlier snapshot still being rendered
+ * keeps its own. Subscriptions are never changed after buildChannel, so they are shared.
+ */
+export function copyChannel(channel: Channel): Channel {
+  const consumers: Consumer[] = new Array(channel.consumers.length);
+  for (let i = 0; i < consumers.length; i++) consumers[i] = { ...channel.consumers[i]! };
+  return { ...channel, consumers };
+}

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { buildChannel } from '../../src/model/consumers.js';
+import type { Channel } from '../../src/model/types.js';
+import { ChannelRecords, copyChannel } from '../../src/sources/stan/channel-records.js';
+import { NameTable, readChannelsPage } from '../../src/sources/stan/channelsz-reader.js';
+
+// Recorded from nats-streaming-server v0.25.6 (see test/fixtures/README.md): "jobs" has a durable,
+// two plain subscriptions of one client and a durable queue group; "orders" a queue group of two.
+const RECORDED = readFileSync(new URL('../../../test/fixtures/standalone/channelsz-subs.json', import.meta.url));
+
+type Page = { channels: Array<{ name: string; subscriptions: Array<Record<string, unknown>> } & Record<string, unknown>> };
+
+/** The recorded page changed through JSON and written as the server writes it (json.MarshalIndent, two spaces). */
+function edited(edit: (page: Page) => void): Buffer {
+  const page = JSON.parse(RECORDED.toString('utf8')) as Page;
+  edit(page);
+  return Buffer.from(JSON.stringify(page, null, 2));
+}
+
+/** Reads a page as the source does, with the node's records: which channels were reused, and the channels. */
+function warm(records: ChannelRecords, body: Buffer): { reused: string[]; channels: Channel[] } {
+  records.beginScrape();
+  const page = readChannelsPage(body, new NameTable(), undefined, records);
+  assert.ok(page, 'the reader read the page');
+  const reused: string[] = [];
+  const channels = page.channels.map((read) => {
+    if (read.built) {
+      reused.push(read.facts.name);
+      return copyChannel(read.built);
+    }
+    const channel = buildChannel(read.facts, read.subscriptions);
+    if (read.record) records.keep(read.record.key, read.record.bytes, channel, read.record.consumerOf);
+    return copyChannel(channel);
+  });
+  records.endScrape();
+  return { reused, channels };
+}
+
+/** What a reader with nothing kept makes of the page. */
+function cold(body: Buffer): Channel[] {
+  const page = readChannelsPage(body)!;
+  return page.channels.map((read) => buildChannel(read.facts, read.subscriptions));
+}
+
+test('a page that comes back the same is not read again, and makes the same channels', () => {
+  const records = new ChannelRecords();
+  assert.deepEqual(warm(records, RECORDED).reused, []);
+  assert.equal(records.size, 2);
+  const again = warm(records, Buffer.from(RECORDED));
+  assert.deepEqual(again.reused, ['jobs', 'orders']);
+  assert.deepEqual(again.channels, cold(RECORDED));
+});
+
+test('a channel whose record changed is read again, and only that one', () => {
+  const records = new ChannelRecords();
+  warm(records, RECORDED);
+  // One more message, and one member's cursor moved: the lengths stay the same.
+  const changed = edited((page) => {
+    const orders = page.channels.find((c) => c.name === 'orders')!;
+    orders['last_seq'] = (orders['last_seq'] as number) + 1;
+    orders.subscriptions[0]!['last_sent'] = (orders.subscriptions[0]!['last_sent'] as number) + 1;
+  });
+  const read = warm(records, changed);
+  assert.deepEqual(read.reused, ['jobs']);
+  assert.deepEqual(read.channels, cold(changed));
+  assert.notDeepEqual(read.channels, cold(RECORDED));
+  // And the changed record is what is kept now.
+  assert.deepEqual(warm(records, changed).reused, ['jobs', 'orders']);
+});
+
+test("the server's other order of a channel's consumers is the same channel; its members' other order is not", () => {
+  const records = new ChannelRecords();
+  warm(records, RECORDED);
+  // nats-streaming-server lists queue groups and offline durables from Go maps: their order changes.
+  const consumersMoved = edited((page) => {
+    const jobs = page.channels.find((c) => c.name === 'jobs')!;
+    // The queue group's record first: the two plain subscriptions of worker-a keep their order.
+    jobs.subscriptions.unshift(jobs.subscriptions.pop()!);
+  });
+  assert.notDeepEqual(consumersMoved, RECORDED);
+  const moved = warm(records, consumersMoved);
+  assert.deepEqual(moved.reused, ['jobs', 'orders']);
+  assert.deepEqual(moved.channels, cold(consumersMoved));
+  assert.deepEqual(moved.channels, cold(RECORDED));
+
+  // Two members of one queue group swapped: members keep the server's order in the model, so it is read again.
+  const membersSwapped = edited((page) => {
+    const orders = page.channels.find((c) => c.name === 'orders')!;
+    orders.subscriptions.reverse();
+  });
+  const swapped = warm(records, membersSwapped);
+  assert.deepEqual(swapped.reused, ['jobs']);
+  assert.deepEqual(swapped.channels, cold(membersSwapped));
+});
+
+test('a page laid out otherwise than the server lays it out keeps nothing and is read whole every time', () => {
+  const compact = Buffer.from(JSON.stringify(JSON.parse(RECORDED.toString('utf8'))));
+  const records = new ChannelRecords();
+  for (let round = 0; round < 3; round++) {
+    const read = warm(records, compact);
+    assert.deepEqual(read.reused, []);
+    assert.deepEqual(read.channels, cold(compact));
+  }
+  assert.equal(records.size, 0);
+});
+
+test('channels gone from the server are forgotten at the end of the scrape', () => {
+  const records = new ChannelRecords();
+  warm(records, RECORDED);
+  const oneLeft = edited((page) => {
+    page.channels = page.channels.filter((c) => c.name === 'jobs');
+  });
+  assert.deepEqual(warm(records, oneLeft).reused, ['jobs']);
+  assert.equal(records.size, 1);
+});
+
+test('after any sequence of changes, what the records give is what a cold read gives', () => {
+  const records = new ChannelRecords();
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % n;
+  };
+  const numbers = ['last_sent', 'pending_count', 'max_inflight'];
+  let page = JSON.parse(RECORDED.toString('utf8')) as Page;
+  for (let round = 0; round < 300; round++) {
+    const channel = page.channels[random(page.channels.length)]!;
+    switch (random(4)) {
+      case 0:
+        channel['msgs'] = random(20);
+        break;
+      case 1: {
+        const sub = channel.subscriptions[random(channel.subscriptions.length)];
+        if (sub) sub[numbers[random(numbers.length)]!] = random(12);
+        break;
+      }
+      case 2:
+        channel.subscriptions.push(channel.subscriptions.shift()!);
+        break;
+      default:
+        break;
+    }
+    const body = Buffer.from(JSON.stringify(page, null, 2));
+    assert.deepEqual(warm(records, body).channels, cold(body), `round ${round}`);
+    page = JSON.parse(body.toString('utf8')) as Page;
+  }
+});
