@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { boundUrl } from './bound-url.js';
-import { Collector } from './collector.js';
+import { Collector, type ServerSource } from './collector.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { SegmentCache } from './metrics/segment-cache.js';
 import { WatchedCollections } from './http/status/watched-collections.js';
 import { ListenError } from './listen-error.js';
 import { createLogger, type Logger } from './log.js';
@@ -46,7 +47,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     nssCompat: config.nssCompat,
     caps: new AnswerCaps(config.answerCapFactor),
   };
-  const sources = config.servers.map((target) =>
+  const sources: ServerSource[] = config.servers.map((target) =>
     target.backend === 'jetstream' ? new JetStreamSource(target, sourceOptions) : new StanSource(target, sourceOptions),
   );
   const selfMetrics = new SelfMetrics(
@@ -67,9 +68,12 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
   // TLS and bcrypt are loaded only with a web config: without one (every sidecar) they would cost
   // memory in every pod for nothing.
   const web = config.webConfig && { config: config.webConfig, module: await import('./http/metrics-server.js') };
+  const segments = new SegmentCache();
+  selfMetrics.watchCacheBytes(() => sources.reduce((bytes, source) => bytes + (source.cacheBytes?.() ?? 0), segments.bytes));
   const app = createApp({
     collector,
     history,
+    segments,
     selfMetrics,
     log,
     version: VERSION,

@@ -9,6 +9,8 @@ import { writeNssFamilies } from '../metrics/nss-compat.js';
 import { ClientGoneError } from './client-gone-error.js';
 import { getRoute, PLAIN_TEXT } from './get-route.js';
 import { acceptsGzip, startAnswerBody } from './metrics-body.js';
+import { SegmentCache } from '../metrics/segment-cache.js';
+import type { Snapshot } from '../model/types.js';
 import type { WatchedCollections } from './status/watched-collections.js';
 import { addStatusRoutes } from './status/routes.js';
 
@@ -26,6 +28,8 @@ export interface AppDeps {
   isReady: () => boolean;
   /** What runs before any path: the web config's headers and basic auth. */
   access?: RequestHandler;
+  /** The compressed blocks of gzipped answers, kept from answer to answer (one is made when not given). */
+  segments?: SegmentCache;
 }
 
 /**
@@ -51,9 +55,23 @@ function expositionFormat(req: Request): ExpositionFormat {
   return OFFERS.find(([type]) => type === chosen)?.[1] ?? 'text';
 }
 
+/**
+ * Channels from which a gzip-accepting scraper gets the answer gzipped, made of cached segments.
+ * A smaller answer (a sidecar's) goes as it is: tens of kB, where the cache and the compressed
+ * segments would cost more memory than the bytes they save on the wire (npm run footprint).
+ */
+const GZIP_FROM_CHANNELS = 50;
+
+function largeAnswer(snapshot: Snapshot): boolean {
+  let channels = 0;
+  for (const server of snapshot.servers) channels += server.channels.length;
+  return channels >= GZIP_FROM_CHANNELS;
+}
+
 /** The metrics listener's paths: /metrics, /healthz, /readyz and the status page. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
+  const segments = deps.segments ?? new SegmentCache();
   app.disable('x-powered-by');
   // Every answer is made anew for its request: there is nothing for a client to revalidate.
   app.set('etag', false);
@@ -67,8 +85,9 @@ export function createApp(deps: AppDeps): Express {
     try {
       const snapshot = await deps.collector.collect();
       const own = await deps.selfMetrics.render(format);
-      const body = startAnswerBody(res, CONTENT_TYPES[format], acceptsGzip(req));
-      const out = new ExpositionWriter(format, body.sink);
+      const gzipped = acceptsGzip(req) && largeAnswer(snapshot);
+      const body = startAnswerBody(res, CONTENT_TYPES[format], gzipped ? 'gzipped' : 'identity');
+      const out = new ExpositionWriter(format, body.sink, gzipped ? segments : undefined);
       await writeServerFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
       await writeClientFamilies(snapshot, out);
       if (deps.nssCompat) await writeNssFamilies(snapshot, out);

@@ -29,19 +29,27 @@ export function acceptsGzip(req: Request): boolean {
 }
 
 /**
+ * How an answer's body is encoded: `identity`; `gzip`, through a gzip stream when the scraper
+ * accepts it and the answer turns out large; `gzipped`, a gzip member the writer made itself
+ * (the exposition's cached segments, gzip-segments.ts).
+ */
+export type BodyEncoding = 'identity' | 'gzip' | 'gzipped';
+
+/**
  * Starts a 200 answer of `contentType` and returns where its body goes: straight to the socket,
  * or through gzip when the scraper accepts it and the answer is large.
  */
-export function startAnswerBody(res: ServerResponse, contentType: string, gzip: boolean): MetricsBody {
+export function startAnswerBody(res: ServerResponse, contentType: string, encoding: BodyEncoding): MetricsBody {
   res.statusCode = 200;
   res.setHeader('content-type', contentType);
   res.setHeader('vary', 'Accept-Encoding');
+  if (encoding === 'gzipped') res.setHeader('content-encoding', 'gzip');
   const finished = new Promise<void>((resolve, reject) => {
     res.once('finish', resolve);
     res.once('close', () => (res.writableFinished ? resolve() : reject(new ClientGoneError())));
   });
   finished.catch(() => undefined);
-  if (!gzip) return streamed(res, res, finished);
+  if (encoding !== 'gzip') return streamed(res, res, finished);
 
   // Decided at the first chunk. An answer that then grows after all stays unzipped: still whole and correct.
   let body: MetricsBody | undefined;

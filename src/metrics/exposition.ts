@@ -1,3 +1,6 @@
+import { crc32Combine, GZIP_HEADER, gzipTrailer, compressSegment, type Segment } from './gzip-segments.js';
+import type { SegmentCache } from './segment-cache.js';
+
 /**
  * The Prometheus text format (0.0.4) and OpenMetrics 1.0, written directly: at hundreds of
  * thousands of series per scrape this is several times faster than a metrics library (npm run
@@ -83,6 +86,13 @@ const KEPT_CHUNKS: Buffer[] = [];
 const ENDED = Buffer.alloc(0);
 /** Room for the longest value formatValue writes (e.g. -1.2345678901234567e-308). */
 const MAX_VALUE_BYTES = 32;
+/** A line's bytes beside its name and labels: the value, `} `, and the newline. */
+const MAX_LINE_EXTRA = MAX_VALUE_BYTES + 3;
+/**
+ * Compressed bytes of a gzipped answer gathered before they are handed on: its segments are
+ * small, and each write to the socket has its cost.
+ */
+const GZIP_OUT_BYTES = 128 * 1024;
 const CLOSE_LABELS = 0x7d; // }
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
@@ -108,6 +118,46 @@ function writeValue(chunk: Uint8Array, at: number, value: number): number {
   return at + text.length;
 }
 
+/** Writes one sample line at `at` (the chunk has room for it); returns where it ends. */
+function writeLine(chunk: Buffer, at: number, prefix: Uint8Array, labels: Uint8Array, moreLabels: Uint8Array, value: number): number {
+  chunk.set(prefix, at);
+  at += prefix.length;
+  chunk.set(labels, at);
+  at += labels.length;
+  if (moreLabels.length !== 0) {
+    chunk.set(moreLabels, at);
+    at += moreLabels.length;
+  }
+  chunk[at++] = CLOSE_LABELS;
+  chunk[at++] = SPACE;
+  at = writeValue(chunk, at, value);
+  chunk[at++] = NEWLINE;
+  return at;
+}
+
+/** Where renderBlock writes; it grows to the largest block and is reused. */
+let blockText: Buffer = Buffer.alloc(0);
+
+/** The lines of one block, in a buffer that the next call overwrites. */
+function renderBlock(
+  prefix: Uint8Array,
+  labels: readonly Uint8Array[],
+  moreLabels: readonly Uint8Array[],
+  from: number,
+  to: number,
+  values: ReadonlyArray<number | undefined>,
+): Uint8Array {
+  let room = 0;
+  for (let i = from; i < to; i++) if (values[i - from] !== undefined) room += prefix.length + labels[i]!.length + moreLabels[i]!.length + MAX_LINE_EXTRA;
+  if (blockText.length < room) blockText = Buffer.allocUnsafe(Math.max(room, blockText.length * 2));
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    const v = values[i - from];
+    if (v !== undefined) at = writeLine(blockText, at, prefix, labels[i]!, moreLabels[i]!, v);
+  }
+  return blockText.subarray(0, at);
+}
+
 /** Label text as the bytes that go between a sample's braces; build once, write many times. */
 export function labelBytes(labels: string): Uint8Array {
   return Buffer.from(labels, 'utf8');
@@ -123,10 +173,22 @@ interface Complete {
  * Writes an exposition family by family, sample by sample, into byte chunks handed to a sink,
  * so that an answer of hundreds of thousands of series is never held as one string or one
  * array of lines, and no per-line string is made.
+ *
+ * Given a SegmentCache, it writes one gzip member instead (gzip-segments.ts): blocks of
+ * per-object families come from the cache where unchanged, and all other text is compressed
+ * in segments as it fills.
  */
 export class ExpositionWriter {
   readonly #format: ExpositionFormat;
   readonly #sink: ChunkSink;
+  readonly #segments: SegmentCache | undefined;
+  /** Gzipped answers: the CRC-32 and length of the text so far, and compressed bytes not yet handed on. */
+  #crc = 0;
+  #length = 0;
+  #gzipStarted = false;
+  #out: Uint8Array[] = [];
+  #outBytes = 0;
+  #familyName = '';
   #chunk: Buffer = KEPT_CHUNKS.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
   #used = 0;
   /** Chunks that are complete and not yet handed to the sink, in order. */
@@ -139,13 +201,17 @@ export class ExpositionWriter {
   #header: Uint8Array | undefined;
   #samplePrefix: Uint8Array = NO_LABELS;
 
-  constructor(format: ExpositionFormat, sink: ChunkSink) {
+  /** With `segments`, the sink gets a gzip member (the caller sets Content-Encoding). */
+  constructor(format: ExpositionFormat, sink: ChunkSink, segments?: SegmentCache) {
     this.#format = format;
     this.#sink = sink;
+    this.#segments = segments;
+    segments?.beginAnswer();
   }
 
   /** Starts a family; a family that gets no sample writes nothing. */
   family(spec: FamilySpec): void {
+    this.#familyName = spec.name;
     this.#header = Buffer.from(familyHeader(spec, this.#format), 'utf8');
     this.#samplePrefix = Buffer.from(`${spec.name}{`, 'utf8');
   }
@@ -159,24 +225,43 @@ export class ExpositionWriter {
       this.#append(this.#header);
       this.#header = undefined;
     }
-    const prefix = this.#samplePrefix;
-    const length = prefix.length + labels.length + moreLabels.length + MAX_VALUE_BYTES + 3;
+    const length = this.#samplePrefix.length + labels.length + moreLabels.length + MAX_LINE_EXTRA;
     if (this.#used + length > this.#chunk.length) this.#completeChunk(length);
-    const chunk = this.#chunk;
-    let at = this.#used;
-    chunk.set(prefix, at);
-    at += prefix.length;
-    chunk.set(labels, at);
-    at += labels.length;
-    if (moreLabels.length !== 0) {
-      chunk.set(moreLabels, at);
-      at += moreLabels.length;
+    this.#used = writeLine(this.#chunk, this.#used, this.#samplePrefix, labels, moreLabels, value);
+  }
+
+  /** Whether block() reuses cached blocks: a gzipped answer made of compressed segments. */
+  get cachesBlocks(): boolean {
+    return this.#segments !== undefined;
+  }
+
+  /**
+   * Samples of items [from, to) of a per-object level, `values[i - from]` the value of item i
+   * (undefined: no sample). A gzipped answer takes the block's compressed lines from the cache
+   * when its labels and values are those cached, and compresses them anew otherwise.
+   */
+  block(labels: readonly Uint8Array[], moreLabels: readonly Uint8Array[], from: number, to: number, values: ReadonlyArray<number | undefined>): void {
+    const segments = this.#segments;
+    if (segments === undefined) {
+      for (let i = from; i < to; i++) {
+        const v = values[i - from];
+        if (v !== undefined) this.sample(labels[i]!, moreLabels[i]!, v);
+      }
+      return;
     }
-    chunk[at++] = CLOSE_LABELS;
-    chunk[at++] = SPACE;
-    at = writeValue(chunk, at, value);
-    chunk[at++] = NEWLINE;
-    this.#used = at;
+    if (from >= to) return;
+    const prefix = this.#samplePrefix;
+    const segment = segments.block(this.#familyName, labels, moreLabels, from, to, values, () => renderBlock(prefix, labels, moreLabels, from, to, values));
+    if (segment === undefined) return;
+    if (this.#header !== undefined) {
+      const header = this.#header;
+      this.#header = undefined;
+      this.#seal();
+      this.#emit(segments.header(`${this.#format}\u0000${this.#familyName}`, () => header));
+    } else {
+      this.#seal();
+    }
+    this.#emit(segment);
   }
 
   /** Adds finished text, e.g. families rendered elsewhere. */
@@ -187,7 +272,8 @@ export class ExpositionWriter {
   #append(bytes: Uint8Array): void {
     if (this.#used + bytes.length > this.#chunk.length) {
       this.#completeChunk(0);
-      this.#complete.push({ bytes });
+      if (this.#segments !== undefined) this.#emit(compressSegment(bytes));
+      else this.#complete.push({ bytes });
       return;
     }
     this.#chunk.set(bytes, this.#used);
@@ -196,10 +282,48 @@ export class ExpositionWriter {
 
   /** Moves what the chunk holds to the complete list and starts one with room for `atLeast` bytes. */
   #completeChunk(atLeast: number): void {
+    if (this.#segments !== undefined) {
+      this.#seal();
+      if (atLeast > this.#chunk.length) this.#chunk = Buffer.allocUnsafe(atLeast);
+      return;
+    }
     if (this.#used > 0) this.#complete.push({ bytes: this.#chunk.subarray(0, this.#used), buffer: this.#chunk });
     const spare = atLeast <= CHUNK_BYTES ? this.#spare.pop() : undefined;
     this.#chunk = spare ?? Buffer.allocUnsafe(Math.max(CHUNK_BYTES, atLeast));
     this.#used = 0;
+  }
+
+  /** Gzipped answers: compresses the text written so far into a segment of its own. */
+  #seal(): void {
+    if (this.#used === 0) return;
+    this.#emit(compressSegment(this.#chunk.subarray(0, this.#used)));
+    this.#used = 0;
+  }
+
+  /** Gzipped answers: adds a compressed segment after the ones before. */
+  #emit(segment: Segment): void {
+    if (!this.#gzipStarted) {
+      this.#gzipStarted = true;
+      this.#gather(GZIP_HEADER);
+    }
+    if (segment.length === 0) return;
+    this.#crc = crc32Combine(this.#crc, segment.crc, segment.length);
+    this.#length += segment.length;
+    this.#gather(segment.deflated);
+  }
+
+  #gather(bytes: Uint8Array): void {
+    this.#out.push(bytes);
+    this.#outBytes += bytes.length;
+    if (this.#outBytes >= GZIP_OUT_BYTES) this.#gathered();
+  }
+
+  /** Gzipped answers: what was gathered becomes a complete chunk. */
+  #gathered(): void {
+    if (this.#outBytes === 0) return;
+    this.#complete.push({ bytes: this.#out.length === 1 ? this.#out[0]! : Buffer.concat(this.#out, this.#outBytes) });
+    this.#out = [];
+    this.#outBytes = 0;
   }
 
   /**
@@ -234,7 +358,14 @@ export class ExpositionWriter {
   /** Hands on everything that is left and waits until it is written. */
   async end(): Promise<void> {
     const last = this.#chunk;
-    if (this.#used > 0) this.#complete.push({ bytes: last.subarray(0, this.#used) });
+    if (this.#segments !== undefined) {
+      this.#seal();
+      this.#emit({ deflated: new Uint8Array(0), crc: 0, length: 0 });
+      this.#gather(gzipTrailer(this.#crc, this.#length));
+      this.#gathered();
+    } else if (this.#used > 0) {
+      this.#complete.push({ bytes: last.subarray(0, this.#used) });
+    }
     this.#used = 0;
     await this.#handOn(0);
     // Every chunk is written now: the next answer may fill them.

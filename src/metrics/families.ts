@@ -12,10 +12,16 @@ export interface Labelled<T> {
   labels: Uint8Array[];
   moreLabels: Uint8Array[];
   items: T[];
+  /**
+   * Per-object levels (channels, queues, subscriptions) only: where each block of items starts,
+   * ascending from 0. A block's rendered lines are cached, compressed, and reused by the next
+   * answer whose block has the same labels and values (ExpositionWriter.block).
+   */
+  blockStarts?: number[];
 }
 
-export function labelled<T>(): Labelled<T> {
-  return { labels: [], moreLabels: [], items: [] };
+export function labelled<T>(blocks = false): Labelled<T> {
+  return blocks ? { labels: [], moreLabels: [], items: [], blockStarts: [] } : { labels: [], moreLabels: [], items: [] };
 }
 
 export function add<T>(level: Labelled<T>, labels: Uint8Array, moreLabels: Uint8Array, item: T): void {
@@ -24,10 +30,34 @@ export function add<T>(level: Labelled<T>, labels: Uint8Array, moreLabels: Uint8
   level.items.push(item);
 }
 
+/** Starts a new block at the next item added. */
+export function startBlock<T>(level: Labelled<T>): void {
+  const starts = level.blockStarts;
+  if (starts === undefined) return;
+  const at = level.items.length;
+  if (starts.length === 0 || starts[starts.length - 1] !== at) starts.push(at);
+}
+
+/** Values of one block, reused from family to family. */
+let scratch: Array<number | undefined> = [];
+
 /** Writes one family per row, each over all items; families without samples write nothing. */
-export async function writeRows<T>(out: ExpositionWriter, rows: ReadonlyArray<Row<T>>, { labels, moreLabels, items }: Labelled<T>): Promise<void> {
+export async function writeRows<T>(out: ExpositionWriter, rows: ReadonlyArray<Row<T>>, level: Labelled<T>): Promise<void> {
+  const { labels, moreLabels, items, blockStarts } = level;
   for (const [name, type, help, value] of rows) {
     out.family({ name, type, help });
+    if (blockStarts !== undefined && out.cachesBlocks) {
+      for (let b = 0; b < blockStarts.length; b++) {
+        const from = blockStarts[b]!;
+        const to = b + 1 < blockStarts.length ? blockStarts[b + 1]! : items.length;
+        if (scratch.length < to - from) scratch = new Array(to - from);
+        for (let i = from; i < to; i++) scratch[i - from] = value(items[i]!);
+        out.block(labels, moreLabels, from, to, scratch);
+        const full = out.flushIfFull();
+        if (full) await full;
+      }
+      continue;
+    }
     for (let i = 0; i < items.length; i++) {
       const v = value(items[i]!);
       if (v !== undefined) out.sample(labels[i]!, moreLabels[i]!, v);

@@ -16,7 +16,7 @@ interface OwnMetrics {
   probeReports: Counter<'result'>;
 }
 
-function ownMetrics(registry: Registry, version: string, nodes: ReadonlyArray<{ server: string; node: string }>): OwnMetrics {
+function ownMetrics(registry: Registry, version: string, nodes: ReadonlyArray<{ server: string; node: string }>, cacheBytes: () => number): OwnMetrics {
   const registers = [registry];
   collectDefaultMetrics(registry);
   // These are gauges named like counters; promtool and Prometheus' naming rules reject them.
@@ -48,6 +48,14 @@ function ownMetrics(registry: Registry, version: string, nodes: ReadonlyArray<{ 
     registers,
   });
   for (const result of PROBE_RESULTS) probeReports.inc({ result }, 0);
+  new Gauge({
+    name: 'nats_queue_exporter_scrape_cache_bytes',
+    help: 'Bytes the incremental scrape holds from one scrape to the next: the monitoring records of the last sweep and the compressed lines of the last answers (docs/benchmarks.md).',
+    registers,
+    collect() {
+      this.set(cacheBytes());
+    },
+  });
   new Gauge({ name: 'nats_queue_exporter_build_info', help: 'Version of nats-queue-exporter; always 1.', labelNames: ['version'], registers }).set(
     { version },
     1,
@@ -63,13 +71,20 @@ function ownMetrics(registry: Registry, version: string, nodes: ReadonlyArray<{ 
 export class SelfMetrics {
   readonly #text: OwnMetrics;
   readonly #openMetrics: OwnMetrics;
+  #cacheBytes: () => number = () => 0;
 
   /** `nodes`: every configured node, so that each counter starts at 0. */
   constructor(version: string, nodes: ReadonlyArray<{ server: string; node: string }>) {
     const openMetrics = new Registry<OpenMetricsContentType>();
     openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-    this.#text = ownMetrics(new Registry(), version, nodes);
-    this.#openMetrics = ownMetrics(openMetrics as unknown as Registry, version, nodes);
+    const cacheBytes = () => this.#cacheBytes();
+    this.#text = ownMetrics(new Registry(), version, nodes, cacheBytes);
+    this.#openMetrics = ownMetrics(openMetrics as unknown as Registry, version, nodes, cacheBytes);
+  }
+
+  /** Where nats_queue_exporter_scrape_cache_bytes comes from. */
+  watchCacheBytes(read: () => number): void {
+    this.#cacheBytes = read;
   }
 
   countError(server: string, node: string, reason: ScrapeErrorReason): void {

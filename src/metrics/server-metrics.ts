@@ -10,7 +10,7 @@ import type {
   Subscription,
 } from '../model/types.js';
 import { escapeLabelValue, type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
-import { add, type Labelled, labelled, type Row, writeRows } from './families.js';
+import { add, type Labelled, labelled, type Row, startBlock, writeRows } from './families.js';
 import { JETSTREAM_INFO_ROWS, JETSTREAM_NODE_ROWS, JETSTREAM_SERVER_ROWS, STREAM_ROWS } from './jetstream-metrics.js';
 
 /**
@@ -132,9 +132,6 @@ interface SnapshotLabels {
   consumers: Labelled<Consumer>;
   /** Built on first use: with --no-subscription-metrics never. */
   subscriptions?: Labelled<Subscription>;
-  /** One copy of each distinct second label part, found by the label values it is made of. */
-  sharedConsumerLabels: ConsumerLabels;
-  sharedSubscriptionLabels: SubscriptionLabels;
 }
 
 /** Label bytes by the values they were made from, one map level per value. */
@@ -145,6 +142,68 @@ type ConsumerLabels = LabelTree<LabelTree<Uint8Array>>;
 type SubscriptionLabels = LabelTree<LabelTree<LabelTree<Uint8Array[]>>>;
 
 const labelCache = new WeakMap<Snapshot, SnapshotLabels>();
+
+/** Channel label bytes and whether a block starts at that channel. */
+interface ChannelLabel {
+  bytes: Uint8Array;
+  startsBlock: boolean;
+}
+
+/**
+ * A block starts at a channel whose label hashes to 0 modulo this (so about this many channels a
+ * block), found by content, so that a channel made or deleted moves the boundaries of its own
+ * block only, not of every block after it.
+ */
+const BLOCK_CHANNELS = 32;
+/** Most channels in a block, whatever their hashes. */
+const MAX_BLOCK_CHANNELS = 128;
+/** Most label parts the shared trees hold; past this they start again. */
+const MAX_SHARED_LABELS = 100_000;
+
+/** FNV-1a over the UTF-16 code units of `text`. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Channel label bytes by their text, kept while one of the last two snapshots used them: a
+ * channel gets the same bytes object from scrape to scrape, which is how a cached block
+ * (segment-cache.ts) knows its labels are the same.
+ */
+class ChannelLabels {
+  #current = new Map<string, ChannelLabel>();
+  #previous = new Map<string, ChannelLabel>();
+
+  /** A snapshot's labels are being built: what the one before did not use is forgotten. */
+  nextSnapshot(): void {
+    this.#previous = this.#current;
+    this.#current = new Map();
+  }
+
+  get(text: string): ChannelLabel {
+    let label = this.#current.get(text);
+    if (label !== undefined) return label;
+    label = this.#previous.get(text) ?? { bytes: labelBytes(text), startsBlock: hash(text) % BLOCK_CHANNELS === 0 };
+    this.#current.set(text, label);
+    return label;
+  }
+}
+
+const channelLabels = new ChannelLabels();
+/** Consumer and subscription label parts, shared by every snapshot (see MAX_SHARED_LABELS). */
+let sharedConsumerLabels: ConsumerLabels = new Map();
+let sharedSubscriptionLabels: SubscriptionLabels = new Map();
+let sharedLabelCount = 0;
+
+/** Counts a label part made; the trees start again when they hold too many. */
+function countSharedLabel(): void {
+  if (++sharedLabelCount <= MAX_SHARED_LABELS) return;
+  sharedConsumerLabels = new Map();
+  sharedSubscriptionLabels = new Map();
+  sharedLabelCount = 0;
+}
 
 /** The next level of a label tree under `key`, made on first use. */
 function level<T>(tree: LabelTree<T>, key: string, make: new () => T): T {
@@ -166,6 +225,7 @@ function consumerLabelBytes(tree: ConsumerLabels, q: Consumer): Uint8Array {
   if (bytes === undefined) {
     bytes = labelBytes(`,group="${escapeLabelValue(q.group)}",durable="${escapeLabelValue(q.durable)}"`);
     byDurable.set(q.durable, bytes);
+    countSharedLabel();
   }
   return bytes;
 }
@@ -183,6 +243,7 @@ function subscriptionLabelBytes(tree: SubscriptionLabels, sub: Subscription): Ui
       `,group="${escapeLabelValue(sub.group)}",durable="${escapeLabelValue(sub.durable)}",client_id="${escapeLabelValue(sub.clientId)}",sub_index="${sub.index}"`,
     );
     byIndex[sub.index] = bytes;
+    countSharedLabel();
   }
   return bytes;
 }
@@ -197,16 +258,15 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
     jetstreamNodes: labelled(),
     jetstreamIdentities: labelled(),
     jetstreamInfo: labelled(),
-    streams: labelled(),
+    streams: labelled(true),
     identities: labelled(),
     info: labelled(),
     limits: labelled(),
-    channels: labelled(),
-    consumers: labelled(),
-    sharedConsumerLabels: new Map(),
-    sharedSubscriptionLabels: new Map(),
+    channels: labelled(true),
+    consumers: labelled(true),
   };
-  const sharedConsumerLabels = cached.sharedConsumerLabels;
+  channelLabels.nextSnapshot();
+  const consumerLabels = sharedConsumerLabels;
   for (const s of snapshot.servers) {
     const serverLabel = `server="${escapeLabelValue(s.name)}"`;
     add(cached.servers, labelBytes(serverLabel), NO_LABELS, s);
@@ -255,12 +315,21 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       add(cached.info, nodeBytes, NO_LABELS, i);
       add(cached.limits, nodeBytes, NO_LABELS, n.limits);
     }
+    const channelLevel = jetstream ? cached.streams : cached.channels;
+    let inBlock = 0;
     for (const c of s.channels) {
       const accountLabel = c.account === undefined ? '' : `,account="${escapeLabelValue(c.account)}"`;
-      const channelBytes = labelBytes(`${serverLabel}${accountLabel},subject="${escapeLabelValue(c.name)}"`);
-      add(jetstream ? cached.streams : cached.channels, channelBytes, NO_LABELS, c);
+      const label = channelLabels.get(`${serverLabel}${accountLabel},subject="${escapeLabelValue(c.name)}"`);
+      // A server's first channel starts a block: blocks never span servers.
+      if (inBlock === 0 || label.startsBlock || inBlock >= MAX_BLOCK_CHANNELS) {
+        startBlock(channelLevel);
+        startBlock(cached.consumers);
+        inBlock = 0;
+      }
+      inBlock++;
+      add(channelLevel, label.bytes, NO_LABELS, c);
       for (const q of c.consumers) {
-        add(cached.consumers, channelBytes, consumerLabelBytes(sharedConsumerLabels, q), q);
+        add(cached.consumers, label.bytes, consumerLabelBytes(consumerLabels, q), q);
       }
     }
   }
@@ -270,11 +339,17 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
 
 function subscriptionLabels(labels: SnapshotLabels): Labelled<Subscription> {
   if (labels.subscriptions) return labels.subscriptions;
-  const subs = labelled<Subscription>();
-  const { items: channels, labels: channelLabels } = labels.channels;
+  const subs = labelled<Subscription>(true);
+  const { items: channels, labels: labelsOfChannels, blockStarts = [] } = labels.channels;
+  const tree = sharedSubscriptionLabels;
+  let nextBlock = 0;
   for (let i = 0; i < channels.length; i++) {
+    if (blockStarts[nextBlock] === i) {
+      startBlock(subs);
+      nextBlock++;
+    }
     for (const sub of channels[i]!.subscriptions) {
-      add(subs, channelLabels[i]!, subscriptionLabelBytes(labels.sharedSubscriptionLabels, sub), sub);
+      add(subs, labelsOfChannels[i]!, subscriptionLabelBytes(tree, sub), sub);
     }
   }
   labels.subscriptions = subs;

@@ -133,7 +133,7 @@ describe('gzip: small answers as they are, large ones gzipped as they stream', (
   async function answer(bytes: number, acceptEncoding: 'gzip' | 'identity') {
     const line = 'queue_msgs_pending{server="a",subject="orders",group="g",durable="d"} 12\n';
     const server = createServer(async (_req, res) => {
-      const body = startAnswerBody(res, 'text/plain; version=0.0.4', acceptEncoding === 'gzip');
+      const body = startAnswerBody(res, 'text/plain; version=0.0.4', acceptEncoding === 'gzip' ? 'gzip' : 'identity');
       const out = new ExpositionWriter('text', body.sink);
       for (let written = 0; written < bytes; written += line.length) {
         out.text(line);

@@ -62,7 +62,7 @@ export function addStatusRoutes(app: Express, deps: StatusDeps): void {
     const history = deps.history.view();
     // A history that starts now has no collection yet: it needs one (shared if one runs).
     await deps.collector.refresh(history.collectedAt === undefined ? 0 : maxCollectionAgeMs(deps.collector.scrapeCadence()));
-    const body = startAnswerBody(secure(res), 'application/json; charset=utf-8', acceptsGzip(req));
+    const body = startAnswerBody(secure(res), 'application/json; charset=utf-8', acceptsGzip(req) ? 'gzip' : 'identity');
     try {
       for (const chunk of statusJson(deps.version, deps.collector.lastResults(), history)) {
         await new Promise<void>((resolve, reject) => body.sink(Buffer.from(chunk), (err) => (err ? reject(err) : resolve())));

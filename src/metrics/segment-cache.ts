@@ -1,0 +1,134 @@
+import { compressSegment, type Segment } from './gzip-segments.js';
+
+/**
+ * The compressed lines of each block of each per-object family, as the last answers rendered
+ * them, for gzipped answers (ExpositionWriter.block): a block whose labels (the same interned
+ * label bytes, item by item) and values are those of the cached entry reuses its segment;
+ * any other block is rendered and compressed again. A value is compared, never assumed: an
+ * entry can only be reused for exactly the lines it holds, so nothing is served stale.
+ */
+
+interface BlockEntry {
+  labels: Uint8Array[];
+  moreLabels: Uint8Array[];
+  values: Array<number | undefined>;
+  /** Undefined when no item of the block has a value (no lines). */
+  segment: Segment | undefined;
+  /** The answer that last used it. */
+  used: number;
+  /** What the entry holds, as counted in SegmentCache.bytes. */
+  bytes: number;
+}
+
+/** Answers after which an entry that none of them used is dropped. */
+const KEEP_UNUSED_ANSWERS = 4;
+/** Bytes an entry costs per item beside its compressed lines: two label references and a value. */
+const BYTES_PER_ITEM = 24;
+const BYTES_PER_ENTRY = 96;
+
+export class SegmentCache {
+  /** Family name -> first label bytes of a block -> entry. */
+  readonly #blocks = new Map<string, Map<Uint8Array, BlockEntry>>();
+  /** Format and family -> the compressed HELP and TYPE lines. */
+  readonly #headers = new Map<string, Segment>();
+  #answer = 0;
+  #bytes = 0;
+  /** Blocks reused and rendered again since the exporter started. */
+  hits = 0;
+  misses = 0;
+
+  /** What the cache holds: compressed lines, label references, values (an estimate of its heap use). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** An answer starts; entries that no answer used lately are dropped now and then. */
+  beginAnswer(): void {
+    this.#answer++;
+    if (this.#answer % KEEP_UNUSED_ANSWERS !== 0) return;
+    const before = this.#answer - KEEP_UNUSED_ANSWERS;
+    for (const [family, blocks] of this.#blocks) {
+      for (const [key, entry] of blocks) {
+        if (entry.used < before) {
+          blocks.delete(key);
+          this.#bytes -= entry.bytes;
+        }
+      }
+      if (blocks.size === 0) this.#blocks.delete(family);
+    }
+  }
+
+  /** The segment of HELP and TYPE `text`, compressed once per format and family. */
+  header(key: string, text: () => Uint8Array): Segment {
+    let segment = this.#headers.get(key);
+    if (segment === undefined) {
+      segment = compressSegment(text());
+      this.#headers.set(key, segment);
+      this.#bytes += segment.deflated.length;
+    }
+    return segment;
+  }
+
+  /**
+   * The cached segment of items [from, to) of `family` when every label and value is the same as
+   * the cached block's (null: the same, and no lines); otherwise it calls `render` for the
+   * block's text, compresses and keeps it.
+   */
+  block(
+    family: string,
+    labels: readonly Uint8Array[],
+    moreLabels: readonly Uint8Array[],
+    from: number,
+    to: number,
+    values: ReadonlyArray<number | undefined>,
+    render: () => Uint8Array,
+  ): Segment | undefined {
+    let blocks = this.#blocks.get(family);
+    if (blocks === undefined) {
+      blocks = new Map();
+      this.#blocks.set(family, blocks);
+    }
+    const key = labels[from]!;
+    const cached = blocks.get(key);
+    if (cached !== undefined && sameBlock(cached, labels, moreLabels, from, to, values)) {
+      cached.used = this.#answer;
+      this.hits++;
+      return cached.segment;
+    }
+    this.misses++;
+    const text = render();
+    const segment = text.length === 0 ? undefined : compressSegment(text);
+    const n = to - from;
+    const entry: BlockEntry = {
+      labels: labels.slice(from, to),
+      moreLabels: moreLabels.slice(from, to),
+      values: values.slice(0, n),
+      segment,
+      used: this.#answer,
+      bytes: BYTES_PER_ENTRY + n * BYTES_PER_ITEM + (segment?.deflated.length ?? 0),
+    };
+    if (cached !== undefined) this.#bytes -= cached.bytes;
+    blocks.set(key, entry);
+    this.#bytes += entry.bytes;
+    return segment;
+  }
+}
+
+function sameBlock(
+  entry: BlockEntry,
+  labels: readonly Uint8Array[],
+  moreLabels: readonly Uint8Array[],
+  from: number,
+  to: number,
+  values: ReadonlyArray<number | undefined>,
+): boolean {
+  if (entry.labels.length !== to - from) return false;
+  const cachedLabels = entry.labels;
+  const cachedMore = entry.moreLabels;
+  const cachedValues = entry.values;
+  for (let i = from; i < to; i++) {
+    const j = i - from;
+    if (cachedLabels[j] !== labels[i] || cachedMore[j] !== moreLabels[i] || cachedValues[j] !== values[j]) return false;
+  }
+  return true;
+}

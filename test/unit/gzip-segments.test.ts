@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { crc32, gunzipSync } from 'node:zlib';
+import { type ChunkSink, ExpositionWriter, type ExpositionFormat, labelBytes, NO_LABELS } from '../../src/metrics/exposition.js';
+import { add, labelled, type Row, startBlock, writeRows } from '../../src/metrics/families.js';
+import { compressSegment, crc32Combine, GZIP_HEADER, gzipTrailer } from '../../src/metrics/gzip-segments.js';
+import { SegmentCache } from '../../src/metrics/segment-cache.js';
+
+function collecting(): { sink: ChunkSink; bytes: () => Buffer } {
+  const parts: Buffer[] = [];
+  return {
+    sink: (chunk, written) => {
+      parts.push(Buffer.from(chunk));
+      written();
+    },
+    bytes: () => Buffer.concat(parts),
+  };
+}
+
+test('the CRC-32 of two texts together is combined from their own CRCs and the second length', () => {
+  for (const [a, b] of [
+    [0, 0],
+    [1, 0],
+    [0, 1],
+    [3, 5],
+    [1000, 70_000],
+    [65_536, 1],
+    [12_345, 1_000_001],
+  ] as const) {
+    const first = randomBytes(a);
+    const second = randomBytes(b);
+    assert.equal(crc32Combine(crc32(first), crc32(second), b), crc32(Buffer.concat([first, second])), `${a} + ${b} bytes`);
+  }
+});
+
+test('segments compressed on their own, in one gzip member, read back as the whole text', () => {
+  const texts = ['# HELP a A.\n# TYPE a gauge\n', '', 'a{x="1"} 1\n'.repeat(5000), 'ü and more\n', 'a{x="2"} 2\n'];
+  const segments = texts.map((t) => compressSegment(Buffer.from(t)));
+  // One segment used twice: segments do not depend on what precedes them.
+  segments.push(segments[2]!);
+  texts.push(texts[2]!);
+  let crc = 0;
+  let length = 0;
+  for (const s of segments) {
+    crc = crc32Combine(crc, s.crc, s.length);
+    length += s.length;
+  }
+  const member = Buffer.concat([GZIP_HEADER, ...segments.map((s) => s.deflated), gzipTrailer(crc, length)]);
+  assert.equal(gunzipSync(member).toString('utf8'), texts.join(''));
+});
+
+interface Item {
+  name: string;
+  value: number | undefined;
+}
+
+const ROWS: ReadonlyArray<Row<Item>> = [
+  ['things', 'gauge', 'A thing.', (i) => i.value],
+  ['things_twice', 'gauge', 'Twice a thing.', (i) => (i.value === undefined ? undefined : 2 * i.value)],
+];
+
+/** Items in blocks of `perBlock`, with label bytes that stay the same objects across answers (as server-metrics.ts interns them). */
+function level(items: Item[], perBlock: number, labelOf: (name: string) => Uint8Array) {
+  const l = labelled<Item>(true);
+  items.forEach((item, i) => {
+    if (i % perBlock === 0) startBlock(l);
+    add(l, labelOf(item.name), NO_LABELS, item);
+  });
+  return l;
+}
+
+async function answer(format: ExpositionFormat, items: Item[], labelOf: (name: string) => Uint8Array, segments?: SegmentCache): Promise<string> {
+  const out = collecting();
+  const writer = new ExpositionWriter(format, out.sink, segments);
+  writer.text('# before\n');
+  await writeRows(writer, ROWS, level(items, 7, labelOf));
+  writer.text('# after\n');
+  await writer.end();
+  return segments ? gunzipSync(out.bytes()).toString('utf8') : out.bytes().toString('utf8');
+}
+
+test('a gzipped answer reuses the blocks whose labels and values are the same, and is always the plain answer gzipped', async () => {
+  const labels = new Map<string, Uint8Array>();
+  const labelOf = (name: string) => {
+    let bytes = labels.get(name);
+    if (!bytes) labels.set(name, (bytes = labelBytes(`name="${name}"`)));
+    return bytes;
+  };
+  const items: Item[] = Array.from({ length: 100 }, (_, i) => ({ name: `n${i}`, value: i % 9 === 0 ? undefined : i }));
+  const cache = new SegmentCache();
+  for (const format of ['text', 'openmetrics'] as const) {
+    assert.equal(await answer(format, items, labelOf, cache), await answer(format, items, labelOf));
+  }
+  // 15 blocks of 7 items: the second format reused the first's lines (only HELP and TYPE differ).
+  assert.equal(cache.misses, 2 * 15);
+  assert.equal(cache.hits, 2 * 15);
+
+  // One value changes: only its block, in each family, is made again.
+  items[50]!.value = 1000;
+  const changed = await answer('text', items, labelOf, cache);
+  assert.equal(changed, await answer('text', items, labelOf));
+  assert.match(changed, /^things\{name="n50"\} 1000$/m);
+  assert.match(changed, /^things_twice\{name="n50"\} 2000$/m);
+  assert.equal(cache.misses, 2 * 15 + 2);
+
+  // A value that goes away, and an item whose label is new: made again, never taken from the cache.
+  items[3]!.value = undefined;
+  items[80] = { name: 'renamed', value: 80 };
+  const again = await answer('text', items, labelOf, cache);
+  assert.equal(again, await answer('text', items, labelOf));
+  assert.doesNotMatch(again, /name="n3"/);
+  assert.doesNotMatch(again, /name="n80"/);
+  assert.match(again, /^things\{name="renamed"\} 80$/m);
+  assert.equal(cache.misses, 2 * 15 + 2 + 4);
+  assert.ok(cache.bytes > 0);
+});
+
+test('a gzipped answer with no samples at all is still a whole gzip member', async () => {
+  const out = collecting();
+  const writer = new ExpositionWriter('openmetrics', out.sink, new SegmentCache());
+  await writeRows(
+    writer,
+    ROWS,
+    level([], 7, () => NO_LABELS),
+  );
+  writer.text('# EOF\n');
+  await writer.end();
+  assert.equal(gunzipSync(out.bytes()).toString('utf8'), '# EOF\n');
+});
