@@ -11,6 +11,10 @@ const HOLDER_MAX_INFLIGHT = 3;
 const HOLDER_ACK_WAIT_MS = 3_600_000;
 /** Requests (subscribe or publish) awaiting the server's answer, per connection. */
 const WINDOW = 512;
+/** How long the churn waits for the watchers to receive its messages before it gives up. */
+const CHURN_DELIVERY_TIMEOUT_MS = 30_000;
+/** A moment after the watchers have the churn's messages, for their acks to reach the server. */
+const CHURN_SETTLE_MS = 20;
 
 /** Where the clients connect. */
 export interface StanAddress {
@@ -57,6 +61,10 @@ export class Filler {
   readonly #watchers: Stan;
   readonly #publishers: Stan[];
   #leavers = 0;
+  /** The data of the current churn's messages, and how many the watchers have received of them. */
+  #churnData = '';
+  #churnDelivered = 0;
+  #churns = 0;
 
   private constructor(server: StanAddress, clients: Stan[]) {
     this.#server = server;
@@ -86,8 +94,8 @@ export class Filler {
       pipelined(subjects, WINDOW, (s) => subscribed(this.#holdersA.subscribe(s, 'workers', holder(this.#holdersA)), s)),
       pipelined(subjects, WINDOW, (s) => subscribed(this.#holdersB.subscribe(s, 'workers', holder(this.#holdersB)), s)),
       pipelined(subjects, WINDOW, (s) => subscribed(leavers.subscribe(s, leavers.subscriptionOptions().setDurableName('audit').setDeliverAllAvailable()), s)),
-      pipelined(subjects, WINDOW, (s) => subscribed(this.#watchers.subscribe(s, this.#watchers.subscriptionOptions()), s)),
-      pipelined(subjects, WINDOW, (s) => subscribed(this.#watchers.subscribe(s, 'mirror', this.#watchers.subscriptionOptions()), s)),
+      pipelined(subjects, WINDOW, (s) => subscribed(this.#watch(this.#watchers.subscribe(s, this.#watchers.subscriptionOptions())), s)),
+      pipelined(subjects, WINDOW, (s) => subscribed(this.#watch(this.#watchers.subscribe(s, 'mirror', this.#watchers.subscriptionOptions())), s)),
     ]);
     // A durable whose client closes its connection stays on the server, offline, and its backlog grows.
     await closeStan(leavers);
@@ -98,6 +106,40 @@ export class Filler {
     );
   }
 
+  /** Counts the churn's messages a watcher (the plain subscription or the mirror member) receives. */
+  #watch(sub: stan.Subscription): stan.Subscription {
+    sub.on('message', (msg: stan.Message) => {
+      if (msg.getData() === this.#churnData) this.#churnDelivered++;
+    });
+    return sub;
+  }
+
+  /**
+   * Publishes one message to each of `channels` (indices, as in channelName), awaits the server's
+   * acks, then waits until the plain subscription and the mirror member of each have received it,
+   * and a moment more for their acks. Answers how long that took, in ms.
+   */
+  async churn(channels: readonly number[]): Promise<number> {
+    const started = performance.now();
+    this.#churnData = `churn ${++this.#churns}`;
+    this.#churnDelivered = 0;
+    const expected = 2 * channels.length;
+    const perPublisher = Math.ceil(channels.length / this.#publishers.length);
+    await Promise.all(
+      this.#publishers.map((sc, p) =>
+        pipelined(channels.slice(p * perPublisher, (p + 1) * perPublisher), WINDOW, (i) => published(sc, channelName(i), this.#churnData)),
+      ),
+    );
+    const deadline = Date.now() + CHURN_DELIVERY_TIMEOUT_MS;
+    while (this.#churnDelivered < expected) {
+      if (Date.now() > deadline)
+        throw new Error(`churn: the watchers received ${this.#churnDelivered} of ${expected} messages in ${CHURN_DELIVERY_TIMEOUT_MS} ms`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await new Promise((r) => setTimeout(r, CHURN_SETTLE_MS));
+    return performance.now() - started;
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.#holdersA, this.#holdersB, this.#watchers, ...this.#publishers].map(closeStan));
   }
@@ -106,6 +148,8 @@ export class Filler {
 /** A Filler in a child process (bench/bench-filler.ts). */
 export interface FillerProcess {
   fill(from: number, to: number): Promise<void>;
+  /** Filler.churn in the child process: its ms. */
+  churn(channels: readonly number[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -115,7 +159,7 @@ export async function startFillerProcess(server: StanAddress): Promise<FillerPro
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const answer = () =>
-    new Promise<{ ready?: boolean; filled?: boolean; error?: string }>((resolve, reject) => {
+    new Promise<{ ready?: boolean; filled?: boolean; churnMs?: number; error?: string }>((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`the filler process exited with ${code}`));
       child.once('exit', onExit);
       child.once('message', (message: { error?: string }) => {
@@ -131,6 +175,13 @@ export async function startFillerProcess(server: StanAddress): Promise<FillerPro
       child.send({ fill: [from, to] });
       const message = await reply;
       if (message.error) throw new Error(`filling channels ${from} to ${to}: ${message.error}`);
+    },
+    async churn(channels) {
+      const reply = answer();
+      child.send({ churn: channels });
+      const message = await reply;
+      if (message.error) throw new Error(`churning ${channels.length} channels: ${message.error}`);
+      return message.churnMs!;
     },
     async close() {
       if (child.connected) child.send({ close: true });

@@ -4,7 +4,8 @@
  * $PROMETHEUS_NATS_EXPORTER_JSZ names its binary, against prometheus-nats-exporter's current
  * release with -jsz=all, on one real nats-server v2.12.15 filled through the JetStream API with
  * STREAMSxCONSUMERS shapes in one account (default 1000x5 and 10x1000: 5,000 and 10,000
- * consumers), each stream holding 10 messages. Prints a table of medians and peak RSS.
+ * consumers), each stream holding 10 messages. Prints a table of medians, peak RSS, series per
+ * stream and per queue and the scrape cache, then the target at 1000x5 as met or MISSED.
  */
 import { request } from 'undici';
 import { jszPath } from '../src/sources/jetstream/read-accounts.js';
@@ -14,6 +15,7 @@ import { timedScrape } from './bench-http.js';
 import { findPeer, JSZ_PEER } from './bench-peer.js';
 import { memory } from './bench-proc.js';
 import { type ExporterProcess, startJszPeer, startOurs } from './bench-process.js';
+import { scrapeCacheBytes, seriesBudget } from './bench-series.js';
 
 const SHAPES = (process.env['BENCH_JS_SHAPES'] ?? '1000x5,10x1000').split(',').map((shape) => {
   const m = /^(\d+)x(\d+)$/.exec(shape.trim());
@@ -28,6 +30,8 @@ const WARMUP_SCRAPES = 2;
 const PAGE_SIZE = 1024;
 const MESSAGES_PER_STREAM = 10;
 const MB = 1024 * 1024;
+/** The target: at 1,000 streams x 5 consumers, a median within 1.3x of the floor's. */
+const TARGET = { streams: 1_000, consumers: 5, floorRatio: 1.3 };
 
 const log = (line: string) => process.stderr.write(`bench:jetstream: ${line}\n`);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
@@ -62,7 +66,7 @@ async function floorScrape(monitorUrl: string): Promise<number> {
 /** What the peer asks for with `-jsz=all`: one answer, no paging (it reads /varz too, each scrape). */
 const PEER_JSZ_PATH = '/jsz?consumers=true&config=true&raft=true';
 
-/** A contender, timed per scrape; the text of its first scrape (a warm-up) is kept for the checks. */
+/** A contender, timed per scrape; the text of its last scrape is kept for the checks. */
 interface Contender {
   scrape(keepText: boolean): Promise<{ ms: number; text?: string }>;
   samples: number[];
@@ -78,7 +82,7 @@ async function measure(contenders: Contender[]): Promise<void> {
   for (let round = 0; round < WARMUP_SCRAPES + SCRAPES; round++) {
     for (let turn = 0; turn < contenders.length; turn++) {
       const c = contenders[(round + turn) % contenders.length]!;
-      const keep = round === 0;
+      const keep = round === WARMUP_SCRAPES + SCRAPES - 1;
       const r = await c.scrape(keep);
       if (keep) c.text = r.text;
       if (round >= WARMUP_SCRAPES) c.samples.push(r.ms);
@@ -112,6 +116,7 @@ const peerLabel = 'path' in peer ? `prometheus-nats-exporter ${peer.version} -js
 if ('missing' in peer) log(`the peer is left out: ${peer.missing}`);
 const rows: string[] = [];
 const notes: string[] = [];
+const targets: string[] = [];
 for (const shape of SHAPES) {
   const server = await startNatsServer();
   const c = await connectJs(server.natsUrl);
@@ -138,6 +143,17 @@ for (const shape of SHAPES) {
     const o = median(oursC.samples);
     const peak = memory(ours.pid).peakRss / MB;
     const shapeName = `${shape.streams} x ${shape.consumers}`;
+    const budget = seriesBudget(oursC.text!);
+    // After the scrapes, one more (not measured) reads the exporter's own gauge; n/a when it has none.
+    const cacheBytes = scrapeCacheBytes(await (await fetch(ours.metricsUrl)).text());
+    const cache = cacheBytes === undefined ? 'n/a' : `${(cacheBytes / MB).toFixed(1)} MB`;
+    const perStream = budget.channels ? (budget.channelSeries / budget.channels).toFixed(1) : '';
+    const perQueue = budget.queues ? (budget.queueSeries / budget.queues).toFixed(1) : '';
+    if (shape.streams === TARGET.streams && shape.consumers === TARGET.consumers) {
+      targets.push(
+        `${o <= TARGET.floorRatio * f ? 'met   ' : 'MISSED'} JetStream ${shapeName}: median ${o.toFixed(0)} ms within ${TARGET.floorRatio}x of the floor's ${f.toFixed(0)} ms (${(o / f).toFixed(2)}x)`,
+      );
+    }
     let peerCells = '| not measured | | |';
     notes.push(
       `${shapeName}: nats-queue-exporter gave ${count(allSeries(oursC.text!))} series (${(Buffer.byteLength(oursC.text!) / MB).toFixed(1)} MB of text)`,
@@ -152,7 +168,7 @@ for (const shape of SHAPES) {
       );
     }
     rows.push(
-      `| ${shapeName} | ${(jszBytes / MB).toFixed(1)} MB | ${f.toFixed(0)} ms | ${o.toFixed(0)} ms | ${(o / f).toFixed(2)}x | ${peak.toFixed(0)} MB ${peerCells}`,
+      `| ${shapeName} | ${(jszBytes / MB).toFixed(1)} MB | ${f.toFixed(0)} ms | ${o.toFixed(0)} ms | ${(o / f).toFixed(2)}x | ${peak.toFixed(0)} MB | ${perStream} | ${perQueue} | ${cache} ${peerCells}`,
     );
   } finally {
     await Promise.all(exporters.map((p) => p.stop()));
@@ -163,12 +179,18 @@ for (const shape of SHAPES) {
 console.log(
   `\nJetStream: one nats-server v2.12.15, one account; median of ${SCRAPES} scrapes each after ${WARMUP_SCRAPES} warm-up, alternating; Node ${process.version}\n`,
 );
-console.log(`| streams x consumers | /jsz answer | floor | nats-queue-exporter | ratio | peak RSS | ${peerLabel} | ratio | peak RSS |`);
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log(
+  `| streams x consumers | /jsz answer | floor | nats-queue-exporter | ratio | peak RSS | series/stream | series/queue | cache | ${peerLabel} | ratio | peak RSS |`,
+);
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);
 console.log('');
 for (const note of notes) console.log(note);
 if ('missing' in peer) console.log(`peer: not measured: ${peer.missing}`);
+console.log('');
+if (targets.length === 0)
+  targets.push(`n/a    JetStream ${TARGET.streams} x ${TARGET.consumers}: median within ${TARGET.floorRatio}x of the floor (not measured: BENCH_JS_SHAPES)`);
+for (const line of targets) console.log(line);
 console.log(`bench:jetstream took ${((performance.now() - began) / 1000).toFixed(0)} s`);
 // The NATS client and undici keep sockets that would hold the process open a while longer.
 process.exit(0);

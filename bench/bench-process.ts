@@ -49,9 +49,9 @@ async function startProcess(label: string, command: string, args: string[], port
 export const CENTRAL_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
 /**
- * This exporter, from the build next to this script (dist/src/cli.js), run by node with `nodeFlags`
- * (by default as `npm start` and the container image run it), reading `monitorUrl` as a NATS
- * Streaming server (--server) or a JetStream server (--jetstream).
+ * This exporter, from the build next to this script (dist/src/cli.js) or the `cli` of another
+ * build, run by node with `nodeFlags` (by default as `npm start` and the container image run it),
+ * reading `monitorUrl` as a NATS Streaming server (--server) or a JetStream server (--jetstream).
  */
 export async function startOurs(
   label: string,
@@ -59,11 +59,12 @@ export async function startOurs(
   extraArgs: string[] = [],
   serverFlag: 'server' | 'jetstream' = 'server',
   nodeFlags: readonly string[] = CENTRAL_NODE_FLAGS,
+  cli: string = CLI,
 ): Promise<ExporterProcess> {
   const port = await freePort();
   const args = [
     ...nodeFlags,
-    CLI,
+    cli,
     `--${serverFlag}`,
     `bench=${monitorUrl}`,
     '--listen',
