@@ -1,4 +1,5 @@
 import type { Channel, Consumer } from '../../model/types.js';
+import { locateRecord, type RecordPlace, recordLayout } from '../record-layout.js';
 
 /**
  * The channels of the last scrape of one node, each with the bytes of its channelsz record, so
@@ -49,21 +50,11 @@ export function consumerOrder(subscriptions: ReadonlyArray<{ group: string; dura
   return out;
 }
 
-/** Where a record lies in its page, and its raw name. */
-export interface RecordPlace {
-  start: number;
-  end: number;
-  key: string;
-}
-
-const CHANNEL_INDENT = Buffer.from('\n    ');
-const NAME_OPENS = Buffer.from('{\n      "name": "');
-const CHANNEL_CLOSES = Buffer.from('\n    }');
+/** A channel opens with `{` at four spaces (channelsz pages). */
+const CHANNEL = recordLayout(4);
 const SUBSCRIPTIONS_OPEN = Buffer.from('\n      "subscriptions": [');
 const SUBSCRIPTION_OPENS = Buffer.from('\n        {');
 const SUBSCRIPTION_CLOSES = Buffer.from('\n        }');
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 /** Subscriptions of a record above which the order-free comparison is not tried (the record is read). */
 const MAX_REORDERED_SUBSCRIPTIONS = 64;
@@ -100,17 +91,7 @@ export class ChannelRecords {
 
   /** The record that starts at `start` (its `{`), or undefined when the page is not laid out as expected. */
   locate(page: Buffer, start: number): RecordPlace | undefined {
-    if (start < CHANNEL_INDENT.length || page.compare(CHANNEL_INDENT, 0, CHANNEL_INDENT.length, start - CHANNEL_INDENT.length, start) !== 0) {
-      return undefined;
-    }
-    const nameStart = start + NAME_OPENS.length;
-    if (page.compare(NAME_OPENS, 0, NAME_OPENS.length, start, nameStart) !== 0) return undefined;
-    const nameEnd = page.indexOf(QUOTE, nameStart);
-    if (nameEnd < 0) return undefined;
-    for (let i = nameStart; i < nameEnd; i++) if (page[i] === BACKSLASH) return undefined;
-    const close = page.indexOf(CHANNEL_CLOSES, nameEnd);
-    if (close < 0) return undefined;
-    return { start, end: close + CHANNEL_CLOSES.length, key: page.toString('latin1', nameStart, nameEnd) };
+    return locateRecord(page, start, CHANNEL);
   }
 
   /** The channel kept for the record at `place` when the record is the same (see above); undefined otherwise. */

@@ -1,0 +1,51 @@
+/**
+ * Where one record (a channel of a channelsz page, a stream of a /jsz page) lies in a page, found
+ * by the layout the servers write: Go's json.MarshalIndent with two spaces, where a record opens
+ * with `{` and closes with `}` at its depth's indentation and its name is its first field, and a
+ * newline byte never occurs inside a JSON string. Used to keep records from one scrape to the
+ * next (stan/channel-records.ts, jetstream/stream-records.ts); a page laid out otherwise yields
+ * no place, and every record of it is read.
+ */
+
+export interface RecordLayout {
+  /** A newline and the record's indentation: what precedes its `{`. */
+  indent: Buffer;
+  /** `{`, a newline, the fields' indentation and `"name": "`. */
+  opens: Buffer;
+  /** A newline, the record's indentation and `}`. */
+  closes: Buffer;
+}
+
+/** The layout of records whose `{` is at `spaces` spaces. */
+export function recordLayout(spaces: number): RecordLayout {
+  const indent = ' '.repeat(spaces);
+  return {
+    indent: Buffer.from(`\n${indent}`),
+    opens: Buffer.from(`{\n${indent}  "name": "`),
+    closes: Buffer.from(`\n${indent}}`),
+  };
+}
+
+/** Where a record lies in its page, and its raw name (escapes and all). */
+export interface RecordPlace {
+  start: number;
+  end: number;
+  key: string;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** The record that starts at `start` (its `{`), or undefined when the page is not laid out as expected there. */
+export function locateRecord(page: Buffer, start: number, layout: RecordLayout): RecordPlace | undefined {
+  const { indent, opens, closes } = layout;
+  if (start < indent.length || page.compare(indent, 0, indent.length, start - indent.length, start) !== 0) return undefined;
+  const nameStart = start + opens.length;
+  if (page.compare(opens, 0, opens.length, start, nameStart) !== 0) return undefined;
+  const nameEnd = page.indexOf(QUOTE, nameStart);
+  if (nameEnd < 0) return undefined;
+  for (let i = nameStart; i < nameEnd; i++) if (page[i] === BACKSLASH) return undefined;
+  const close = page.indexOf(closes, nameEnd);
+  if (close < 0) return undefined;
+  return { start, end: close + closes.length, key: page.toString('latin1', nameStart, nameEnd) };
+}
