@@ -121,7 +121,7 @@ describe('Helm chart charts/nats-queue-exporter', () => {
       config.servers.map((s) => s.name),
       ['main'],
     );
-    assert.equal(config.subscriptionMetrics, false);
+    assert.equal(config.detailedMetrics, false);
     assert.equal(config.pageSize, 512);
     assert.equal(config.probeListen, undefined, 'no probe listener in a central exporter');
   });
