@@ -39,9 +39,10 @@ export function unescapeLabelValue(escaped: string): string {
   return escaped.replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c));
 }
 
-export async function scrape(exporter: RunningExporter): Promise<Sample[]> {
-  const res = await fetch(`${exporter.url}/metrics`);
-  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+/** The samples of `path` (/metrics, or /metrics/detailed for the detailed families). */
+export async function scrape(exporter: RunningExporter, path = '/metrics'): Promise<Sample[]> {
+  const res = await fetch(`${exporter.url}${path}`);
+  if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
   return parseSamples(await res.text());
 }
 

@@ -22,7 +22,13 @@ export interface Config {
   /** `--subjects auto`: only the channels this pod's probes report (subjects is then empty). */
   subjectsAuto: boolean;
   excludeSubjects: readonly string[];
-  subscriptionMetrics: boolean;
+  /**
+   * --detailed-metrics: /metrics serves the detailed families too (the defaults before they were
+   * split off); /metrics/detailed serves them either way.
+   */
+  detailedMetrics: boolean;
+  /** What the logger says at warn once it is up: inputs that are accepted and have no effect. */
+  warnings: readonly string[];
   /** --nss-compat: also the nss_* families of prometheus-nats-exporter v0.16.0. */
   nssCompat: boolean;
   logLevel: LogLevel;
@@ -97,10 +103,16 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { flag: 'exclude-subjects', env: 'NQE_EXCLUDE_SUBJECTS', arg: 'PATTERN[,PATTERN]', fallback: '', help: 'leave out channels matching these patterns' },
   {
+    flag: 'detailed-metrics',
+    env: 'NQE_DETAILED_METRICS',
+    fallback: 'false',
+    help: 'serve the detailed families (the per-subscription stan_subscription_* series, and the per channel, stream and queue families no dashboard, alert or status page reads) on /metrics too, as the defaults were before they were split off; /metrics/detailed serves them either way (env: true or false)',
+  },
+  {
     flag: 'no-subscription-metrics',
     env: 'NQE_NO_SUBSCRIPTION_METRICS',
     fallback: 'false',
-    help: 'leave out the per-subscription stan_subscription_* series (env: true or false)',
+    help: 'no effect, kept so that existing manifests still start: /metrics leaves the per-subscription series out by default now (see --detailed-metrics); logs a warning (env: true or false)',
   },
   {
     flag: 'nss-compat',
@@ -610,6 +622,17 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       `${nssCompat.from} and ${subjects.from} auto cannot go together: the nss_* families are a central exporter's view of every channel, a sidecar reads only its pod's; run --nss-compat in a central exporter without --subjects auto`,
     );
   }
+  const warnings: string[] = [];
+  const noSubscriptionMetrics = switchedOn('no-subscription-metrics');
+  if (noSubscriptionMetrics) {
+    warnings.push(
+      `${noSubscriptionMetrics.from} has no effect and can be removed: leaving the per-subscription stan_subscription_* series out of /metrics is the default now (they are on /metrics/detailed; --detailed-metrics puts them back on /metrics)`,
+    );
+  } else if (pick('no-subscription-metrics').from === 'NQE_NO_SUBSCRIPTION_METRICS') {
+    warnings.push(
+      `NQE_NO_SUBSCRIPTION_METRICS "${env['NQE_NO_SUBSCRIPTION_METRICS']}" has no effect and can be removed: the per-subscription stan_subscription_* series are on /metrics/detailed, and on /metrics only with --detailed-metrics (NQE_DETAILED_METRICS=true)`,
+    );
+  }
   if (subjectsAuto && probeListen === undefined) {
     throw new ConfigError(
       `${subjects.from} auto takes its channels from probe reports, but ${probeListenSrc.from} is off: give --probe-listen HOST:PORT, or name the subjects`,
@@ -626,7 +649,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     subjects: Object.freeze(subjectsAuto ? [] : parsePatterns(subjects)),
     subjectsAuto,
     excludeSubjects: Object.freeze(parsePatterns(pick('exclude-subjects'))),
-    subscriptionMetrics: switchedOn('no-subscription-metrics') === undefined,
+    detailedMetrics: switchedOn('detailed-metrics') !== undefined,
+    warnings: Object.freeze(warnings),
     nssCompat: nssCompat !== undefined,
     logLevel: logLevel.text as LogLevel,
     probeListen,

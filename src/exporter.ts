@@ -38,6 +38,7 @@ function answered(res: ServerResponse): Promise<void> {
 
 /** Wires config -> sources -> collector -> http and starts listening. */
 export async function startExporter(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningExporter> {
+  for (const warning of config.warnings) log.warn(warning);
   const selectSubject = subjectFilter(config.subjects, config.excludeSubjects);
   const sourceOptions = {
     timeoutMs: config.timeoutSeconds * 1000,
@@ -77,7 +78,7 @@ export async function startExporter(config: Config, log: Logger = createLogger(c
     selfMetrics,
     log,
     version: VERSION,
-    subscriptionMetrics: config.subscriptionMetrics,
+    detailedMetrics: config.detailedMetrics,
     nssCompat: config.nssCompat,
     isReady: () => ready,
     ...(web && { access: web.module.webConfigAccess(web.config, log) }),

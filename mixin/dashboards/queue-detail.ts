@@ -3,6 +3,10 @@ import { MONITORING } from '../alerts/config.js';
 import { Layout, YES_NO, exporterDashboard, flag, instantTable, singleStat, timeSeries } from './panels.js';
 import { MEMBER, clientSum, completionRate, perQueue, publishRate, selector, sequenceRate, timeToDrain } from './queries.js';
 
+/** The member panels read stan_subscription_*, which a default /metrics leaves out (docs/metrics.md#series-audit). */
+const DETAILED_NOTE =
+  'Needs the per-subscription stan_subscription_* series: run the exporter with --detailed-metrics, or add a scrape job of its /metrics/detailed (NATS Streaming only; empty otherwise).';
+
 /**
  * One queue: a subject and queue group (or a durable) over time, its members, and when it will be
  * drained. A plain durable subscription has no group: leave Queue group on All and pick it in Durable.
@@ -193,8 +197,7 @@ export function queueDetail(): dashboard.DashboardBuilder {
       timeSeries({
         id: 9,
         title: 'Unacked per member',
-        answers:
-          'Which member of this queue holds the unacked messages (per-subscription series: a central exporter has them, sidecars with --no-subscription-metrics do not).',
+        answers: `Which member of this queue holds the unacked messages. ${DETAILED_NOTE}`,
         queries: [{ expr: member('stan_subscription_unacked_messages'), legend: '{{client_id}} #{{sub_index}} {{group}} {{durable}}' }],
         unit: 'none',
       }),
@@ -207,7 +210,7 @@ export function queueDetail(): dashboard.DashboardBuilder {
       instantTable({
         id: 10,
         title: 'Members',
-        answers: 'Each member of this queue now: unacked messages, its max in-flight, whether it is stalled, and the last sequence sent to it.',
+        answers: `Each member of this queue now: unacked messages, its max in-flight, whether it is stalled, and the last sequence sent to it. ${DETAILED_NOTE}`,
         queries: [
           { expr: member('stan_subscription_unacked_messages'), legend: 'unacked' },
           { expr: member('stan_subscription_max_inflight'), legend: 'max in-flight' },

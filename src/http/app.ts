@@ -1,16 +1,16 @@
-import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { Collector } from '../collector.js';
 import type { Logger } from '../log.js';
+import type { Snapshot } from '../model/types.js';
 import { CONTENT_TYPES, type ExpositionFormat, ExpositionWriter } from '../metrics/exposition.js';
 import type { SelfMetrics } from '../metrics/self-metrics.js';
-import { writeServerFamilies } from '../metrics/server-metrics.js';
+import { DETAILED_FAMILIES, writeServerFamilies } from '../metrics/server-metrics.js';
 import { writeClientFamilies } from '../metrics/client-metrics.js';
 import { writeNssFamilies } from '../metrics/nss-compat.js';
 import { ClientGoneError } from './client-gone-error.js';
 import { getRoute, PLAIN_TEXT } from './get-route.js';
 import { acceptsGzip, startAnswerBody } from './metrics-body.js';
 import { SegmentCache } from '../metrics/segment-cache.js';
-import type { Snapshot } from '../model/types.js';
 import type { WatchedCollections } from './status/watched-collections.js';
 import { addStatusRoutes } from './status/routes.js';
 
@@ -21,7 +21,8 @@ export interface AppDeps {
   selfMetrics: SelfMetrics;
   log: Logger;
   version: string;
-  subscriptionMetrics: boolean;
+  /** --detailed-metrics: /metrics serves the detailed families too. */
+  detailedMetrics: boolean;
   /** --nss-compat: the nss_* families after this exporter's own. */
   nssCompat: boolean;
   /** False until the listener is up and while shutting down. */
@@ -68,7 +69,25 @@ function largeAnswer(snapshot: Snapshot): boolean {
   return channels >= GZIP_FROM_CHANNELS;
 }
 
-/** The metrics listener's paths: /metrics, /healthz, /readyz and the status page. */
+/**
+ * What an exposition path writes, in two steps: after the collection, what may still fail before
+ * the answer starts (a 500 then); then the families into the answer.
+ */
+type Exposition = (snapshot: Snapshot, format: ExpositionFormat) => Promise<(out: ExpositionWriter) => Promise<void>>;
+
+/**
+ * The detailed families that /metrics/detailed's family=NAME (repeatable) keeps, every one
+ * without it; or the names given that are no detailed family.
+ */
+function detailedSelection(req: Request): { families: ReadonlySet<string> | true } | { unknown: string[] } {
+  const given = req.query['family'];
+  if (given === undefined) return { families: true };
+  const names = (Array.isArray(given) ? given : [given]).map(String);
+  const unknown = names.filter((name) => !DETAILED_FAMILIES.includes(name));
+  return unknown.length > 0 ? { unknown } : { families: new Set(names) };
+}
+
+/** The metrics listener's paths: /metrics, /metrics/detailed, /healthz, /readyz and the status page. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   const segments = deps.segments ?? new SegmentCache();
@@ -80,28 +99,25 @@ export function createApp(deps: AppDeps): Express {
   app.set('case sensitive routing', true);
   if (deps.access) app.use(deps.access);
 
-  getRoute(app, '/metrics', async (req, res) => {
+  /** Answers with the families `exposition` writes, from the collection every exposition path shares. */
+  const answerExposition = async (req: Request, res: Response, exposition: Exposition): Promise<void> => {
     const format = expositionFormat(req);
     try {
       const snapshot = await deps.collector.collect();
-      const own = await deps.selfMetrics.render(format);
+      const write = await exposition(snapshot, format);
       const gzipped = acceptsGzip(req) && largeAnswer(snapshot);
       const body = startAnswerBody(res, CONTENT_TYPES[format], gzipped ? 'gzipped' : 'identity');
       const out = new ExpositionWriter(format, body.sink, gzipped ? segments : undefined);
-      await writeServerFamilies(snapshot, out, { subscriptionMetrics: deps.subscriptionMetrics });
-      await writeClientFamilies(snapshot, out);
-      if (deps.nssCompat) await writeNssFamilies(snapshot, out);
-      // In OpenMetrics this ends with # EOF, so it goes last.
-      out.text(own);
+      await write(out);
       await out.end();
       await body.end();
     } catch (err) {
       if (err instanceof ClientGoneError || res.destroyed) {
         res.destroy();
-        deps.log.debug({ err }, 'the client of /metrics went away before the answer was written');
+        deps.log.debug({ err }, `the client of ${req.path} went away before the answer was written`);
         return;
       }
-      deps.log.error({ err }, 'rendering /metrics failed');
+      deps.log.error({ err }, `rendering ${req.path} failed`);
       if (!res.headersSent) {
         res.removeHeader('content-encoding');
         res.removeHeader('vary');
@@ -113,6 +129,37 @@ export function createApp(deps: AppDeps): Express {
         res.destroy(err as Error);
       }
     }
+  };
+
+  getRoute(app, '/metrics', (req, res) =>
+    answerExposition(req, res, async (snapshot, format) => {
+      const own = await deps.selfMetrics.render(format);
+      return async (out) => {
+        await writeServerFamilies(snapshot, out, { default: true, detailed: deps.detailedMetrics });
+        await writeClientFamilies(snapshot, out);
+        if (deps.nssCompat) await writeNssFamilies(snapshot, out);
+        // In OpenMetrics this ends with # EOF, so it goes last.
+        out.text(own);
+      };
+    }),
+  );
+
+  // As RabbitMQ's /metrics/detailed: the per-object families nothing of this project reads, for a
+  // scrape job of their own (docs/metrics.md#series-audit).
+  getRoute(app, '/metrics/detailed', (req, res) => {
+    const selection = detailedSelection(req);
+    if ('unknown' in selection) {
+      const names = selection.unknown.map((name) => JSON.stringify(name)).join(', ');
+      res
+        .status(400)
+        .type(PLAIN_TEXT)
+        .send(`family=${names}: no such family on /metrics/detailed; family= takes one of ${DETAILED_FAMILIES.join(', ')} (repeat it for more)\n`);
+      return;
+    }
+    return answerExposition(req, res, async (snapshot, format) => async (out) => {
+      await writeServerFamilies(snapshot, out, { default: false, detailed: selection.families });
+      if (format === 'openmetrics') out.text('# EOF\n');
+    });
   });
 
   getRoute(app, '/healthz', (_req, res) => {

@@ -1,9 +1,12 @@
 import type { Channel, JetStreamNodeInfo, NodeSnapshot } from '../model/types.js';
 import type { Row } from './families.js';
+import type { TieredRow } from './tiers.js';
 
 /**
  * The JetStream families: per node (labels server, node) and per stream (server, subject, and
- * account outside the default account). Queue families are shared with NATS Streaming.
+ * account outside the default account). Queue families are shared with NATS Streaming. Each
+ * per-stream row leads with its tier (tiers.ts): only what a dashboard, alert or the status page
+ * reads is on /metrics by default.
  */
 
 export const JETSTREAM_NODE_ROWS: ReadonlyArray<Row<NodeSnapshot>> = [
@@ -30,10 +33,10 @@ export const JETSTREAM_SERVER_ROWS: ReadonlyArray<Row<JetStreamNodeInfo>> = [
   ['jetstream_server_api_errors_total', 'counter', 'JetStream API requests this node answered with an error since it started.', (s) => s.apiErrors],
 ];
 
-export const STREAM_ROWS: ReadonlyArray<Row<Channel>> = [
-  ['jetstream_stream_messages', 'gauge', 'Messages the stream holds now (from its leader).', (c) => c.messages],
-  ['jetstream_stream_bytes', 'gauge', 'Bytes the stream holds now.', (c) => c.bytes],
-  ['jetstream_stream_first_sequence', 'gauge', 'Sequence of the oldest message still held.', (c) => c.firstSeq],
-  ['jetstream_stream_last_sequence', 'gauge', 'Sequence of the newest message; its rate is the publish rate.', (c) => c.lastSeq],
-  ['jetstream_stream_consumers', 'gauge', 'Consumers of the stream, ephemeral ones included.', (c) => c.subscriptionCount],
+export const STREAM_ROWS: ReadonlyArray<TieredRow<Channel>> = [
+  ['detailed', 'jetstream_stream_messages', 'gauge', 'Messages the stream holds now (from its leader).', (c) => c.messages],
+  ['detailed', 'jetstream_stream_bytes', 'gauge', 'Bytes the stream holds now.', (c) => c.bytes],
+  ['detailed', 'jetstream_stream_first_sequence', 'gauge', 'Sequence of the oldest message still held.', (c) => c.firstSeq],
+  ['default', 'jetstream_stream_last_sequence', 'gauge', 'Sequence of the newest message; its rate is the publish rate.', (c) => c.lastSeq],
+  ['detailed', 'jetstream_stream_consumers', 'gauge', 'Consumers of the stream, ephemeral ones included.', (c) => c.subscriptionCount],
 ];

@@ -12,12 +12,18 @@ import type {
 import { escapeLabelValue, type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
 import { add, type Labelled, labelled, type Row, startBlock, writeRows } from './families.js';
 import { JETSTREAM_INFO_ROWS, JETSTREAM_NODE_ROWS, JETSTREAM_SERVER_ROWS, STREAM_ROWS } from './jetstream-metrics.js';
+import { type FamilySelection, familyNames, selectRows, type Tier, type TieredRow } from './tiers.js';
 
 /**
  * The only place, with jetstream-metrics.ts, that maps the server-side model onto metric names.
  * Each table row is one family: its name, type, help and how to read its value from a model
  * object. Queue families are the same for both backends; a logical server's channels are
  * stan_channel_* for NATS Streaming and jetstream_stream_* for JetStream.
+ *
+ * The per-object tables (channels, queues, subscriptions: a series per object, so most of an
+ * answer) lead each row with its tier (tiers.ts): default families are on /metrics, detailed ones
+ * on /metrics/detailed. Per node and per server families cost a few series per node whatever the
+ * number of channels, and are always default.
  */
 
 const SERVER_ROWS: ReadonlyArray<Row<StanServerInfo>> = [
@@ -43,73 +49,105 @@ const LIMIT_ROWS: ReadonlyArray<Row<StoreLimits>> = [
   ['stan_store_limit_age_seconds', 'gauge', 'Longest a message is kept, in seconds (0 = unlimited).', (l) => l.ageSeconds],
 ];
 
-const CHANNEL_ROWS: ReadonlyArray<Row<Channel>> = [
-  ['stan_channel_messages', 'gauge', 'Messages the channel holds now (not a count of publishes: use stan_channel_last_sequence for rates).', (c) => c.messages],
-  ['stan_channel_bytes', 'gauge', 'Bytes the channel holds now.', (c) => c.bytes],
-  ['stan_channel_first_sequence', 'gauge', 'Sequence of the oldest message still held.', (c) => c.firstSeq],
-  ['stan_channel_last_sequence', 'gauge', 'Sequence of the newest message; its rate is the publish rate.', (c) => c.lastSeq],
-  ['stan_channel_subscriptions', 'gauge', 'Subscriptions on the channel, offline durables included.', (c) => c.subscriptionCount],
+const CHANNEL_ROWS: ReadonlyArray<TieredRow<Channel>> = [
+  [
+    'default',
+    'stan_channel_messages',
+    'gauge',
+    'Messages the channel holds now (not a count of publishes: use stan_channel_last_sequence for rates).',
+    (c) => c.messages,
+  ],
+  ['default', 'stan_channel_bytes', 'gauge', 'Bytes the channel holds now.', (c) => c.bytes],
+  ['detailed', 'stan_channel_first_sequence', 'gauge', 'Sequence of the oldest message still held.', (c) => c.firstSeq],
+  ['default', 'stan_channel_last_sequence', 'gauge', 'Sequence of the newest message; its rate is the publish rate.', (c) => c.lastSeq],
+  ['detailed', 'stan_channel_subscriptions', 'gauge', 'Subscriptions on the channel, offline durables included.', (c) => c.subscriptionCount],
 ];
 
-const CONSUMER_ROWS: ReadonlyArray<Row<Consumer>> = [
-  ['queue_msgs_pending', 'gauge', 'Messages this queue group or durable has not finished: undelivered + unacked.', (q) => q.pending],
+const CONSUMER_ROWS: ReadonlyArray<TieredRow<Consumer>> = [
+  ['default', 'queue_msgs_pending', 'gauge', 'Messages this queue group or durable has not finished: undelivered + unacked.', (q) => q.pending],
   [
+    'default',
     'queue_msgs_undelivered',
     'gauge',
     'Messages published and not yet sent to any member: max(0, last_seq - max(cursor, first_seq - 1)).',
     (q) => q.undelivered,
   ],
-  ['queue_msgs_unacked', 'gauge', 'Messages sent to members and not yet acked (sum of pending_count).', (q) => q.unacked],
-  ['queue_last_sent_sequence', 'gauge', 'The consumer cursor: highest sequence sent to any member; its rate is the delivery rate.', (q) => q.lastSent],
-  ['queue_consumers', 'gauge', 'Members online.', (q) => q.members],
-  ['queue_consumers_stalled', 'gauge', 'Online members whose in-flight window is full.', (q) => q.stalledMembers],
-  ['queue_max_inflight', 'gauge', "Sum of the online members' max in-flight.", (q) => q.maxInflight],
-  ['queue_offline', 'gauge', '1 when a durable consumer has no member online (its backlog still counts).', (q) => (q.offline ? 1 : 0)],
+  ['default', 'queue_msgs_unacked', 'gauge', 'Messages sent to members and not yet acked (sum of pending_count).', (q) => q.unacked],
   [
+    'default',
+    'queue_last_sent_sequence',
+    'gauge',
+    'The consumer cursor: highest sequence sent to any member; its rate is the delivery rate.',
+    (q) => q.lastSent,
+  ],
+  ['default', 'queue_consumers', 'gauge', 'Members online.', (q) => q.members],
+  ['default', 'queue_consumers_stalled', 'gauge', 'Online members whose in-flight window is full.', (q) => q.stalledMembers],
+  ['default', 'queue_max_inflight', 'gauge', "Sum of the online members' max in-flight.", (q) => q.maxInflight],
+  ['default', 'queue_offline', 'gauge', '1 when a durable consumer has no member online (its backlog still counts).', (q) => (q.offline ? 1 : 0)],
+  [
+    'default',
     'queue_oldest_undelivered_age_seconds',
     'gauge',
     'Seconds since the first message after the cursor was published; 0 when nothing waits. See queue_oldest_undelivered_age_lower_bound.',
     (q) => q.oldestUndeliveredAge?.seconds,
   ],
   [
+    'default',
     'queue_oldest_undelivered_age_lower_bound',
     'gauge',
     '1 when queue_oldest_undelivered_age_seconds is only a lower bound: the message is older than anything the exporter has seen (it started since, and has no --nats-url), or (JetStream filter subjects) where it lies is not known closely enough.',
     (q) => (q.oldestUndeliveredAge ? (q.oldestUndeliveredAge.kind === 'at_least' ? 1 : 0) : undefined),
   ],
   [
+    'detailed',
     'queue_oldest_unacked_age_seconds',
     'gauge',
     'Seconds since the oldest message delivered and not yet acked was published (JetStream: above the ack floor); 0 when none is unacked. See queue_oldest_unacked_age_lower_bound.',
     (q) => q.oldestUnackedAge?.seconds,
   ],
   [
+    'detailed',
     'queue_oldest_unacked_age_lower_bound',
     'gauge',
     '1 when queue_oldest_unacked_age_seconds is only a lower bound: the message is older than anything the exporter has seen, or where it lies is not known closely enough.',
     (q) => (q.oldestUnackedAge ? (q.oldestUnackedAge.kind === 'at_least' ? 1 : 0) : undefined),
   ],
   [
+    'default',
     'queue_msgs_evicted',
     'gauge',
     'Messages evicted by store limits before this consumer got them: max(0, first_seq - 1 - cursor); they can never be delivered to it.',
     (q) => q.evicted,
   ],
-  ['queue_msgs_redelivered', 'gauge', 'Unacked messages delivered more than once (JetStream num_redelivered).', (q) => q.redelivered],
+  ['detailed', 'queue_msgs_redelivered', 'gauge', 'Unacked messages delivered more than once (JetStream num_redelivered).', (q) => q.redelivered],
 ];
 
-const SUBSCRIPTION_ROWS: ReadonlyArray<Row<Subscription>> = [
-  ['stan_subscription_unacked_messages', 'gauge', 'Messages sent to this subscription and not yet acked.', (s) => s.unacked],
-  ['stan_subscription_last_sent_sequence', 'gauge', 'Highest sequence sent to this subscription.', (s) => s.lastSent],
-  ['stan_subscription_max_inflight', 'gauge', 'Most unacked messages the server sends this subscription.', (s) => s.maxInflight],
-  ['stan_subscription_ack_wait_seconds', 'gauge', 'Seconds the server waits for an ack before redelivering.', (s) => s.ackWaitSeconds],
-  ['stan_subscription_stalled', 'gauge', "1 when the subscription's in-flight window is full.", (s) => (s.stalled ? 1 : 0)],
-  ['stan_subscription_offline', 'gauge', '1 for a durable whose client is gone.', (s) => (s.offline ? 1 : 0)],
+const SUBSCRIPTION_ROWS: ReadonlyArray<TieredRow<Subscription>> = [
+  ['detailed', 'stan_subscription_unacked_messages', 'gauge', 'Messages sent to this subscription and not yet acked.', (s) => s.unacked],
+  ['detailed', 'stan_subscription_last_sent_sequence', 'gauge', 'Highest sequence sent to this subscription.', (s) => s.lastSent],
+  ['detailed', 'stan_subscription_max_inflight', 'gauge', 'Most unacked messages the server sends this subscription.', (s) => s.maxInflight],
+  ['detailed', 'stan_subscription_ack_wait_seconds', 'gauge', 'Seconds the server waits for an ack before redelivering.', (s) => s.ackWaitSeconds],
+  ['detailed', 'stan_subscription_stalled', 'gauge', "1 when the subscription's in-flight window is full.", (s) => (s.stalled ? 1 : 0)],
+  ['detailed', 'stan_subscription_offline', 'gauge', '1 for a durable whose client is gone.', (s) => (s.offline ? 1 : 0)],
 ];
 
-export interface RenderOptions {
-  subscriptionMetrics: boolean;
+function byTier(table: ReadonlyArray<readonly [Tier, string, ...unknown[]]>): Readonly<Record<Tier, readonly string[]>> {
+  return Object.freeze({ default: Object.freeze(familyNames(table, 'default')), detailed: Object.freeze(familyNames(table, 'detailed')) });
 }
+
+/**
+ * The names of the per-object families by level and tier, in the order they are written: what
+ * docs/metrics.md#series-audit lists. Per node and per server families are all default.
+ */
+export const PER_OBJECT_FAMILIES = Object.freeze({
+  channel: byTier(CHANNEL_ROWS),
+  stream: byTier(STREAM_ROWS),
+  queue: byTier(CONSUMER_ROWS),
+  subscription: byTier(SUBSCRIPTION_ROWS),
+});
+
+/** The detailed families: what /metrics/detailed serves, and what its family=NAME may name. */
+export const DETAILED_FAMILIES: readonly string[] = Object.freeze(Object.values(PER_OBJECT_FAMILIES).flatMap((level) => level.detailed));
 
 /** Label texts of a snapshot, built once and shared by the requests that render it. */
 interface SnapshotLabels {
@@ -130,7 +168,7 @@ interface SnapshotLabels {
   limits: Labelled<StoreLimits>;
   channels: Labelled<Channel>;
   consumers: Labelled<Consumer>;
-  /** Built on first use: with --no-subscription-metrics never. */
+  /** Built on first use: never while no subscription family is asked for. */
   subscriptions?: Labelled<Subscription>;
 }
 
@@ -390,22 +428,26 @@ function countUp(nodes: readonly NodeSnapshot[]): number {
 const INFO_ROWS: ReadonlyArray<Row<StanServerInfo>> = [['stan_server_info', 'gauge', 'Identity and state of the server; always 1.', () => 1]];
 
 /**
- * Writes the server-side families of a snapshot, NATS Streaming and JetStream, family by family:
- * nodes, logical servers, channels and streams, queues, then (when asked for) subscriptions.
+ * Writes the server-side families of a snapshot that `selection` asks for, NATS Streaming and
+ * JetStream, family by family: nodes, logical servers (both only with the default families),
+ * channels and streams, queues, then subscriptions.
  */
-export async function writeServerFamilies(snapshot: Snapshot, out: ExpositionWriter, opts: RenderOptions): Promise<void> {
+export async function writeServerFamilies(snapshot: Snapshot, out: ExpositionWriter, selection: FamilySelection): Promise<void> {
   const labels = snapshotLabels(snapshot);
-  await writeRows(out, STAN_NODE_ROWS, labels.stanNodes);
-  await writeRows(out, JETSTREAM_NODE_ROWS, labels.jetstreamNodes);
-  await writeRows(out, NODE_ROWS, labels.nodes);
-  await writeRows(out, LOGICAL_SERVER_ROWS, labels.servers);
-  await writeRows(out, INFO_ROWS, labels.identities);
-  await writeRows(out, SERVER_ROWS, labels.info);
-  await writeRows(out, LIMIT_ROWS, labels.limits);
-  await writeRows(out, JETSTREAM_INFO_ROWS, labels.jetstreamIdentities);
-  await writeRows(out, JETSTREAM_SERVER_ROWS, labels.jetstreamInfo);
-  await writeRows(out, CHANNEL_ROWS, labels.channels);
-  await writeRows(out, STREAM_ROWS, labels.streams);
-  await writeRows(out, CONSUMER_ROWS, labels.consumers);
-  if (opts.subscriptionMetrics) await writeRows(out, SUBSCRIPTION_ROWS, subscriptionLabels(labels));
+  if (selection.default) {
+    await writeRows(out, STAN_NODE_ROWS, labels.stanNodes);
+    await writeRows(out, JETSTREAM_NODE_ROWS, labels.jetstreamNodes);
+    await writeRows(out, NODE_ROWS, labels.nodes);
+    await writeRows(out, LOGICAL_SERVER_ROWS, labels.servers);
+    await writeRows(out, INFO_ROWS, labels.identities);
+    await writeRows(out, SERVER_ROWS, labels.info);
+    await writeRows(out, LIMIT_ROWS, labels.limits);
+    await writeRows(out, JETSTREAM_INFO_ROWS, labels.jetstreamIdentities);
+    await writeRows(out, JETSTREAM_SERVER_ROWS, labels.jetstreamInfo);
+  }
+  await writeRows(out, selectRows(CHANNEL_ROWS, selection), labels.channels);
+  await writeRows(out, selectRows(STREAM_ROWS, selection), labels.streams);
+  await writeRows(out, selectRows(CONSUMER_ROWS, selection), labels.consumers);
+  const subscriptionRows = selectRows(SUBSCRIPTION_ROWS, selection);
+  if (subscriptionRows.length > 0) await writeRows(out, subscriptionRows, subscriptionLabels(labels));
 }

@@ -35,7 +35,8 @@ describe('a fault-tolerant pair on a shared FILE store', () => {
     sub.on('message', () => undefined);
     await ready(sub);
     await publishMany(sc, 'ft.orders', 5);
-    exporter = await startTestExporter(['--server', `ft/a=${active.monitorUrl}`, '--server', `ft/b=${standby.monitorUrl}`]);
+    // --detailed-metrics: the subscription series too keep their labels through a takeover.
+    exporter = await startTestExporter(['--detailed-metrics', '--server', `ft/a=${active.monitorUrl}`, '--server', `ft/b=${standby.monitorUrl}`]);
   });
   after(async () => {
     if (sc) await closeStan(sc).catch(() => undefined);

@@ -114,14 +114,15 @@ describe('Helm chart charts/nats-queue-exporter', () => {
       'servers[0].name=main',
       'servers[0].url=http://nats:8222',
       'subjects={orders.>,billing.*}',
-      'subscriptionMetrics=false',
+      'detailedMetrics=true',
       'string:extraArgs={--page-size,512}',
     ]);
     assert.deepEqual(
       config.servers.map((s) => s.name),
       ['main'],
     );
-    assert.equal(config.subscriptionMetrics, false);
+    assert.equal(config.detailedMetrics, true);
+    assert.deepEqual(config.warnings, []);
     assert.equal(config.pageSize, 512);
     assert.equal(config.probeListen, undefined, 'no probe listener in a central exporter');
   });
@@ -224,6 +225,21 @@ describe('Helm chart charts/nats-queue-exporter', () => {
     assert.match(secured, /PodMonitor carries \{"release":"prom"\}/);
     assert.match(secured, /set podMonitor\.labels\.release/);
     assert.doesNotMatch(secured, /Grafana/);
+  });
+
+  test('detailedMetrics sets NQE_DETAILED_METRICS; the old subscriptionMetrics still installs, does nothing, and NOTES.txt says so', () => {
+    assert.equal(envOf(exporterOf(podOf(render())))['NQE_DETAILED_METRICS'], undefined);
+    assert.equal(envOf(exporterOf(podOf(render(['detailedMetrics=true']))))['NQE_DETAILED_METRICS'], 'true');
+    for (const old of ['subscriptionMetrics=false', 'subscriptionMetrics=true']) {
+      const env = envOf(exporterOf(podOf(render([old]))));
+      assert.equal(env['NQE_NO_SUBSCRIPTION_METRICS'], undefined, old);
+      assert.equal(env['NQE_DETAILED_METRICS'], undefined, old);
+      assert.match(
+        notes([old]),
+        /The value subscriptionMetrics has no effect and can be removed: \/metrics leaves the per-subscription\nseries out by default now; detailedMetrics: true puts them back/,
+      );
+    }
+    assert.doesNotMatch(notes([]), /subscriptionMetrics/);
   });
 
   test('bad values are refused with the key that is wrong', () => {

@@ -31,6 +31,9 @@ async function fetchAndAck(js: JetStreamClient, stream: string, consumer: string
   assert.equal(received, count);
 }
 
+/** The unacked ages are detailed families: on /metrics with --detailed-metrics, read in the same scrape as the undelivered ones. */
+const DETAILED = ['--detailed-metrics'];
+
 interface Ages {
   undelivered: number | undefined;
   undeliveredLowerBound: number | undefined;
@@ -82,7 +85,7 @@ describe('JetStream: how long the oldest waiting message has waited, on a real v
 
   test('with --nats-url: exact within 1 s for an exporter started long after the publish, filtered consumers too', async () => {
     await sleep(3000);
-    const exporter = await startTestExporter(['--jetstream', `js=${server.monitorUrl}`, '--nats-url', `js=${server.natsUrl}`]);
+    const exporter = await startTestExporter([...DETAILED, '--jetstream', `js=${server.monitorUrl}`, '--nats-url', `js=${server.natsUrl}`]);
     exporters.push(exporter);
     const samples = await scrape(exporter);
     const all = ages(samples, 'exact', 'all');
@@ -98,7 +101,7 @@ describe('JetStream: how long the oldest waiting message has waited, on a real v
   });
 
   test('without --nats-url, started after the publish: between the anchors an estimate, for a filtered consumer a lower bound', async () => {
-    const exporter = await startTestExporter(['--jetstream', `js=${server.monitorUrl}`]);
+    const exporter = await startTestExporter([...DETAILED, '--jetstream', `js=${server.monitorUrl}`]);
     exporters.push(exporter);
     const samples = await scrape(exporter);
     const all = ages(samples, 'exact', 'all');
@@ -115,7 +118,7 @@ describe('JetStream: how long the oldest waiting message has waited, on a real v
     await addConsumer(client.jsm, 'watched', { durable_name: 'onlyb', filter_subject: 'watched.b' });
     await publishOne(client.js, 'watched.a');
     await fetchAndAck(client.js, 'watched', 'all', 1);
-    const exporter = await startTestExporter(['--jetstream', `js=${server.monitorUrl}`]);
+    const exporter = await startTestExporter([...DETAILED, '--jetstream', `js=${server.monitorUrl}`]);
     exporters.push(exporter);
     assert.equal(ages(await scrape(exporter), 'watched', 'all').undelivered, 0, 'nothing waits yet');
     await sleep(1000);
@@ -183,6 +186,7 @@ describe('JetStream: a --nats-url the server refuses', () => {
   test('wrong credentials: a clear error in the log, the estimate, and the scrape succeeds', async () => {
     const natsUrl = server.natsUrl.replace('nats://', 'nats://worker@');
     const logged = await startLoggedExporter([
+      ...DETAILED,
       '--jetstream',
       `js=${server.monitorUrl}`,
       '--nats-url',
@@ -242,7 +246,7 @@ describe('JetStream: a tls:// --nats-url', () => {
 
   test('with --nats-ca-file: the exact age of a message between the anchors', async () => {
     const natsUrl = server.natsUrl.replace('nats://', 'tls://');
-    const exporter = await startTestExporter(['--jetstream', `js=${server.monitorUrl}`, '--nats-url', `js=${natsUrl}`, '--nats-ca-file', caFile]);
+    const exporter = await startTestExporter([...DETAILED, '--jetstream', `js=${server.monitorUrl}`, '--nats-url', `js=${natsUrl}`, '--nats-ca-file', caFile]);
     try {
       const a = ages(await scrape(exporter), 'secure', 'd');
       assert.equal(a.undeliveredLowerBound, 0);

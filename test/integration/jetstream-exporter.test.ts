@@ -81,15 +81,20 @@ describe('one exporter with a NATS Streaming server and its JetStream twin', () 
     }
     const twin = find(samples, 'queue_msgs_pending', { server: 'new' })[0]!;
     assert.deepEqual(Object.keys(twin.labels).sort(), ['durable', 'group', 'server', 'subject'], 'no account label in the default account');
-    assert.equal(valueOf(samples, 'queue_msgs_redelivered', { server: 'new', ...queue }), 0);
-    assert.equal(valueOf(samples, 'queue_msgs_redelivered', { server: 'old', ...queue }), undefined, 'NATS Streaming does not count redeliveries');
+    // Detailed families: on /metrics/detailed, not on /metrics.
+    const detailed = await scrape(exporter, '/metrics/detailed');
+    assert.equal(valueOf(samples, 'queue_msgs_redelivered', { server: 'new', ...queue }), undefined);
+    assert.equal(valueOf(detailed, 'queue_msgs_redelivered', { server: 'new', ...queue }), 0);
+    assert.equal(valueOf(detailed, 'queue_msgs_redelivered', { server: 'old', ...queue }), undefined, 'NATS Streaming does not count redeliveries');
 
     assert.equal(valueOf(samples, 'stan_up', { server: 'old' }), 1);
     assert.equal(valueOf(samples, 'jetstream_up', { server: 'new' }), 1);
     assert.equal(valueOf(samples, 'stan_up', { server: 'new' }), undefined);
     assert.equal(valueOf(samples, 'stan_channel_messages', { server: 'old', subject: 'orders' }), 25);
-    assert.equal(valueOf(samples, 'jetstream_stream_messages', { server: 'new', subject: 'orders' }), 25);
-    assert.equal(valueOf(samples, 'jetstream_stream_messages', { server: 'old' }), undefined);
+    assert.equal(valueOf(samples, 'jetstream_stream_last_sequence', { server: 'new', subject: 'orders' }), 25);
+    assert.equal(valueOf(samples, 'jetstream_stream_last_sequence', { server: 'old' }), undefined);
+    assert.equal(valueOf(detailed, 'jetstream_stream_messages', { server: 'new', subject: 'orders' }), 25);
+    assert.equal(valueOf(detailed, 'jetstream_stream_messages', { server: 'old' }), undefined);
     assert.equal(valueOf(samples, 'jetstream_server_streams', { server: 'new' }), 1);
     assert.equal(find(samples, 'jetstream_server_info', { server: 'new', version: '2.12.15' }).length, 1);
     assert.equal(valueOf(samples, 'nats_queue_exporter_scrape_errors_total', { server: 'new', reason: 'invalid_response' }), 0);
@@ -173,7 +178,8 @@ test('streams of an account other than the default carry account on queue and st
       find(samples, 'queue_msgs_undelivered', { server: 'acc' }).map((s) => [s.labels, s.value]),
       [[{ server: 'acc', account: 'TEAM_A', subject: 'orders', group: '', durable: 'billing' }, 2]],
     );
-    assert.equal(valueOf(samples, 'jetstream_stream_messages', { server: 'acc', account: 'TEAM_A', subject: 'orders' }), 2);
+    assert.equal(valueOf(samples, 'jetstream_stream_last_sequence', { server: 'acc', account: 'TEAM_A', subject: 'orders' }), 2);
+    assert.equal(valueOf(await scrape(exporter, '/metrics/detailed'), 'jetstream_stream_messages', { server: 'acc', account: 'TEAM_A', subject: 'orders' }), 2);
   } finally {
     await exporter.close();
     await c.close();

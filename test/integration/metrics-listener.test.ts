@@ -18,7 +18,20 @@ describe("the metrics listener's paths and methods", () => {
   });
 
   test('each path answers GET and HEAD, with a trailing slash or a query too', async () => {
-    for (const path of ['/metrics', '/healthz', '/readyz', '/', '/status.js', '/status.css', '/api/v1/queues', '/metrics/', '/healthz?probe=1']) {
+    for (const path of [
+      '/metrics',
+      '/metrics/detailed',
+      '/healthz',
+      '/readyz',
+      '/',
+      '/status.js',
+      '/status.css',
+      '/api/v1/queues',
+      '/metrics/',
+      '/metrics/detailed/',
+      '/metrics/detailed?family=stan_subscription_stalled',
+      '/healthz?probe=1',
+    ]) {
       const res = await fetch(`${exporter.url}${path}`);
       assert.equal(res.status, 200, path);
       assert.equal(res.headers.get('x-powered-by'), null, path);
@@ -33,13 +46,14 @@ describe("the metrics listener's paths and methods", () => {
   });
 
   test('another path is 404, another method 405 with Allow', async () => {
-    for (const path of ['/nope', '/Metrics', '/%6detrics', '/metrics/x']) {
+    for (const path of ['/nope', '/Metrics', '/%6detrics', '/metrics/x', '/metrics/Detailed', '/metrics/detailed/x']) {
       const res = await fetch(`${exporter.url}${path}`);
       assert.equal(res.status, 404, path);
       assert.equal(await res.text(), 'not found: see / for the endpoints\n');
     }
     for (const [method, path] of [
       ['POST', '/metrics'],
+      ['POST', '/metrics/detailed'],
       ['DELETE', '/'],
       ['PUT', '/api/v1/queues'],
     ] as const) {

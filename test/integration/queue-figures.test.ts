@@ -12,7 +12,8 @@ describe('queue figures against a real nats-streaming-server', () => {
 
   before(async () => {
     server = await startStan({ clusterId: 'figures' });
-    exporter = await startTestExporter(['--server', `main=${server.monitorUrl}`]);
+    // --detailed-metrics: the per-subscription series beside the queue series, in one answer.
+    exporter = await startTestExporter(['--detailed-metrics', '--server', `main=${server.monitorUrl}`]);
   });
   after(async () => {
     for (const c of clients) await closeStan(c).catch(() => undefined);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { get, type IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import type { RunningExporter } from '../../src/exporter.js';
 import { find, parseSamples, scrape, startTestExporter, valueOf } from '../../harness/exporter.js';
@@ -67,7 +69,7 @@ describe('one server with more than 1,024 channels', () => {
     assert.equal(proxy.counts.get('/streaming/serverz'), 2);
   });
 
-  test('subject patterns select channels; --no-subscription-metrics drops only per-subscription series', async () => {
+  test('subject patterns select channels; per-subscription series are not on /metrics, --no-subscription-metrics or not', async () => {
     const samples = await scrape(await exporterFor(['--subjects', 'orders.>', '--exclude-subjects', '*.test', '--no-subscription-metrics']));
     assert.deepEqual(
       find(samples, 'stan_channel_messages').map((s) => s.labels['subject']),
@@ -97,6 +99,49 @@ describe('one server with more than 1,024 channels', () => {
     child.stdin!.end(text);
     const code = await exited;
     assert.equal(code, 0, `promtool check metrics:\n${out}`);
+  });
+
+  test('/metrics/detailed of 1,100 channels: gzipped as /metrics is, passes promtool, one # EOF in OpenMetrics', async () => {
+    const exporter = await exporterFor([]);
+    const { res, body } = await new Promise<{ res: IncomingMessage; body: Buffer }>((resolve, reject) => {
+      get(`${exporter.url}/metrics/detailed`, { headers: { 'accept-encoding': 'gzip' } }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.once('end', () => resolve({ res: r, body: Buffer.concat(chunks) }));
+        r.once('error', reject);
+      }).once('error', reject);
+    });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-encoding'], 'gzip', 'larger than 64 KiB, and the scraper takes gzip');
+    assert.match(String(res.headers['vary']), /accept-encoding/i);
+    const text = gunzipSync(body).toString('utf8');
+    const samples = parseSamples(text);
+    assert.equal(find(samples, 'stan_channel_first_sequence', { server: 'many' }).length, CHANNELS + 2);
+    assert.equal(find(samples, 'stan_channel_subscriptions', { server: 'many' }).length, CHANNELS + 2);
+    assert.equal(valueOf(samples, 'stan_channel_subscriptions', { subject: 'orders.eu' }), 1);
+    assert.deepEqual(
+      find(samples, 'stan_subscription_unacked_messages').map((s) => s.labels['group']),
+      ['workers'],
+    );
+    assert.deepEqual(
+      samples.filter((s) => /^(stan_up|stan_channel_last_sequence|queue_msgs_pending|nats_queue_exporter_|process_)/.test(s.name)),
+      [],
+      'only detailed families',
+    );
+
+    const child = execFile(requireTool('promtool'), ['check', 'metrics']);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.stdin!.end(text);
+    assert.equal(await exited, 0, `promtool check metrics:\n${out}`);
+
+    const accept = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+    const open = await fetch(`${exporter.url}/metrics/detailed?family=stan_subscription_stalled`, { headers: { accept } });
+    assert.match(open.headers.get('content-type')!, /^application\/openmetrics-text; version=1.0.0/);
+    const openText = await open.text();
+    assert.match(openText, /^# HELP stan_subscription_stalled [^\n]*\n# TYPE stan_subscription_stalled gauge\nstan_subscription_stalled\{[^\n]*\} 0\n# EOF\n$/);
   });
 
   test('OpenMetrics when Prometheus asks for it: counters named per family, one # EOF at the end', async () => {

@@ -68,7 +68,8 @@ describe("--subjects auto: a sidecar reads only the channels its pod's probes re
     await eventually(async () => assert.equal(valueOf(await scrape(exporter), 'queue_client_reports', { subject: 'orders' }), 1));
 
     const before = channelRequests().length;
-    const samples = await scrape(exporter);
+    // Asked for at once, /metrics and /metrics/detailed share one collection: one channelsz request.
+    const [samples, detailed] = await Promise.all([scrape(exporter), scrape(exporter, '/metrics/detailed')]);
     assert.deepEqual(channelRequests().slice(before), ['/streaming/channelsz?channel=orders&subs=1']);
     assert.deepEqual(
       find(samples, 'stan_channel_last_sequence').map((s) => [s.labels['subject'], s.value]),
@@ -80,13 +81,14 @@ describe("--subjects auto: a sidecar reads only the channels its pod's probes re
       [['orders', 'workers', 0]],
     );
     assert.equal(valueOf(samples, 'queue_client_msgs_pending', { subject: 'orders', group: 'workers' }), 3);
+    assert.deepEqual(find(samples, 'stan_subscription_last_sent_sequence'), [], 'per-subscription series are detailed');
     assert.deepEqual(
-      find(samples, 'stan_subscription_last_sent_sequence').map((s) => s.labels['client_id']),
+      find(detailed, 'stan_subscription_last_sent_sequence').map((s) => s.labels['client_id']),
       ['pod-worker'],
     );
 
     for (let i = 0; i < 3; i++) await scrape(exporter);
-    assert.equal(channelRequests().length - before, 4, 'one channelsz?channel=orders per scrape');
+    assert.equal(channelRequests().length - before, 4, 'one channelsz?channel=orders per collection');
     assert.equal(channelRequests().filter((url) => url.includes('offset=')).length, 0, 'no paging through all channels');
   });
 

@@ -231,8 +231,8 @@ describe('basic auth on plain http', () => {
   });
   after(() => started.exporter.close());
 
-  test('no credentials: 401 with a WWW-Authenticate challenge, on /metrics and /', async () => {
-    for (const path of ['/metrics', '/', '/no-such-page']) {
+  test('no credentials: 401 with a WWW-Authenticate challenge, on /metrics, /metrics/detailed and /', async () => {
+    for (const path of ['/metrics', '/metrics/detailed', '/metrics/detailed?family=nope', '/', '/no-such-page']) {
       const res = await fetch(`${started.exporter.url}${path}`);
       assert.equal(res.status, 401, path);
       assert.match(res.headers.get('www-authenticate') ?? '', /^Basic realm="nats-queue-exporter"/);
@@ -268,6 +268,9 @@ describe('basic auth on plain http', () => {
     }
     const page = await fetch(`${started.exporter.url}/`, { headers: { authorization: basic(USER, PASSWORD) } });
     assert.equal(page.status, 200);
+    const detailed = await fetch(`${started.exporter.url}/metrics/detailed`, { headers: { authorization: basic(USER, PASSWORD) } });
+    assert.equal(detailed.status, 200);
+    assert.equal(valueOf(parseSamples(await detailed.text()), 'stan_channel_first_sequence', { server: 'nats', subject: 'orders' }), 1);
   });
 
   test('/healthz and /readyz answer without credentials (kubelet probes)', async () => {

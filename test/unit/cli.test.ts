@@ -42,6 +42,7 @@ test('--help lists every flag with its environment variable; --version prints th
     '--page-size N',
     '--subjects',
     '--exclude-subjects',
+    '--detailed-metrics',
     '--no-subscription-metrics',
     '--log-level LEVEL',
   ]) {
@@ -54,6 +55,7 @@ test('--help lists every flag with its environment variable; --version prints th
     'NQE_PAGE_SIZE',
     'NQE_SUBJECTS',
     'NQE_EXCLUDE_SUBJECTS',
+    'NQE_DETAILED_METRICS',
     'NQE_NO_SUBSCRIPTION_METRICS',
     'NQE_LOG_LEVEL',
   ]) {

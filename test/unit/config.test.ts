@@ -11,7 +11,8 @@ test('defaults', () => {
   assert.equal(c.pageSize, 1024);
   assert.deepEqual(c.subjects, []);
   assert.deepEqual(c.excludeSubjects, []);
-  assert.equal(c.subscriptionMetrics, true);
+  assert.equal(c.detailedMetrics, false);
+  assert.deepEqual(c.warnings, []);
   assert.equal(c.logLevel, 'info');
   assert.ok(Object.isFrozen(c));
 });
@@ -32,7 +33,7 @@ test('flags', () => {
     'orders.>, jobs.*',
     '--exclude-subjects',
     'orders.test',
-    '--no-subscription-metrics',
+    '--detailed-metrics',
     '--log-level',
     'debug',
   ]);
@@ -45,7 +46,7 @@ test('flags', () => {
   assert.equal(c.pageSize, 100);
   assert.deepEqual(c.subjects, ['orders.>', 'jobs.*']);
   assert.deepEqual(c.excludeSubjects, ['orders.test']);
-  assert.equal(c.subscriptionMetrics, false);
+  assert.equal(c.detailedMetrics, true);
   assert.equal(c.logLevel, 'debug');
 });
 
@@ -57,7 +58,7 @@ test('environment variables, and flags win over them', () => {
     NQE_PAGE_SIZE: '10',
     NQE_SUBJECTS: 'a.*',
     NQE_EXCLUDE_SUBJECTS: 'a.b',
-    NQE_NO_SUBSCRIPTION_METRICS: 'true',
+    NQE_DETAILED_METRICS: 'true',
     NQE_LOG_LEVEL: 'warn',
   };
   const c = run([], env);
@@ -70,7 +71,7 @@ test('environment variables, and flags win over them', () => {
   assert.equal(c.pageSize, 10);
   assert.deepEqual(c.subjects, ['a.*']);
   assert.deepEqual(c.excludeSubjects, ['a.b']);
-  assert.equal(c.subscriptionMetrics, false);
+  assert.equal(c.detailedMetrics, true);
   assert.equal(c.logLevel, 'warn');
   const flagged = run(['--server', 'z=http://z:1', '--timeout', '9'], env);
   assert.deepEqual(
@@ -78,6 +79,32 @@ test('environment variables, and flags win over them', () => {
     ['z'],
   );
   assert.equal(flagged.timeoutSeconds, 9);
+});
+
+test('--no-subscription-metrics is accepted and does nothing but warn: leaving the per-subscription series out is the default', () => {
+  for (const [argv, env, from] of [
+    [['--no-subscription-metrics'], {}, '--no-subscription-metrics'],
+    [[], { NQE_NO_SUBSCRIPTION_METRICS: 'true' }, 'NQE_NO_SUBSCRIPTION_METRICS'],
+  ] as const) {
+    const c = run([...argv], env);
+    assert.equal(c.detailedMetrics, false, from);
+    assert.equal(c.warnings.length, 1, from);
+    assert.match(
+      c.warnings[0]!,
+      new RegExp(`^${from} has no effect and can be removed: leaving the per-subscription stan_subscription_\\* series out of /metrics is the default now`),
+    );
+    assert.match(c.warnings[0]!, /--detailed-metrics puts them back on \/metrics/);
+  }
+  // Whoever set it to false wanted them on /metrics: it says how that is done now.
+  const wanted = run([], { NQE_NO_SUBSCRIPTION_METRICS: 'false' });
+  assert.equal(wanted.detailedMetrics, false);
+  assert.deepEqual(wanted.warnings.length, 1);
+  assert.match(
+    wanted.warnings[0]!,
+    /^NQE_NO_SUBSCRIPTION_METRICS "false" has no effect .* on \/metrics only with --detailed-metrics \(NQE_DETAILED_METRICS=true\)$/,
+  );
+  // With --detailed-metrics beside it, the detailed families are on /metrics.
+  assert.equal(run(['--no-subscription-metrics', '--detailed-metrics']).detailedMetrics, true);
 });
 
 test('credentials in the URL become an Authorization header, held as a secret, and leave the URL', () => {
@@ -153,6 +180,8 @@ test('bad input names the flag or variable and what to write instead', () => {
   refused(['--log-level', 'loud'], /--log-level "loud": write one of fatal, error, warn, info, debug, trace, silent/);
   refused([], /NQE_TIMEOUT "x": must be a number/, { NQE_TIMEOUT: 'x' });
   refused([], /NQE_NO_SUBSCRIPTION_METRICS "maybe": write true or false/, { NQE_NO_SUBSCRIPTION_METRICS: 'maybe' });
+  refused([], /NQE_DETAILED_METRICS "maybe": write true or false/, { NQE_DETAILED_METRICS: 'maybe' });
+  refused(['--detailed-metrics=yes'], /--detailed-metrics takes no value: write it alone/);
   refused([], /NQE_SERVERS "oops": missing NAME=/, { NQE_SERVERS: 'oops' });
 });
 

@@ -6,10 +6,11 @@ import { startTestExporter } from '../../harness/exporter.js';
 import { jetStreamRecording, type Recording, recordedText, serveRecorded, stanRecording } from '../../harness/recorded-monitor.js';
 
 /**
- * The golden exposition: /metrics of the real exporter reading the recorded pages of each
- * scenario (test/fixtures, served again on 127.0.0.1), compared with test/golden/SCENARIO.txt.
- * A changed name, help text, label or value shows as a diff here. After an intended change,
- * regenerate with `npm run golden:update` and review the diff of test/golden/.
+ * The golden exposition: /metrics and /metrics/detailed of the real exporter reading the recorded
+ * pages of each scenario (test/fixtures, served again on 127.0.0.1), compared with
+ * test/golden/SCENARIO.txt and SCENARIO.detailed.txt. A changed name, help text, label or value
+ * shows as a diff here. After an intended change, regenerate with `npm run golden:update` and
+ * review the diff of test/golden/. With --detailed-metrics, /metrics is the two together.
  *
  * What changes from run to run is written so that it does not (the rules of `stable` below):
  * - the clock is the recorded `now` of the scenario's pages (Date is mocked), so ages are those
@@ -106,6 +107,21 @@ function diff(expected: string, actual: string): string {
   return lines.join('\n');
 }
 
+/** Compares `actual` with test/golden/`file`, or writes it there with UPDATE_GOLDEN=1. */
+function checkGolden(path: string, file: string, actual: string): void {
+  if (UPDATE) {
+    mkdirSync(GOLDEN, { recursive: true });
+    writeFileSync(`${GOLDEN}${file}`, actual);
+    return;
+  }
+  const expected = readFileSync(`${GOLDEN}${file}`, 'utf8');
+  if (actual !== expected)
+    assert.fail(`${path} differs from test/golden/${file} (after an intended change: npm run golden:update, and review the diff):\n${diff(expected, actual)}`);
+}
+
+/** The exposition's lines that are neither empty nor an OpenMetrics # EOF. */
+const linesOf = (text: string): string[] => text.split('\n').filter((line) => line !== '' && line !== '# EOF');
+
 for (const scenario of SCENARIOS) {
   test(`golden exposition: ${scenario.name}`, async (t) => {
     const now = Date.parse((JSON.parse(recordedText(scenario.clockFrom)) as { now: string }).now);
@@ -114,21 +130,37 @@ for (const scenario of SCENARIOS) {
     const served = await Promise.all(scenario.nodes.map((node) => serveRecorded(node.recording)));
     t.after(() => Promise.all(served.map((s) => s.close())));
     const ports = new Map(served.map((s, i) => [new URL(s.url).port, scenario.nodes[i]!.name.split('/')[1]!]));
-    const exporter = await startTestExporter([...scenario.nodes.flatMap((node, i) => [node.flag, `${node.name}=${served[i]!.url}`]), ...(scenario.args ?? [])]);
+    const args = [...scenario.nodes.flatMap((node, i) => [node.flag, `${node.name}=${served[i]!.url}`]), ...(scenario.args ?? [])];
+    const exporter = await startTestExporter(args);
     t.after(() => exporter.close());
-    const res = await fetch(`${exporter.url}/metrics`);
-    assert.equal(res.status, 200);
-    const actual = stable(await res.text(), ports);
-    const path = `${GOLDEN}${scenario.name}.txt`;
-    if (UPDATE) {
-      mkdirSync(GOLDEN, { recursive: true });
-      writeFileSync(path, actual);
-      return;
-    }
-    const expected = readFileSync(path, 'utf8');
-    if (actual !== expected)
-      assert.fail(
-        `/metrics differs from test/golden/${scenario.name}.txt (after an intended change: npm run golden:update, and review the diff):\n${diff(expected, actual)}`,
-      );
+    const withDetailed = await startTestExporter([...args, '--detailed-metrics']);
+    t.after(() => withDetailed.close());
+    const get = async (url: string): Promise<string> => {
+      const res = await fetch(url);
+      assert.equal(res.status, 200, url);
+      return stable(await res.text(), ports);
+    };
+    // Asked for at once, both answers come from one collection.
+    const [metrics, detailed] = await Promise.all([get(`${exporter.url}/metrics`), get(`${exporter.url}/metrics/detailed`)]);
+    checkGolden('/metrics', `${scenario.name}.txt`, metrics);
+    checkGolden('/metrics/detailed', `${scenario.name}.detailed.txt`, detailed);
+
+    // --detailed-metrics: /metrics is the default families and the detailed ones, each in its order (the defaults before the split).
+    const union = linesOf(await get(`${withDetailed.url}/metrics`));
+    const defaults = new Set(linesOf(metrics));
+    const detailedLines = new Set(linesOf(detailed));
+    assert.deepEqual(
+      union.filter((line) => !defaults.has(line) && !detailedLines.has(line)),
+      [],
+      'lines of /metrics with --detailed-metrics that neither endpoint has without it',
+    );
+    assert.deepEqual(
+      union.filter((line) => defaults.has(line)),
+      linesOf(metrics),
+    );
+    assert.deepEqual(
+      union.filter((line) => detailedLines.has(line)),
+      linesOf(detailed),
+    );
   });
 }

@@ -42,7 +42,11 @@ const VALUES: ReadonlyArray<readonly [string, unknown, string]> = [
   ],
   ['subjects', [], 'Export only channels matching these NATS subject patterns (* and >); [] exports all.'],
   ['excludeSubjects', [], 'Leave out channels matching these patterns (wins over subjects).'],
-  ['subscriptionMetrics', true, 'The per-subscription stan_subscription_* series; false keeps only the queue series.'],
+  [
+    'detailedMetrics',
+    false,
+    'true also puts the detailed families on /metrics (the per-subscription stan_subscription_*\nseries, and the per channel, stream and queue families no dashboard or alert reads), as the\ndefaults were before they were split off; /metrics/detailed serves them either way\n(docs/metrics.md#series-audit).',
+  ],
   ['timeoutSeconds', 5, 'Deadline for everything asked of one server in one scrape; keep it under the scrape timeout.'],
   ['logLevel', 'info', 'fatal, error, warn, info, debug, trace or silent.'],
   [
@@ -145,7 +149,9 @@ export function valuesSchema(): string {
       },
       subjects: stringList,
       excludeSubjects: stringList,
-      subscriptionMetrics: { type: 'boolean' },
+      detailedMetrics: { type: 'boolean' },
+      // The value detailedMetrics replaced: still valid, so that existing values files still install; NOTES.txt says it does nothing.
+      subscriptionMetrics: { type: 'boolean', description: 'No effect: replaced by detailedMetrics.' },
       timeoutSeconds: { type: 'number', exclusiveMinimum: 0 },
       logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
       webConfig: {
@@ -354,6 +360,12 @@ nats-queue-exporter {{ .Chart.AppVersion }} reads:
 
 3. Grafana: the ConfigMap {{ include "nqe.fullname" . }}-dashboards (label grafana_dashboard) in
    {{ .Values.dashboards.namespace | default .Release.Namespace }} holds the dashboards for Grafana's dashboard sidecar.
+{{- end }}
+
+{{- if hasKey .Values "subscriptionMetrics" }}
+
+The value subscriptionMetrics has no effect and can be removed: /metrics leaves the per-subscription
+series out by default now; detailedMetrics: true puts them back (docs/migration.md in the project).
 {{- end }}
 
 Queues worth a look: max by (server, subject, group, durable) (queue_msgs_pending)

@@ -78,7 +78,7 @@ function workerDeployment(native: boolean): string {
   const sidecar = exporterContainer({
     image: NAME,
     command: ['node', ...SIDECAR_NODE_FLAGS, 'dist/src/cli.js'],
-    args: ['--subjects', 'auto', '--no-subscription-metrics', ...EXAMPLE_SERVERS.flatMap((s) => ['--server', `${s.name}=${s.url}`])],
+    args: ['--subjects', 'auto', ...EXAMPLE_SERVERS.flatMap((s) => ['--server', `${s.name}=${s.url}`])],
     env: [{ name: 'NODE_OPTIONS', value: SIDECAR_NODE_OPTIONS }],
     resources: SIDECAR_RESOURCES,
     ...(native ? { restartPolicy: 'Always' as const } : {}),
@@ -107,7 +107,7 @@ the worker's last pending report may reach an exporter that is already stopping.
     ],
     [
       [...exporterPath, 'args'],
-      "Only the channels this pod's workers report; every sidecar of a group would otherwise\nexport every member's subscription series. prod: one FT pair, its two nodes.",
+      "Only the channels this pod's workers report; /metrics leaves out the per-subscription series,\nwhich every sidecar of a group would export for every member. prod: one FT pair, its two nodes.",
     ],
     [[...exporterPath, 'resources'], 'npm run footprint, on Node 24 as in the image: about 62 MB idle, 72 MB after 1,000 scrapes.'],
   ]);

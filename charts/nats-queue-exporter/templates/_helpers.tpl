@@ -91,8 +91,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - name: NQE_EXCLUDE_SUBJECTS
   value: {{ join "," . | quote }}
 {{- end }}
-{{- if not .Values.subscriptionMetrics }}
-- name: NQE_NO_SUBSCRIPTION_METRICS
+{{- if .Values.detailedMetrics }}
+- name: NQE_DETAILED_METRICS
   value: "true"
 {{- end }}
 - name: NQE_TIMEOUT

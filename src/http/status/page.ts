@@ -16,7 +16,7 @@ export function statusPageHtml(version: string): string {
 <link rel="stylesheet" href="status.css"><script src="status.js" defer></script></head>
 <body>
 <header><h1>nats-queue-exporter <span class="version">${escapeHtml(version)}</span></h1>
-<nav><a href="metrics">/metrics</a> <a href="api/v1/queues">/api/v1/queues</a> <a href="healthz">/healthz</a> <a href="readyz">/readyz</a></nav></header>
+<nav><a href="metrics">/metrics</a> <a href="metrics/detailed">/metrics/detailed</a> <a href="api/v1/queues">/api/v1/queues</a> <a href="healthz">/healthz</a> <a href="readyz">/readyz</a></nav></header>
 <main>
 <p id="status" role="status">loading api/v1/queues</p>
 <noscript><p>This page needs JavaScript; the same data is at <a href="api/v1/queues">/api/v1/queues</a>.</p></noscript>
