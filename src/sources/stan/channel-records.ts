@@ -30,6 +30,10 @@ interface Kept {
   channel: Channel;
   /** For each subscription record, in the order of `bytes`: which consumer (group and durable) it belongs to. */
   consumerOf: Int32Array;
+  /** The same record in other orders of its subscriptions, as the server sent them (at most MAX_OTHER_ORDERS). */
+  orders?: Buffer[];
+  /** Where its subscription records lie (subscriptionRanges), found at the first reordered record that needs them. */
+  ranges?: SubscriptionRanges | null;
   /** The last scrape that saw it. */
   seen: number;
 }
@@ -56,6 +60,12 @@ const SUBSCRIPTIONS_OPEN = Buffer.from('\n      "subscriptions": [');
 const SUBSCRIPTION_OPENS = Buffer.from('\n        {');
 const SUBSCRIPTION_CLOSES = Buffer.from('\n        }');
 
+/**
+ * Other orders of one record kept: a channel with two queue groups comes in two orders, found
+ * then by one comparison of bytes each instead of record by record.
+ */
+const MAX_OTHER_ORDERS = 3;
+
 /** Subscriptions of a record above which the order-free comparison is not tried (the record is read). */
 const MAX_REORDERED_SUBSCRIPTIONS = 64;
 
@@ -81,7 +91,10 @@ export class ChannelRecords {
   /** Bytes of the records kept. */
   get bytes(): number {
     let bytes = 0;
-    for (const kept of this.#kept.values()) bytes += kept.bytes.length;
+    for (const kept of this.#kept.values()) {
+      bytes += kept.bytes.length;
+      for (const order of kept.orders ?? []) bytes += order.length;
+    }
     return bytes;
   }
 
@@ -102,11 +115,10 @@ export class ChannelRecords {
     const length = end - start;
     if (kept.bytes.length !== length) return undefined;
     const record = page.subarray(start, end);
-    if (record.compare(kept.bytes) !== 0) {
-      const consumerOf = sameSubscriptionsReordered(kept, record);
-      if (consumerOf === undefined) return undefined;
-      kept.consumerOf = consumerOf;
-      kept.bytes = Buffer.from(record);
+    if (record.compare(kept.bytes) !== 0 && !kept.orders?.some((order) => record.compare(order) === 0)) {
+      if (!sameSubscriptionsReordered(kept, record)) return undefined;
+      // The same channel in another order: kept too (a copy), so that it is found by its bytes next time.
+      if ((kept.orders ??= []).length < MAX_OTHER_ORDERS) kept.orders.push(Buffer.from(record));
     }
     kept.seen = this.#scrape;
     return kept.channel;
@@ -121,8 +133,15 @@ export class ChannelRecords {
   }
 }
 
+interface SubscriptionRanges {
+  /** Where the channel's own fields end (the subscriptions field starts). */
+  fieldsEnd: number;
+  /** Start and end of each subscription record. */
+  ranges: number[];
+}
+
 /** The byte ranges of a record's subscription records, or undefined when it is not laid out as expected. */
-function subscriptionRanges(record: Buffer): { fieldsEnd: number; ranges: number[] } | undefined {
+function subscriptionRanges(record: Buffer): SubscriptionRanges | undefined {
   const open = record.indexOf(SUBSCRIPTIONS_OPEN);
   if (open < 0) return undefined;
   const ranges: number[] = [];
@@ -142,27 +161,26 @@ function subscriptionRanges(record: Buffer): { fieldsEnd: number; ranges: number
 /**
  * Whether `record` holds the channel fields of `kept` and its subscription records in another
  * order, with the records of each consumer in the kept order (so that buildChannel, which orders
- * them by consumer and keeps the order within one, would make the same channel). If so, the
- * consumer of each subscription in the new order; otherwise undefined.
+ * them by consumer and keeps the order within one, would make the same channel).
  */
-function sameSubscriptionsReordered(kept: Kept, record: Buffer): Int32Array | undefined {
-  const before = subscriptionRanges(kept.bytes);
+function sameSubscriptionsReordered(kept: Kept, record: Buffer): boolean {
+  if (kept.ranges === undefined) kept.ranges = subscriptionRanges(kept.bytes) ?? null;
+  const before = kept.ranges;
   const now = subscriptionRanges(record);
-  if (before === undefined || now === undefined) return undefined;
-  if (before.fieldsEnd !== now.fieldsEnd || before.ranges.length !== now.ranges.length) return undefined;
-  if (record.compare(kept.bytes, 0, before.fieldsEnd, 0, now.fieldsEnd) !== 0) return undefined;
+  if (before === null || now === undefined) return false;
+  if (before.fieldsEnd !== now.fieldsEnd || before.ranges.length !== now.ranges.length) return false;
+  if (record.compare(kept.bytes, 0, before.fieldsEnd, 0, now.fieldsEnd) !== 0) return false;
   const n = now.ranges.length / 2;
-  if (kept.consumerOf.length !== n) return undefined;
+  if (kept.consumerOf.length !== n) return false;
   // What lies between the subscription records, and after the last, is the same bytes.
   for (let i = 0; i <= n; i++) {
     const gapFrom = i === 0 ? now.fieldsEnd : now.ranges[2 * i - 1]!;
     const gapTo = i === n ? record.length : now.ranges[2 * i]!;
     const keptFrom = i === 0 ? before.fieldsEnd : before.ranges[2 * i - 1]!;
     const keptTo = i === n ? kept.bytes.length : before.ranges[2 * i]!;
-    if (record.compare(kept.bytes, keptFrom, keptTo, gapFrom, gapTo) !== 0) return undefined;
+    if (record.compare(kept.bytes, keptFrom, keptTo, gapFrom, gapTo) !== 0) return false;
   }
   const used = new Uint8Array(n);
-  const consumerOf = new Int32Array(n);
   /** The last kept position matched for each consumer. */
   const lastOf = new Map<number, number>();
   for (let i = 0; i < n; i++) {
@@ -177,24 +195,51 @@ function sameSubscriptionsReordered(kept: Kept, record: Buffer): Int32Array | un
       const keptTo = before.ranges[2 * k + 1]!;
       if (keptTo - keptFrom === to - from && record.compare(kept.bytes, keptFrom, keptTo, from, to) === 0) match = k;
     }
-    if (match < 0) return undefined;
+    if (match < 0) return false;
     used[match] = 1;
     const consumer = kept.consumerOf[match]!;
     const last = lastOf.get(consumer);
-    if (last !== undefined && last > match) return undefined;
+    if (last !== undefined && last > match) return false;
     lastOf.set(consumer, match);
-    consumerOf[i] = consumer;
   }
-  return consumerOf;
+  return true;
 }
 
 /**
  * A copy of a kept channel for one scrape's snapshot: the ages a scrape sets on its consumers
  * (model/oldest-age.ts) are that scrape's own, and an earlier snapshot still being rendered
  * keeps its own. Subscriptions are never changed after buildChannel, so they are shared.
+ * Written out field by field, as buildChannel makes them (object spread was the slowest part of
+ * an unchanged scrape: npm run bench); test/unit/channel-records.test.ts holds a copy to a
+ * channel read cold.
  */
 export function copyChannel(channel: Channel): Channel {
-  const consumers: Consumer[] = new Array(channel.consumers.length);
-  for (let i = 0; i < consumers.length; i++) consumers[i] = { ...channel.consumers[i]! };
-  return { ...channel, consumers };
+  const kept = channel.consumers;
+  const consumers: Consumer[] = new Array(kept.length);
+  for (let i = 0; i < kept.length; i++) {
+    const c = kept[i]!;
+    consumers[i] = {
+      group: c.group,
+      durable: c.durable,
+      lastSent: c.lastSent,
+      undelivered: c.undelivered,
+      unacked: c.unacked,
+      pending: c.pending,
+      members: c.members,
+      stalledMembers: c.stalledMembers,
+      maxInflight: c.maxInflight,
+      offline: c.offline,
+      evicted: c.evicted,
+    };
+  }
+  return {
+    name: channel.name,
+    messages: channel.messages,
+    bytes: channel.bytes,
+    firstSeq: channel.firstSeq,
+    lastSeq: channel.lastSeq,
+    subscriptionCount: channel.subscriptionCount,
+    consumers,
+    subscriptions: channel.subscriptions,
+  };
 }
