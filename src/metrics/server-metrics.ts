@@ -206,13 +206,14 @@ function hash(text: string): number {
 }
 
 /**
- * Channel label bytes by their text, kept while one of the last two snapshots used them: a
- * channel gets the same bytes object from scrape to scrape, which is how a cached block
- * (segment-cache.ts) knows its labels are the same.
+ * Channel label bytes by server and channel, kept while one of the last two snapshots used them:
+ * a channel gets the same bytes object from scrape to scrape, which is how a cached block
+ * (segment-cache.ts) knows its labels are the same. Found by the server's and channel's names,
+ * so that the label text is only made for a channel not seen before.
  */
 class ChannelLabels {
-  #current = new Map<string, ChannelLabel>();
-  #previous = new Map<string, ChannelLabel>();
+  #current = new Map<string, Map<string, ChannelLabel>>();
+  #previous = new Map<string, Map<string, ChannelLabel>>();
 
   /** A snapshot's labels are being built: what the one before did not use is forgotten. */
   nextSnapshot(): void {
@@ -220,12 +221,24 @@ class ChannelLabels {
     this.#current = new Map();
   }
 
-  get(text: string): ChannelLabel {
-    let label = this.#current.get(text);
-    if (label !== undefined) return label;
-    label = this.#previous.get(text) ?? { bytes: labelBytes(text), startsBlock: hash(text) % BLOCK_CHANNELS === 0 };
-    this.#current.set(text, label);
-    return label;
+  /** The labels of one server's channels: by account (undefined: the default one) and name, `text` making the label text when new. */
+  ofServer(server: string): (account: string | undefined, name: string, text: () => string) => ChannelLabel {
+    let current = this.#current.get(server);
+    if (current === undefined) this.#current.set(server, (current = new Map()));
+    const byName = current;
+    const previous = this.#previous.get(server);
+    return (account, name, text) => {
+      const key = account === undefined ? name : `${account}\u0000${name}`;
+      let label = byName.get(key);
+      if (label !== undefined) return label;
+      label = previous?.get(key);
+      if (label === undefined) {
+        const made = text();
+        label = { bytes: labelBytes(made), startsBlock: hash(made) % BLOCK_CHANNELS === 0 };
+      }
+      byName.set(key, label);
+      return label;
+    };
   }
 }
 
@@ -354,10 +367,13 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       add(cached.limits, nodeBytes, NO_LABELS, n.limits);
     }
     const channelLevel = jetstream ? cached.streams : cached.channels;
+    const labelOf = channelLabels.ofServer(s.name);
     let inBlock = 0;
     for (const c of s.channels) {
-      const accountLabel = c.account === undefined ? '' : `,account="${escapeLabelValue(c.account)}"`;
-      const label = channelLabels.get(`${serverLabel}${accountLabel},subject="${escapeLabelValue(c.name)}"`);
+      const label = labelOf(c.account, c.name, () => {
+        const accountLabel = c.account === undefined ? '' : `,account="${escapeLabelValue(c.account)}"`;
+        return `${serverLabel}${accountLabel},subject="${escapeLabelValue(c.name)}"`;
+      });
       // A server's first channel starts a block: blocks never span servers.
       if (inBlock === 0 || label.startsBlock || inBlock >= MAX_BLOCK_CHANNELS) {
         startBlock(channelLevel);

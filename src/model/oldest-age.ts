@@ -59,7 +59,8 @@ export class OldestAges {
 
   /**
    * Records the channels' last sequences (and the publish times the server reports) and sets each
-   * consumer's oldestUndeliveredAge, and oldestUnackedAge where the backend gave oldestUnacked.
+   * consumer's oldestUndeliveredAge, and oldestUnackedAge where the backend gave oldestUnacked
+   * (undefined where nothing can be said).
    * With `times`, looks up at most lookupsPerScrape publish times not known yet, first for the
    * undelivered messages, until `signal`. Returns how many were looked up.
    */
@@ -94,12 +95,14 @@ export class OldestAges {
         // Without a range from the backend, the message is the one after the cursor (NATS Streaming).
         const range = consumer.undeliveredRange;
         const age = seq === undefined ? NOTHING_WAITS : this.#ageOf(server, channel, consumer, '', range?.from ?? seq, range?.to ?? seq, range?.firstOn, nowMs);
-        if (age) consumer.oldestUndeliveredAge = age;
+        // Set, or cleared, on every scrape: a consumer reused from the scrape before (an unchanged
+        // NATS Streaming channel) must not keep that scrape's age.
+        if (age !== undefined || consumer.oldestUndeliveredAge !== undefined) consumer.oldestUndeliveredAge = age;
         const unacked = consumer.oldestUnacked;
         if (unacked === undefined) continue;
         const unackedAge =
           unacked === null ? NOTHING_WAITS : this.#ageOf(server, channel, consumer, 'unacked', unacked.from, unacked.to, unacked.firstOn, nowMs);
-        if (unackedAge) consumer.oldestUnackedAge = unackedAge;
+        if (unackedAge !== undefined || consumer.oldestUnackedAge !== undefined) consumer.oldestUnackedAge = unackedAge;
       }
     }
     return wanted.size;
@@ -143,16 +146,15 @@ export class OldestAges {
     firstOn: readonly string[] | undefined,
     nowMs: number,
   ): MessageAge | undefined {
-    const consumerKey = () => `${channelKey(channel)}\u0000${consumer.group}\u0000${consumer.durable}\u0000${which}`;
     const key = this.#exact.size === 0 ? undefined : lookupKey(channel, from, to, firstOn);
     const exact = key === undefined ? undefined : this.#exact.get(key);
     if (exact !== undefined) {
-      setBounded(this.#lastExact, consumerKey(), exact);
+      setBounded(this.#lastExact, consumerKey(channel, consumer, which), exact);
       return { seconds: secondsSince(exact, nowMs), kind: 'exact' };
     }
     const estimate = this.#history.publishTimeBetween(server, channelKey(channel), from, to);
     if (estimate && estimate.kind !== 'at_least') return { seconds: secondsSince(estimate.atMs, nowMs), kind: estimate.kind };
-    const lastExact = this.#lastExact.size === 0 ? undefined : this.#lastExact.get(consumerKey());
+    const lastExact = this.#lastExact.size === 0 ? undefined : this.#lastExact.get(consumerKey(channel, consumer, which));
     if (lastExact !== undefined) return { seconds: secondsSince(lastExact, nowMs), kind: 'estimated' };
     return estimate && { seconds: secondsSince(estimate.atMs, nowMs), kind: 'at_least' };
   }
@@ -173,6 +175,11 @@ export function undeliveredRange(channel: Channel, consumer: Consumer): SeqRange
   const seq = firstUndelivered(channel, consumer);
   if (seq === undefined) return undefined;
   return consumer.undeliveredRange ?? { from: seq, to: seq };
+}
+
+/** Names a consumer's undelivered ('') or unacked message in the last exact times. */
+function consumerKey(channel: Channel, consumer: Consumer, which: string): string {
+  return `${channelKey(channel)}\u0000${consumer.group}\u0000${consumer.durable}\u0000${which}`;
 }
 
 /** Channels of different accounts may share a name. */

@@ -141,17 +141,25 @@ class ChannelPoints {
 
 /** The publish history of every channel the exporter reads, by logical server and channel. */
 export class PublishHistory {
-  readonly #channels = new Map<string, ChannelPoints>();
+  /** By server, then channel: no key is made per lookup (40,000 a scrape at 10,000 channels). */
+  readonly #servers = new Map<string, Map<string, ChannelPoints>>();
+  #size = 0;
   #lastSweepMs = 0;
+
+  #points(server: string, channel: string): ChannelPoints | undefined {
+    return this.#servers.get(server)?.get(channel);
+  }
 
   /** One observation of a channel's last sequence, with its publish time when the server reports it. */
   record(server: string, channel: string, lastSeq: number, nowMs: number, lastPublishedMs?: number): void {
-    const key = `${server}\u0000${channel}`;
-    let points = this.#channels.get(key);
+    let channels = this.#servers.get(server);
+    if (channels === undefined) this.#servers.set(server, (channels = new Map()));
+    let points = channels.get(channel);
     if (points === undefined) {
-      if (this.#channels.size >= MAX_CHANNELS) return;
+      if (this.#size >= MAX_CHANNELS) return;
       points = new ChannelPoints();
-      this.#channels.set(key, points);
+      channels.set(channel, points);
+      this.#size++;
     }
     points.record(lastSeq, nowMs, lastPublishedMs);
     if (nowMs - this.#lastSweepMs > FORGET_AFTER_MS / 4) this.#forget(nowMs);
@@ -159,25 +167,32 @@ export class PublishHistory {
 
   /** The server reports that `firstSeq`, the oldest message of a channel recorded this scrape, was published at `publishedMs`. */
   anchorFirst(server: string, channel: string, firstSeq: number, publishedMs: number): void {
-    this.#channels.get(`${server}\u0000${channel}`)?.anchorFirst(firstSeq, publishedMs);
+    this.#points(server, channel)?.anchorFirst(firstSeq, publishedMs);
   }
 
   /** When message `seq` of the channel was published, or undefined when the history cannot say. */
   publishTime(server: string, channel: string, seq: number): PublishTime | undefined {
-    return this.#channels.get(`${server}\u0000${channel}`)?.publishTime(seq);
+    return this.#points(server, channel)?.publishTime(seq);
   }
 
   /** When the first of some messages between `from` and `to` (which one is not known) was published. */
   publishTimeBetween(server: string, channel: string, from: number, to: number): PublishTime | undefined {
-    return this.#channels.get(`${server}\u0000${channel}`)?.publishTimeBetween(from, to);
+    return this.#points(server, channel)?.publishTimeBetween(from, to);
   }
 
   get size(): number {
-    return this.#channels.size;
+    return this.#size;
   }
 
   #forget(nowMs: number): void {
     this.#lastSweepMs = nowMs;
-    for (const [key, points] of this.#channels) if (nowMs - points.touchedMs > FORGET_AFTER_MS) this.#channels.delete(key);
+    for (const [server, channels] of this.#servers) {
+      for (const [key, points] of channels) {
+        if (nowMs - points.touchedMs <= FORGET_AFTER_MS) continue;
+        channels.delete(key);
+        this.#size--;
+      }
+      if (channels.size === 0) this.#servers.delete(server);
+    }
   }
 }

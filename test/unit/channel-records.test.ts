@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { buildChannel } from '../../src/model/consumers.js';
 import type { Channel } from '../../src/model/types.js';
-import { ChannelRecords, copyChannel } from '../../src/sources/stan/channel-records.js';
+import { ChannelRecords } from '../../src/sources/stan/channel-records.js';
 import { NameTable, readChannelsPage } from '../../src/sources/stan/channelsz-reader.js';
 
 // Recorded from nats-streaming-server v0.25.6 (see test/fixtures/README.md): "jobs" has a durable,
@@ -28,11 +28,11 @@ function warm(records: ChannelRecords, body: Buffer): { reused: string[]; channe
   const channels = page.channels.map((read) => {
     if (read.built) {
       reused.push(read.facts.name);
-      return copyChannel(read.built);
+      return read.built;
     }
     const channel = buildChannel(read.facts, read.subscriptions);
     if (read.record) records.keep(read.record.key, read.record.bytes, channel, read.record.consumerOf);
-    return copyChannel(channel);
+    return channel;
   });
   records.endScrape();
   return { reused, channels };

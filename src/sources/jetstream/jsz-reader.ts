@@ -1,4 +1,5 @@
 import type { JetStreamTotals } from '../../model/types.js';
+import { StreamRecords } from './stream-records.js';
 import { uint } from '../field-table.js';
 import { CLOSE_ARRAY, END, NOT_SURE, Reader, StringTable } from '../json-bytes.js';
 import { ACCOUNT, API, CONSUMER, CONSUMER_CONFIG, JSZ_PAGE, PLACEMENT, SEQUENCE, SERVER_CONFIG, STREAM, STREAM_STATE } from './fields.js';
@@ -298,7 +299,23 @@ function readStream(r: Reader, names: StringTable): JszStream {
   return stream;
 }
 
-function readAccount(r: Reader, names: StringTable): JszAccount {
+/** The stream at the reader: the kept one when its record is the same as at the last sweep, else read (and kept). */
+function readOrReuseStream(r: Reader, body: Buffer, names: StringTable, records: StreamRecords, account: string): JszStream {
+  r.peek();
+  const place = records.locate(body, r.at());
+  if (place === undefined) return readStream(r, names);
+  const reused = records.reuse(body, place, account);
+  if (reused !== undefined) {
+    r.jump(place.end);
+    return reused;
+  }
+  const stream = readStream(r, names);
+  // Kept only when the strict reader ended the record exactly where the layout said it ends.
+  if (r.at() === place.end) records.keep(account, place.key, body.subarray(place.start, place.end), stream);
+  return stream;
+}
+
+function readAccount(r: Reader, names: StringTable, body: Buffer, records: StreamRecords | undefined): JszAccount {
   const account: JszAccount = { id: '', name: '', streams: [] };
   let seen = 0;
   for (let key = r.firstKey(ACCOUNT.keys); key !== END; key = r.nextKey(ACCOUNT.keys)) {
@@ -313,7 +330,8 @@ function readAccount(r: Reader, names: StringTable): JszAccount {
       case A_STREAMS: {
         const streams: JszStream[] = [];
         if (r.opensList()) {
-          do streams.push(readStream(r, names));
+          // An account's id comes before its streams in the server's answer; without it, nothing is kept.
+          do streams.push(records === undefined || account.id === '' ? readStream(r, names) : readOrReuseStream(r, body, names, records, account.id));
           while (r.more(CLOSE_ARRAY));
         }
         account.streams = streams;
@@ -327,7 +345,7 @@ function readAccount(r: Reader, names: StringTable): JszAccount {
   return account;
 }
 
-function readTop(r: Reader, names: StringTable): JszPage {
+function readTop(r: Reader, names: StringTable, body: Buffer, records: StreamRecords | undefined): JszPage {
   const totals: JetStreamTotals = {
     memoryBytes: 0,
     storageBytes: 0,
@@ -398,7 +416,7 @@ function readTop(r: Reader, names: StringTable): JszPage {
       case P_ACCOUNT_DETAILS: {
         const accounts: JszAccount[] = [];
         if (r.opensList()) {
-          do accounts.push(readAccount(r, names));
+          do accounts.push(readAccount(r, names, body, records));
           while (r.more(CLOSE_ARRAY));
         }
         page.accounts = accounts;
@@ -417,10 +435,10 @@ function readTop(r: Reader, names: StringTable): JszPage {
  * reader is not sure of it: then parse it with those for a precise error. Names (accounts,
  * streams, consumers, leaders) come from `names`, the same table for every page of a server.
  */
-export function readJszPage(body: Buffer, names: StringTable = new StringTable()): JszPage | undefined {
+export function readJszPage(body: Buffer, names: StringTable = new StringTable(), records?: StreamRecords): JszPage | undefined {
   const r = new Reader(body);
   try {
-    const page = readTop(r, names);
+    const page = readTop(r, names, body, records);
     return r.atEnd() ? page : undefined;
   } catch (err) {
     if (err === NOT_SURE) return undefined;
@@ -443,11 +461,13 @@ export interface MonitorGet {
  */
 export class JszPageReader {
   readonly #names = new StringTable();
+  /** The last sweep's stream records: a stream whose record comes back the same is not read again. */
+  readonly records = new StreamRecords();
   /** Pages left to the checked parser since the count was last set to 0. */
   checkedPages = 0;
 
   read(get: MonitorGet, path: string, where: string): Promise<JszPage> {
-    return get.body(path, (body) => readJszPage(body, this.#names) ?? this.#checked(get, path, body, where));
+    return get.body(path, (body) => readJszPage(body, this.#names, this.records) ?? this.#checked(get, path, body, where));
   }
 
   #checked(get: MonitorGet, path: string, body: Buffer, where: string): JszPage {

@@ -30,6 +30,11 @@ export class JszNodeReader {
     this.#pageSize = pageSize;
   }
 
+  /** Bytes of the stream records kept for the next read. */
+  get cacheBytes(): number {
+    return this.#pages.records.bytes;
+  }
+
   /** /jsz pages of the last read (failed or not) that the fast reader left to the checked parser. */
   get checkedPages(): number {
     return this.#pages.checkedPages;
@@ -37,6 +42,7 @@ export class JszNodeReader {
 
   async read(get: MonitorGet): Promise<JetStreamNodeRead> {
     this.#pages.checkedPages = 0;
+    this.#pages.records.beginSweep();
     const readVarz = () => get.body(VARZ_PATH, (body) => parseVarz(get.json(VARZ_PATH, body)));
     const [jsz, fresh] = await Promise.all([readAllAccounts(get, this.#pageSize, this.#pages), this.#identity ? undefined : readVarz()]);
     let identity = fresh ?? this.#identity!;
@@ -48,6 +54,7 @@ export class JszNodeReader {
       );
     }
     this.#identity = identity;
+    this.#pages.records.endSweep();
     return { identity, jsz: jsz.first, streams: nodeStreams(jsz.accounts, identity.serverName), pages: jsz.pages };
   }
 }

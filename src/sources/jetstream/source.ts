@@ -108,6 +108,12 @@ export class JetStreamSource {
     return snapshot;
   }
 
+  cacheBytes(): number {
+    let bytes = 0;
+    for (const node of this.#nodes) bytes += node.cacheBytes;
+    return bytes;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#nodes.map((n) => n.close()), this.#messageTimes?.close()]);
   }
@@ -125,6 +131,10 @@ class JetStreamNode {
     this.#opts = opts;
     this.#http = new MonitorHttpClient(target, { timeoutMs: opts.timeoutMs, connections: CONNECTIONS });
     this.#reader = new JszNodeReader(opts.pageSize);
+  }
+
+  get cacheBytes(): number {
+    return this.#reader.cacheBytes;
   }
 
   async read(deadline: AbortSignal): Promise<{ snapshot: NodeSnapshot; streams?: NodeStream[] }> {

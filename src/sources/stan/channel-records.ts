@@ -1,4 +1,4 @@
-import type { Channel, Consumer } from '../../model/types.js';
+import type { Channel } from '../../model/types.js';
 import { locateRecord, type RecordPlace, recordLayout } from '../record-layout.js';
 
 /**
@@ -26,7 +26,11 @@ import { locateRecord, type RecordPlace, recordLayout } from '../record-layout.j
 interface Kept {
   /** A copy of the record's bytes (the pages' buffers are reused for the next answers). */
   bytes: Buffer;
-  /** The channel as buildChannel made it; never handed out itself (see copyChannel). */
+  /**
+   * The channel as buildChannel made it, handed to each scrape that finds the record the same.
+   * Nothing changes it but the ages each scrape sets on its consumers (model/oldest-age.ts), so
+   * an answer still being written from the scrape before may show a consumer's newer age.
+   */
   channel: Channel;
   /** For each subscription record, in the order of `bytes`: which consumer (group and durable) it belongs to. */
   consumerOf: Int32Array;
@@ -61,10 +65,20 @@ const SUBSCRIPTION_OPENS = Buffer.from('\n        {');
 const SUBSCRIPTION_CLOSES = Buffer.from('\n        }');
 
 /**
- * Other orders of one record kept: a channel with two queue groups comes in two orders, found
- * then by one comparison of bytes each instead of record by record.
+ * Other orders of one record kept: a channel with two queue groups comes in two orders, the
+ * second found then by one comparison of bytes instead of record by record.
  */
-const MAX_OTHER_ORDERS = 3;
+const MAX_OTHER_ORDERS = 1;
+
+/**
+ * A copy of a record in memory of its own: Buffer.from would put a record of a few kB in a
+ * shared pool slab, which any one record still kept holds whole.
+ */
+function copyOf(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
 
 /** Subscriptions of a record above which the order-free comparison is not tried (the record is read). */
 const MAX_REORDERED_SUBSCRIPTIONS = 64;
@@ -118,7 +132,7 @@ export class ChannelRecords {
     if (record.compare(kept.bytes) !== 0 && !kept.orders?.some((order) => record.compare(order) === 0)) {
       if (!sameSubscriptionsReordered(kept, record)) return undefined;
       // The same channel in another order: kept too (a copy), so that it is found by its bytes next time.
-      if ((kept.orders ??= []).length < MAX_OTHER_ORDERS) kept.orders.push(Buffer.from(record));
+      if ((kept.orders ??= []).length < MAX_OTHER_ORDERS) kept.orders.push(copyOf(record));
     }
     kept.seen = this.#scrape;
     return kept.channel;
@@ -129,7 +143,7 @@ export class ChannelRecords {
    * record's order, a number that is the same for subscriptions of the same group and durable.
    */
   keep(key: string, bytes: Buffer, channel: Channel, consumerOf: Int32Array): void {
-    this.#kept.set(key, { bytes: Buffer.from(bytes), channel, consumerOf, seen: this.#scrape });
+    this.#kept.set(key, { bytes: copyOf(bytes), channel, consumerOf, seen: this.#scrape });
   }
 }
 
@@ -203,43 +217,4 @@ function sameSubscriptionsReordered(kept: Kept, record: Buffer): boolean {
     lastOf.set(consumer, match);
   }
   return true;
-}
-
-/**
- * A copy of a kept channel for one scrape's snapshot: the ages a scrape sets on its consumers
- * (model/oldest-age.ts) are that scrape's own, and an earlier snapshot still being rendered
- * keeps its own. Subscriptions are never changed after buildChannel, so they are shared.
- * Written out field by field, as buildChannel makes them (object spread was the slowest part of
- * an unchanged scrape: npm run bench); test/unit/channel-records.test.ts holds a copy to a
- * channel read cold.
- */
-export function copyChannel(channel: Channel): Channel {
-  const kept = channel.consumers;
-  const consumers: Consumer[] = new Array(kept.length);
-  for (let i = 0; i < kept.length; i++) {
-    const c = kept[i]!;
-    consumers[i] = {
-      group: c.group,
-      durable: c.durable,
-      lastSent: c.lastSent,
-      undelivered: c.undelivered,
-      unacked: c.unacked,
-      pending: c.pending,
-      members: c.members,
-      stalledMembers: c.stalledMembers,
-      maxInflight: c.maxInflight,
-      offline: c.offline,
-      evicted: c.evicted,
-    };
-  }
-  return {
-    name: channel.name,
-    messages: channel.messages,
-    bytes: channel.bytes,
-    firstSeq: channel.firstSeq,
-    lastSeq: channel.lastSeq,
-    subscriptionCount: channel.subscriptionCount,
-    consumers,
-    subscriptions: channel.subscriptions,
-  };
 }

@@ -9,7 +9,7 @@ import type { AnswerCap, AnswerCaps } from '../answer-caps.js';
 import { MonitorHttpClient } from '../http-client.js';
 import { StanMessageTimes } from './message-times.js';
 import { NameTable, type ReadPage, readChannelsPage } from './channelsz-reader.js';
-import { ChannelRecords, copyChannel } from './channel-records.js';
+import { ChannelRecords } from './channel-records.js';
 import { parseChannel, parseChannelsPage, parseServerz, parseStorez } from './parse.js';
 
 export interface StanSourceOptions {
@@ -236,7 +236,7 @@ class StanNode {
           channel = buildChannel(read.facts, read.subscriptions);
           if (read.record) this.records.keep(read.record.key, read.record.bytes, channel, read.record.consumerOf);
         }
-        channels.push(copyChannel(channel));
+        channels.push(channel);
       }
       return { total: page.total, count: page.count, channels };
     };
