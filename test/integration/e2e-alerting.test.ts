@@ -168,7 +168,9 @@ describe('alert rules and dashboards with real Prometheus, Alertmanager, nats-st
 
   before(async () => {
     [stan, nats] = await Promise.all([startStan({ clusterId: 'e2e' }), startNatsServer()]);
-    exporter = await startTestExporter(['--server', `main=${stan.monitorUrl}`, '--jetstream', `js=${nats.monitorUrl}`]);
+    // --detailed-metrics: the queue dashboard's member panels read the per-subscription families,
+    // and every panel is checked for data below.
+    exporter = await startTestExporter(['--server', `main=${stan.monitorUrl}`, '--jetstream', `js=${nats.monitorUrl}`, '--detailed-metrics']);
     stack = await startAlertingStack([new URL(exporter.url).host], { inhibit: false });
     ({ prometheus, notifications } = stack);
   });

@@ -64,7 +64,7 @@ describe('gzipped answers made of cached segments', () => {
     for (let i = 0; i < 3; i++) await fetch(`${exporter.url}/metrics`, { headers: PROMETHEUS_HEADERS }).then((r) => r.arrayBuffer());
     await publish(sc, 'seg.0150', 'c');
     const headers = Object.entries(PROMETHEUS_HEADERS).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-    const raw = await run('curl', ['-sS', '-D', '-', '-o', '/dev/stdout', ...headers, `${exporter.url}/metrics`], { encoding: 'buffer', maxBuffer: 64 << 20 });
+    const raw = await run('curl', ['-sS', '-i', ...headers, `${exporter.url}/metrics`], { encoding: 'buffer', maxBuffer: 64 << 20 });
     const split = raw.stdout.indexOf('\r\n\r\n');
     assert.match(raw.stdout.subarray(0, split).toString('latin1'), /content-encoding: gzip/i);
     const body = raw.stdout.subarray(split + 4);

@@ -21,6 +21,7 @@ import { jetStreamRecording, type Recording, recordedText, serveRecorded, stanRe
  * - nats_queue_exporter_scrape_duration_seconds samples keep their labels, their value is
  *   written DURATION;
  * - nats_queue_exporter_build_info's version label is written VERSION (it changes with every release).
+ * - nats_queue_exporter_scrape_cache_bytes is written BYTES (it depends on the scrapes before).
  */
 
 const GOLDEN = fileURLToPath(new URL('../../../test/golden/', import.meta.url));
@@ -76,6 +77,7 @@ function stable(text: string, ports: Map<string, string>): string {
     line = line.replace(/127\.0\.0\.1:(\d+)/g, (all, port: string) => (ports.has(port) ? `${ports.get(port)}:8222` : all));
     if (line.startsWith('nats_queue_exporter_scrape_duration_seconds{')) line = line.replace(/ \S+$/, ' DURATION');
     if (line.startsWith('nats_queue_exporter_build_info{')) line = line.replace(/version="[^"]*"/, 'version="VERSION"');
+    if (line.startsWith('nats_queue_exporter_scrape_cache_bytes ')) line = line.replace(/ \S+$/, ' BYTES');
     out.push(line);
   }
   return out.join('\n');
