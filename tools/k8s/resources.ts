@@ -27,7 +27,7 @@ export type Resources = { requests: Record<string, string>; limits: Record<strin
  * A central exporter: requests cover its idle RSS on Node 24 and a scrape of a mid-sized server; the
  * limit covers the peak of the largest documented size (npm run bench; figures in docs/memory.md).
  */
-export const CENTRAL_RESOURCES: Resources = { requests: { cpu: '50m', memory: '160Mi' }, limits: { memory: '256Mi' } };
+export const CENTRAL_RESOURCES: Resources = { requests: { cpu: '50m', memory: '192Mi' }, limits: { memory: '384Mi' } };
 /**
  * A sidecar (`--subjects auto`): the request covers its RSS after scrapes on Node 24, the limit its
  * peak with room for a pod whose workers consume many channels (npm run footprint; docs/memory.md).
