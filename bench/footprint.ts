@@ -86,7 +86,6 @@ const exporter = spawn(
     `prod=${server.monitorUrl}`,
     '--subjects',
     'auto',
-    '--no-subscription-metrics',
     '--listen',
     `127.0.0.1:${port}`,
     '--probe-listen',

@@ -7,7 +7,7 @@
  *   3. a sidecar under the probe report flood of test/integration/probe-endpoint.test.ts (1,000 reports of
  *      ~100 kB, 25 at a time, /metrics scraped throughout), and another under 50 reports of 1 MiB
  *      at once, three times: peak at most 100 MB each;
- *   4. a sidecar (--subjects auto --no-subscription-metrics) reading the 20 channels its probes
+ *   4. a sidecar (--subjects auto) reading the 20 channels its probes
  *      report, 30 scrapes: the steady figure for the memory budget.
  * Prints the figures; exits 1 when a target is missed.
  */
@@ -68,7 +68,7 @@ async function post(probeUrl: string, body: object): Promise<number> {
 }
 
 /**
- * A sidecar as the manifests run it (--subjects auto --no-subscription-metrics, --probe-max-series
+ * A sidecar as the manifests run it (--subjects auto, --probe-max-series
  * 500 as in test/integration/probe-endpoint.test.ts) while `send` posts reports and /metrics is scraped
  * throughout; checks its peak.
  */
@@ -77,7 +77,7 @@ async function flooded(label: string, send: (probeUrl: string) => Promise<Map<nu
   const sidecar = await startOurs(
     label,
     server.monitorUrl,
-    ['--probe-listen', `127.0.0.1:${probePort}`, '--probe-max-series', '500', '--subjects', 'auto', '--no-subscription-metrics'],
+    ['--probe-listen', `127.0.0.1:${probePort}`, '--probe-max-series', '500', '--subjects', 'auto'],
     'server',
     SIDECAR_NODE,
   );
@@ -181,13 +181,13 @@ try {
     return statuses;
   });
 
-  console.log('4. a sidecar: --subjects auto --no-subscription-metrics, probes reporting 20 channels, 30 scrapes');
+  console.log('4. a sidecar: --subjects auto, probes reporting 20 channels, 30 scrapes');
   const autoPort = await freePort();
   const autoUrl = `http://127.0.0.1:${autoPort}`;
   const auto = await startOurs(
     'sidecar',
     server.monitorUrl,
-    ['--probe-listen', `127.0.0.1:${autoPort}`, '--subjects', 'auto', '--no-subscription-metrics'],
+    ['--probe-listen', `127.0.0.1:${autoPort}`, '--subjects', 'auto'],
     'server',
     SIDECAR_NODE,
   );
