@@ -184,13 +184,7 @@ try {
   console.log('4. a sidecar: --subjects auto, probes reporting 20 channels, 30 scrapes');
   const autoPort = await freePort();
   const autoUrl = `http://127.0.0.1:${autoPort}`;
-  const auto = await startOurs(
-    'sidecar',
-    server.monitorUrl,
-    ['--probe-listen', `127.0.0.1:${autoPort}`, '--subjects', 'auto'],
-    'server',
-    SIDECAR_NODE,
-  );
+  const auto = await startOurs('sidecar', server.monitorUrl, ['--probe-listen', `127.0.0.1:${autoPort}`, '--subjects', 'auto'], 'server', SIDECAR_NODE);
   const reported = Array.from({ length: 20 }, (_, i) => ({
     server: 'bench',
     subject: `memory.${i}`,
