@@ -11,15 +11,16 @@ export interface MetricsBody {
   end(): Promise<void>;
 }
 
-/** gzip at its fastest level: the answer is made anew for every scrape. */
+/**
+ * gzip at its fastest level, for the `gzip` encoding (the status page's JSON, made anew for every
+ * request). /metrics makes its own gzip member of cached segments (`gzipped`, gzip-segments.ts).
+ */
 const GZIP_LEVEL = 1;
 /**
- * An answer whose first chunk is no larger than this is sent as it is, even when the scraper
- * accepts gzip: the exposition writer hands on its first chunk at 256 KiB, or at the end of a
- * smaller answer, so this is a sidecar's or a small server's answer (tens of kB). Each gzip
- * stream costs a 64 KiB output buffer and objects that outlive the answer until a full GC, which
- * a sidecar scraped again and again keeps resident (npm run footprint; docs/benchmarks.md), to
- * save a few kB a scrape on the wire. Larger answers are gzipped as they stream.
+ * A `gzip` answer whose first chunk is no larger than this is sent as it is, even when the client
+ * accepts gzip: each gzip stream costs a 64 KiB output buffer and objects that outlive the answer
+ * until a full GC (npm run footprint; docs/benchmarks.md), to save a few kB on the wire. Larger
+ * answers are gzipped as they stream.
  */
 const UNZIPPED_BYTES = 64 * 1024;
 

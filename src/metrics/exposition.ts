@@ -253,13 +253,11 @@ export class ExpositionWriter {
     const prefix = this.#samplePrefix;
     const segment = segments.block(this.#familyName, labels, moreLabels, from, to, values, () => renderBlock(prefix, labels, moreLabels, from, to, values));
     if (segment === undefined) return;
-    if (this.#header !== undefined) {
-      const header = this.#header;
+    this.#seal();
+    const header = this.#header;
+    if (header !== undefined) {
       this.#header = undefined;
-      this.#seal();
       this.#emit(segments.header(`${this.#format}\u0000${this.#familyName}`, () => header));
-    } else {
-      this.#seal();
     }
     this.#emit(segment);
   }

@@ -97,11 +97,6 @@ export class ChannelRecords {
     for (const [key, kept] of this.#kept) if (kept.seen !== this.#scrape) this.#kept.delete(key);
   }
 
-  /** A scrape failed part-way: nothing kept can be trusted to be current, so nothing is kept. */
-  clear(): void {
-    this.#kept.clear();
-  }
-
   /** Bytes of the records kept. */
   get bytes(): number {
     let bytes = 0;
