@@ -4,9 +4,9 @@ export type Stan = stan.Stan;
 export type Message = stan.Message;
 
 /**
- * How long the client waits for the server to answer a connect, subscribe or close request. The
- * library's 2 s was once too short in CI for a server restarted a moment before, on a busy
- * 2-core machine ("stan: connect request timeout").
+ * How long the client waits for the server to answer a connect, subscribe or close request: the
+ * library's 2 s leaves no margin on a busy 2-core machine. A connect timeout right after a restart
+ * was a request sent before the server listened; startStan now waits for that (stan-server.ts).
  */
 const REQUEST_TIMEOUT_MS = 10_000;
 

@@ -109,12 +109,23 @@ export async function startStan(opts: StanOptions = {}): Promise<StanServer> {
   return server;
 }
 
+/**
+ * The line nats-streaming-server logs once a standalone server or an FT pair's active member
+ * answers clients. Its monitoring port opens earlier: until then serverz reports STANDALONE (the
+ * state's zero value) while nothing listens on the discover subject, and a client's connect
+ * request in that window is lost ("stan: connect request timeout"), as CI once saw after a
+ * restart. test/integration/faults.test.ts restarts a server and connects at once.
+ */
+const READY_LOG = 'Streaming Server is ready';
+
 async function serverzReady(server: StanServer, states: string[] | undefined, trusting: Agent | undefined): Promise<true | string> {
   const url = `${server.monitorUrl}/streaming/serverz`;
   const res = trusting ? await undiciFetch(url, { dispatcher: trusting }) : await fetch(url);
   if (!res.ok) return `HTTP ${res.status}`;
   const state = ((await res.json()) as { state: string }).state;
-  return !states || states.includes(state) ? true : `state ${state}`;
+  if (states && !states.includes(state)) return `state ${state}`;
+  if ((state === 'STANDALONE' || state === 'FT_ACTIVE') && !server.output().includes(READY_LOG)) return `state ${state}, not yet "${READY_LOG}"`;
+  return true;
 }
 
 export interface RaftCluster {
