@@ -36,16 +36,47 @@ export interface RecordPlace {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-/** The record that starts at `start` (its `{`), or undefined when the page is not laid out as expected there. */
-export function locateRecord(page: Buffer, start: number, layout: RecordLayout): RecordPlace | undefined {
-  const { indent, opens, closes } = layout;
+/** Where a record's name ends (its closing quote), and the name: the part of a record found before its end. */
+export interface RecordName {
+  nameEnd: number;
+  key: string;
+}
+
+/** The name of the record that starts at `start` (its `{`), or undefined when the page is not laid out as expected there. */
+export function recordName(page: Buffer, start: number, layout: RecordLayout): RecordName | undefined {
+  const { indent, opens } = layout;
   if (start < indent.length || page.compare(indent, 0, indent.length, start - indent.length, start) !== 0) return undefined;
   const nameStart = start + opens.length;
   if (page.compare(opens, 0, opens.length, start, nameStart) !== 0) return undefined;
   const nameEnd = page.indexOf(QUOTE, nameStart);
   if (nameEnd < 0) return undefined;
   for (let i = nameStart; i < nameEnd; i++) if (page[i] === BACKSLASH) return undefined;
-  const close = page.indexOf(closes, nameEnd);
-  if (close < 0) return undefined;
-  return { start, end: close + closes.length, key: page.toString('latin1', nameStart, nameEnd) };
+  return { nameEnd, key: page.toString('latin1', nameStart, nameEnd) };
+}
+
+/**
+ * Where the record whose name ends at `nameEnd` ends: just after the first closing `}` at its
+ * indentation (a scan of the whole record), or -1 when there is none.
+ */
+export function recordEnd(page: Buffer, nameEnd: number, layout: RecordLayout): number {
+  const close = page.indexOf(layout.closes, nameEnd);
+  return close < 0 ? -1 : close + layout.closes.length;
+}
+
+/**
+ * Where the record at `start` ends when its bytes are those of `record`, a record located in an
+ * earlier page (so ending at its first closing `}`); -1 otherwise. The same bytes end at the same
+ * place, so this needs no scan for the end: one comparison.
+ */
+export function sameRecordAt(page: Buffer, start: number, record: Buffer): number {
+  const end = start + record.length;
+  return end <= page.length && page.compare(record, 0, record.length, start, end) === 0 ? end : -1;
+}
+
+/** The record that starts at `start` (its `{`), or undefined when the page is not laid out as expected there. */
+export function locateRecord(page: Buffer, start: number, layout: RecordLayout): RecordPlace | undefined {
+  const name = recordName(page, start, layout);
+  if (name === undefined) return undefined;
+  const end = recordEnd(page, name.nameEnd, layout);
+  return end < 0 ? undefined : { start, end, key: name.key };
 }

@@ -38,6 +38,15 @@ function warm(records: ChannelRecords, body: Buffer): { reused: string[]; channe
   return { reused, channels };
 }
 
+/** The bytes of the channel records of a page laid out as the server lays it out, by name, found by their text. */
+function recordBytes(body: Buffer): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const m of body.toString('latin1').matchAll(/\n {4}(\{\n {6}"name": "([^"]*)"[\s\S]*?\n {4}\})/g)) sizes.set(m[2]!, m[1]!.length);
+  return sizes;
+}
+
+const sum = (values: Iterable<number>) => [...values].reduce((a, b) => a + b, 0);
+
 /** What a reader with nothing kept makes of the page. */
 function cold(body: Buffer): Channel[] {
   const page = readChannelsPage(body)!;
@@ -51,6 +60,8 @@ test('a page that comes back the same is not read again, and makes the same chan
   const again = warm(records, Buffer.from(RECORDED));
   assert.deepEqual(again.reused, ['jobs', 'orders']);
   assert.deepEqual(again.channels, cold(RECORDED));
+  assert.equal(recordBytes(RECORDED).size, 2);
+  assert.equal(records.bytes, sum(recordBytes(RECORDED).values()), 'the bytes kept are the two records');
 });
 
 test('a channel whose record changed is read again, and only that one', () => {
@@ -66,8 +77,9 @@ test('a channel whose record changed is read again, and only that one', () => {
   assert.deepEqual(read.reused, ['jobs']);
   assert.deepEqual(read.channels, cold(changed));
   assert.notDeepEqual(read.channels, cold(RECORDED));
-  // And the changed record is what is kept now.
+  // And the changed record is what is kept now, in place of the old one.
   assert.deepEqual(warm(records, changed).reused, ['jobs', 'orders']);
+  assert.equal(records.bytes, sum(recordBytes(changed).values()));
 });
 
 test("the server's other order of a channel's consumers is the same channel; its members' other order is not", () => {
@@ -84,6 +96,9 @@ test("the server's other order of a channel's consumers is the same channel; its
   assert.deepEqual(moved.reused, ['jobs', 'orders']);
   assert.deepEqual(moved.channels, cold(consumersMoved));
   assert.deepEqual(moved.channels, cold(RECORDED));
+  // The other order is kept beside the first: the jobs record twice, and orders.
+  const sizes = recordBytes(RECORDED);
+  assert.equal(records.bytes, sum(sizes.values()) + sizes.get('jobs')!);
 
   // Two members of one queue group swapped: members keep the server's order in the model, so it is read again.
   const membersSwapped = edited((page) => {
@@ -114,6 +129,7 @@ test('channels gone from the server are forgotten at the end of the scrape', () 
   });
   assert.deepEqual(warm(records, oneLeft).reused, ['jobs']);
   assert.equal(records.size, 1);
+  assert.equal(records.bytes, recordBytes(RECORDED).get('jobs'), 'only the jobs record is kept');
 });
 
 test('after any sequence of changes, what the records give is what a cold read gives', () => {

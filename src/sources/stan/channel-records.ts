@@ -1,5 +1,5 @@
 import type { Channel } from '../../model/types.js';
-import { locateRecord, type RecordPlace, recordLayout } from '../record-layout.js';
+import { type RecordPlace, recordEnd, recordLayout, recordName, sameRecordAt } from '../record-layout.js';
 
 /**
  * The channels of the last scrape of one node, each with the bytes of its channelsz record, so
@@ -21,6 +21,9 @@ import { locateRecord, type RecordPlace, recordLayout } from '../record-layout.j
  * page is laid out otherwise nothing is found, nothing is kept, and every record is read: the
  * cache only ever serves a record that the strict reader read whole before, from the same bytes.
  */
+
+/** A record found the same as last time (its kept channel, and where it ends), or one to read (where it lies). */
+export type RecordMatch = { channel: Channel; end: number } | { channel: undefined; place: RecordPlace };
 
 /** What a record was made into. */
 interface Kept {
@@ -80,11 +83,20 @@ function copyOf(bytes: Buffer): Buffer {
   return copy;
 }
 
+/** Bytes a kept record holds: its copy and its other orders. */
+function keptBytes(kept: Kept): number {
+  let bytes = kept.bytes.length;
+  for (const order of kept.orders ?? []) bytes += order.length;
+  return bytes;
+}
+
 /** Subscriptions of a record above which the order-free comparison is not tried (the record is read). */
 const MAX_REORDERED_SUBSCRIPTIONS = 64;
 
 export class ChannelRecords {
   readonly #kept = new Map<string, Kept>();
+  /** Bytes of the records kept, counted as they are kept and dropped. */
+  #bytes = 0;
   #scrape = 0;
 
   /** A scrape of the node's channels starts. */
@@ -94,43 +106,55 @@ export class ChannelRecords {
 
   /** The scrape read every page: channels it did not see are gone. */
   endScrape(): void {
-    for (const [key, kept] of this.#kept) if (kept.seen !== this.#scrape) this.#kept.delete(key);
+    for (const [key, kept] of this.#kept) {
+      if (kept.seen === this.#scrape) continue;
+      this.#kept.delete(key);
+      this.#bytes -= keptBytes(kept);
+    }
   }
 
   /** Bytes of the records kept. */
   get bytes(): number {
-    let bytes = 0;
-    for (const kept of this.#kept.values()) {
-      bytes += kept.bytes.length;
-      for (const order of kept.orders ?? []) bytes += order.length;
-    }
-    return bytes;
+    return this.#bytes;
   }
 
   get size(): number {
     return this.#kept.size;
   }
 
-  /** The record that starts at `start` (its `{`), or undefined when the page is not laid out as expected. */
-  locate(page: Buffer, start: number): RecordPlace | undefined {
-    return locateRecord(page, start, CHANNEL);
-  }
-
-  /** The channel kept for the record at `place` when the record is the same (see above); undefined otherwise. */
-  reuse(page: Buffer, place: RecordPlace): Channel | undefined {
-    const kept = this.#kept.get(place.key);
-    if (kept === undefined) return undefined;
-    const { start, end } = place;
-    const length = end - start;
-    if (kept.bytes.length !== length) return undefined;
-    const record = page.subarray(start, end);
-    if (record.compare(kept.bytes) !== 0 && !kept.orders?.some((order) => record.compare(order) === 0)) {
-      if (!sameSubscriptionsReordered(kept, record)) return undefined;
-      // The same channel in another order: kept too (a copy), so that it is found by its bytes next time.
-      if ((kept.orders ??= []).length < MAX_OTHER_ORDERS) kept.orders.push(copyOf(record));
+  /**
+   * The record that starts at `start` (its `{`): the kept channel and where the record ends when
+   * it is the same as last time (see above), else where it lies, to be read and kept; undefined
+   * when the page is not laid out as expected there. A record with the kept bytes (in any kept
+   * order) is found by one comparison; only another record is scanned for its end.
+   */
+  match(page: Buffer, start: number): RecordMatch | undefined {
+    const name = recordName(page, start, CHANNEL);
+    if (name === undefined) return undefined;
+    const kept = this.#kept.get(name.key);
+    if (kept !== undefined) {
+      let end = sameRecordAt(page, start, kept.bytes);
+      for (let i = 0; end < 0 && i < (kept.orders?.length ?? 0); i++) end = sameRecordAt(page, start, kept.orders![i]!);
+      if (end >= 0) {
+        kept.seen = this.#scrape;
+        return { channel: kept.channel, end };
+      }
     }
-    kept.seen = this.#scrape;
-    return kept.channel;
+    const end = recordEnd(page, name.nameEnd, CHANNEL);
+    if (end < 0) return undefined;
+    if (kept !== undefined && kept.bytes.length === end - start) {
+      const record = page.subarray(start, end);
+      if (sameSubscriptionsReordered(kept, record)) {
+        // The same channel in another order: kept too (a copy), so that it is found by its bytes next time.
+        if ((kept.orders ??= []).length < MAX_OTHER_ORDERS) {
+          kept.orders.push(copyOf(record));
+          this.#bytes += record.length;
+        }
+        kept.seen = this.#scrape;
+        return { channel: kept.channel, end };
+      }
+    }
+    return { channel: undefined, place: { start, end, key: name.key } };
   }
 
   /**
@@ -138,7 +162,10 @@ export class ChannelRecords {
    * record's order, a number that is the same for subscriptions of the same group and durable.
    */
   keep(key: string, bytes: Buffer, channel: Channel, consumerOf: Int32Array): void {
+    const replaced = this.#kept.get(key);
+    if (replaced !== undefined) this.#bytes -= keptBytes(replaced);
     this.#kept.set(key, { bytes: copyOf(bytes), channel, consumerOf, seen: this.#scrape });
+    this.#bytes += bytes.length;
   }
 }
 

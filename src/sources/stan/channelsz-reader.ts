@@ -204,14 +204,13 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
 /** The channel at the reader: the kept one when its record is the same as last time, else read. */
 function readOrReuse(r: Reader, body: Buffer, tables: Tables, records: ChannelRecords): ReadChannel {
   r.peek();
-  const place = records.locate(body, r.at());
-  if (place !== undefined) {
-    const built = records.reuse(body, place);
-    if (built !== undefined) {
-      r.jump(place.end);
-      return { facts: built, subscriptions: built.subscriptions, built };
-    }
+  const match = records.match(body, r.at());
+  if (match?.channel !== undefined) {
+    const built = match.channel;
+    r.jump(match.end);
+    return { facts: built, subscriptions: built.subscriptions, built };
   }
+  const place = match?.place;
   const parsed: ReadChannel = readChannel(r, tables);
   // Kept only when the strict reader ended the record exactly where the layout said it ends.
   if (place !== undefined && r.at() === place.end) {
