@@ -238,9 +238,17 @@ export class ExpositionWriter {
   /**
    * Samples of items [from, to) of a per-object level, `values[i - from]` the value of item i
    * (undefined: no sample). A gzipped answer takes the block's compressed lines from the cache
-   * when its labels and values are those cached, and compresses them anew otherwise.
+   * when its labels and values are those cached, and compresses them anew otherwise; `token`
+   * (the block's, for a family whose values never change in place) is kept with them.
    */
-  block(labels: readonly Uint8Array[], moreLabels: readonly Uint8Array[], from: number, to: number, values: ReadonlyArray<number | undefined>): void {
+  block(
+    labels: readonly Uint8Array[],
+    moreLabels: readonly Uint8Array[],
+    from: number,
+    to: number,
+    values: ReadonlyArray<number | undefined>,
+    token?: object,
+  ): void {
     const segments = this.#segments;
     if (segments === undefined) {
       for (let i = from; i < to; i++) {
@@ -251,13 +259,33 @@ export class ExpositionWriter {
     }
     if (from >= to) return;
     const prefix = this.#samplePrefix;
-    const segment = segments.block(this.#familyName, labels, moreLabels, from, to, values, () => renderBlock(prefix, labels, moreLabels, from, to, values));
-    if (segment === undefined) return;
+    const segment = segments.block(this.#familyName, labels, moreLabels, from, to, values, token, () =>
+      renderBlock(prefix, labels, moreLabels, from, to, values),
+    );
+    if (segment !== undefined) this.#emitBlock(segment);
+  }
+
+  /**
+   * For a gzipped answer, whether the block of items [from, to) whose labels start with
+   * `labels[from]` is the cached one of `token` (Labelled.blockTokens): then its cached lines are
+   * written, and no value need be read.
+   */
+  reuseBlock(labels: readonly Uint8Array[], from: number, to: number, token: object): boolean {
+    const segments = this.#segments;
+    if (segments === undefined || from >= to) return false;
+    const entry = segments.byToken(this.#familyName, labels[from]!, token);
+    if (entry === undefined) return false;
+    if (entry.segment !== undefined) this.#emitBlock(entry.segment);
+    return true;
+  }
+
+  /** A block's compressed lines, after the pending text and, for a family's first lines, its HELP and TYPE. */
+  #emitBlock(segment: Segment): void {
     this.#seal();
     const header = this.#header;
     if (header !== undefined) {
       this.#header = undefined;
-      this.#emit(segments.header(`${this.#format}\u0000${this.#familyName}`, () => header));
+      this.#emit(this.#segments!.header(`${this.#format}\u0000${this.#familyName}`, () => header));
     }
     this.#emit(segment);
   }

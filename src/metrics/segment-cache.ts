@@ -4,8 +4,11 @@ import { compressSegment, type Segment } from './gzip-segments.js';
  * The compressed lines of each block of each per-object family, as the last answers rendered
  * them, for gzipped answers (ExpositionWriter.block): a block whose labels (the same interned
  * label bytes, item by item) and values are those of the cached entry reuses its segment;
- * any other block is rendered and compressed again. A value is compared, never assumed: an
- * entry can only be reused for exactly the lines it holds, so nothing is served stale.
+ * any other block is rendered and compressed again. A value is compared, or known the same: an
+ * entry found right for a block's token (Labelled.blockTokens: the same objects with the same
+ * labels) is reused for that token without reading values, for families whose values never
+ * change in place. An entry is only ever reused for exactly the lines it holds, so nothing is
+ * served stale.
  */
 
 interface BlockEntry {
@@ -14,6 +17,8 @@ interface BlockEntry {
   values: Array<number | undefined>;
   /** Undefined when no item of the block has a value (no lines). */
   segment: Segment | undefined;
+  /** The token of the block these lines were last found right for (Labelled.blockTokens), if any. */
+  token: object | undefined;
   /** The answer that last used it. */
   used: number;
   /** What the entry holds, as counted in SegmentCache.bytes. */
@@ -70,6 +75,18 @@ export class SegmentCache {
   }
 
   /**
+   * The entry of `family`'s block whose first label is `key` when it was last found right for the
+   * block of `token` (a family whose values never change in place): a hit, without a value read.
+   */
+  byToken(family: string, key: Uint8Array, token: object): { segment: Segment | undefined } | undefined {
+    const cached = this.#blocks.get(family)?.get(key);
+    if (cached === undefined || cached.token !== token) return undefined;
+    cached.used = this.#answer;
+    this.hits++;
+    return cached;
+  }
+
+  /**
    * The cached segment of items [from, to) of `family` when every label and value is the same as
    * the cached block's (null: the same, and no lines); otherwise it calls `render` for the
    * block's text, compresses and keeps it.
@@ -81,6 +98,7 @@ export class SegmentCache {
     from: number,
     to: number,
     values: ReadonlyArray<number | undefined>,
+    token: object | undefined,
     render: () => Uint8Array,
   ): Segment | undefined {
     let blocks = this.#blocks.get(family);
@@ -92,6 +110,7 @@ export class SegmentCache {
     const cached = blocks.get(key);
     if (cached !== undefined && sameBlock(cached, labels, moreLabels, from, to, values)) {
       cached.used = this.#answer;
+      cached.token = token;
       this.hits++;
       return cached.segment;
     }
@@ -104,6 +123,7 @@ export class SegmentCache {
       moreLabels: moreLabels.slice(from, to),
       values: values.slice(0, n),
       segment,
+      token,
       used: this.#answer,
       bytes: BYTES_PER_ENTRY + n * BYTES_PER_ITEM + (segment?.deflated.length ?? 0),
     };

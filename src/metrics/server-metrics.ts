@@ -10,7 +10,7 @@ import type {
   Subscription,
 } from '../model/types.js';
 import { escapeLabelValue, type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
-import { add, type Labelled, labelled, type Row, startBlock, writeRows } from './families.js';
+import { add, BlockTokens, IN_PLACE, type Labelled, labelled, type Row, startBlock, writeRows } from './families.js';
 import { JETSTREAM_INFO_ROWS, JETSTREAM_NODE_ROWS, JETSTREAM_SERVER_ROWS, STREAM_ROWS } from './jetstream-metrics.js';
 import { type FamilySelection, familyNames, selectRows, type Tier, type TieredRow } from './tiers.js';
 
@@ -90,6 +90,7 @@ const CONSUMER_ROWS: ReadonlyArray<TieredRow<Consumer>> = [
     'gauge',
     'Seconds since the first message after the cursor was published; 0 when nothing waits. See queue_oldest_undelivered_age_lower_bound.',
     (q) => q.oldestUndeliveredAge?.seconds,
+    IN_PLACE,
   ],
   [
     'default',
@@ -97,6 +98,7 @@ const CONSUMER_ROWS: ReadonlyArray<TieredRow<Consumer>> = [
     'gauge',
     '1 when queue_oldest_undelivered_age_seconds is only a lower bound: the message is older than anything the exporter has seen (it started since, and has no --nats-url), or (JetStream filter subjects) where it lies is not known closely enough.',
     (q) => (q.oldestUndeliveredAge ? (q.oldestUndeliveredAge.kind === 'at_least' ? 1 : 0) : undefined),
+    IN_PLACE,
   ],
   [
     'detailed',
@@ -104,6 +106,7 @@ const CONSUMER_ROWS: ReadonlyArray<TieredRow<Consumer>> = [
     'gauge',
     'Seconds since the oldest message delivered and not yet acked was published (JetStream: above the ack floor); 0 when none is unacked. See queue_oldest_unacked_age_lower_bound.',
     (q) => q.oldestUnackedAge?.seconds,
+    IN_PLACE,
   ],
   [
     'detailed',
@@ -111,6 +114,7 @@ const CONSUMER_ROWS: ReadonlyArray<TieredRow<Consumer>> = [
     'gauge',
     '1 when queue_oldest_unacked_age_seconds is only a lower bound: the message is older than anything the exporter has seen, or where it lies is not known closely enough.',
     (q) => (q.oldestUnackedAge ? (q.oldestUnackedAge.kind === 'at_least' ? 1 : 0) : undefined),
+    IN_PLACE,
   ],
   [
     'default',
@@ -243,6 +247,13 @@ class ChannelLabels {
 }
 
 const channelLabels = new ChannelLabels();
+/**
+ * Block tokens of the NATS Streaming levels, whose unchanged objects are kept from scrape to
+ * scrape; JetStream's streams and queues are made anew each scrape, so theirs would never match.
+ */
+const channelTokens = new BlockTokens();
+const consumerTokens = new BlockTokens();
+const subscriptionTokens = new BlockTokens();
 /** Consumer and subscription label parts, shared by every snapshot (see MAX_SHARED_LABELS). */
 let sharedConsumerLabels: ConsumerLabels = new Map();
 let sharedSubscriptionLabels: SubscriptionLabels = new Map();
@@ -387,6 +398,8 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       }
     }
   }
+  channelTokens.assign(cached.channels);
+  consumerTokens.assign(cached.consumers);
   labelCache.set(snapshot, cached);
   return cached;
 }
@@ -406,6 +419,7 @@ function subscriptionLabels(labels: SnapshotLabels): Labelled<Subscription> {
       add(subs, labelsOfChannels[i]!, subscriptionLabelBytes(tree, sub), sub);
     }
   }
+  subscriptionTokens.assign(subs);
   labels.subscriptions = subs;
   return subs;
 }
