@@ -94,14 +94,20 @@ export class OldestAges {
         const seq = firstUndelivered(channel, consumer);
         // Without a range from the backend, the message is the one after the cursor (NATS Streaming).
         const range = consumer.undeliveredRange;
-        const age = seq === undefined ? NOTHING_WAITS : this.#ageOf(server, channel, consumer, '', range?.from ?? seq, range?.to ?? seq, range?.firstOn, nowMs);
         // Set, or cleared, on every scrape: a consumer reused from the scrape before (an unchanged
-        // NATS Streaming channel) must not keep that scrape's age.
+        // NATS Streaming channel) must not keep that scrape's age. Its own age object is set again
+        // rather than replaced: 30,000 queues make no 30,000 objects a scrape.
+        const age =
+          seq === undefined
+            ? NOTHING_WAITS
+            : this.#ageOf(server, channel, consumer, '', range?.from ?? seq, range?.to ?? seq, range?.firstOn, nowMs, consumer.oldestUndeliveredAge);
         if (age !== undefined || consumer.oldestUndeliveredAge !== undefined) consumer.oldestUndeliveredAge = age;
         const unacked = consumer.oldestUnacked;
         if (unacked === undefined) continue;
         const unackedAge =
-          unacked === null ? NOTHING_WAITS : this.#ageOf(server, channel, consumer, 'unacked', unacked.from, unacked.to, unacked.firstOn, nowMs);
+          unacked === null
+            ? NOTHING_WAITS
+            : this.#ageOf(server, channel, consumer, 'unacked', unacked.from, unacked.to, unacked.firstOn, nowMs, consumer.oldestUnackedAge);
         if (unackedAge !== undefined || consumer.oldestUnackedAge !== undefined) consumer.oldestUnackedAge = unackedAge;
       }
     }
@@ -134,7 +140,8 @@ export class OldestAges {
   /**
    * The age of the consumer's message that lies between `from` and `to` (firstOn: how a lookup
    * finds it); `which` tells the undelivered ('') and the unacked message apart. Keys are built
-   * only where a cache holds something: at 10,000 queues without --nats-url, none.
+   * only where a cache holds something: at 10,000 queues without --nats-url, none. The age is
+   * written into `into` (the consumer's age of the scrape before) when there is one of its own.
    */
   #ageOf(
     server: string,
@@ -145,19 +152,28 @@ export class OldestAges {
     to: number,
     firstOn: readonly string[] | undefined,
     nowMs: number,
+    into: MessageAge | undefined,
   ): MessageAge | undefined {
     const key = this.#exact.size === 0 ? undefined : lookupKey(channel, from, to, firstOn);
     const exact = key === undefined ? undefined : this.#exact.get(key);
     if (exact !== undefined) {
       setBounded(this.#lastExact, consumerKey(channel, consumer, which), exact);
-      return { seconds: secondsSince(exact, nowMs), kind: 'exact' };
+      return messageAge(into, secondsSince(exact, nowMs), 'exact');
     }
     const estimate = this.#history.publishTimeBetween(server, channelKey(channel), from, to);
-    if (estimate && estimate.kind !== 'at_least') return { seconds: secondsSince(estimate.atMs, nowMs), kind: estimate.kind };
+    if (estimate && estimate.kind !== 'at_least') return messageAge(into, secondsSince(estimate.atMs, nowMs), estimate.kind);
     const lastExact = this.#lastExact.size === 0 ? undefined : this.#lastExact.get(consumerKey(channel, consumer, which));
-    if (lastExact !== undefined) return { seconds: secondsSince(lastExact, nowMs), kind: 'estimated' };
-    return estimate && { seconds: secondsSince(estimate.atMs, nowMs), kind: 'at_least' };
+    if (lastExact !== undefined) return messageAge(into, secondsSince(lastExact, nowMs), 'estimated');
+    return estimate && messageAge(into, secondsSince(estimate.atMs, nowMs), 'at_least');
   }
+}
+
+/** `into` set to the age when it is a consumer's own age object (not the shared NOTHING_WAITS), else a new one. */
+function messageAge(into: MessageAge | undefined, seconds: number, kind: MessageAge['kind']): MessageAge {
+  if (into === undefined || into === NOTHING_WAITS) return { seconds, kind };
+  into.seconds = seconds;
+  into.kind = kind;
+  return into;
 }
 
 function pushRange(into: Array<[Channel, SeqRange]>, channel: Channel, range: SeqRange | null | undefined): void {
