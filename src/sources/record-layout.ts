@@ -42,10 +42,16 @@ export interface RecordName {
   key: string;
 }
 
+/** Whether the `{` at `start` has the record's indentation before it. */
+export function indentedAt(page: Buffer, start: number, layout: RecordLayout): boolean {
+  const { indent } = layout;
+  return start >= indent.length && page.compare(indent, 0, indent.length, start - indent.length, start) === 0;
+}
+
 /** The name of the record that starts at `start` (its `{`), or undefined when the page is not laid out as expected there. */
 export function recordName(page: Buffer, start: number, layout: RecordLayout): RecordName | undefined {
-  const { indent, opens } = layout;
-  if (start < indent.length || page.compare(indent, 0, indent.length, start - indent.length, start) !== 0) return undefined;
+  const { opens } = layout;
+  if (!indentedAt(page, start, layout)) return undefined;
   const nameStart = start + opens.length;
   if (page.compare(opens, 0, opens.length, start, nameStart) !== 0) return undefined;
   const nameEnd = page.indexOf(QUOTE, nameStart);

@@ -160,6 +160,10 @@ test('after any sequence of changes, what the records give is what a cold read g
     }
     const body = Buffer.from(JSON.stringify(page, null, 2));
     assert.deepEqual(warm(records, body).channels, cold(body), `round ${round}`);
+    // Every channel stays kept, whatever came back (values return to earlier ones often here).
+    assert.equal(records.size, page.channels.length, `round ${round}: channels kept`);
+    const pageBytes = sum(recordBytes(body).values());
+    assert.ok(records.bytes >= pageBytes && records.bytes <= 2 * pageBytes, `round ${round}: ${records.bytes} bytes kept for ${pageBytes} in the page`);
     page = JSON.parse(body.toString('utf8')) as Page;
   }
 });

@@ -1,5 +1,5 @@
 import type { Channel } from '../../model/types.js';
-import { type RecordPlace, recordEnd, recordLayout, recordName, sameRecordAt } from '../record-layout.js';
+import { indentedAt, type RecordPlace, recordEnd, recordLayout, recordName, sameRecordAt } from '../record-layout.js';
 
 /**
  * The channels of the last scrape of one node, each with the bytes of its channelsz record, so
@@ -43,6 +43,10 @@ interface Kept {
   ranges?: SubscriptionRanges | null;
   /** The last scrape that saw it. */
   seen: number;
+  /** The kept record that followed it in the last scrape's pages, the first one tried for the next record. */
+  next?: Kept;
+  /** Set when it is no longer kept (gone, or replaced by a newer record of its channel): never predicted then. */
+  dropped?: true;
 }
 
 /**
@@ -83,6 +87,13 @@ function copyOf(bytes: Buffer): Buffer {
   return copy;
 }
 
+/** Where the record at `start` ends when it has the kept bytes, in any order kept; -1 otherwise. */
+function sameKeptAt(page: Buffer, start: number, kept: Kept): number {
+  let end = sameRecordAt(page, start, kept.bytes);
+  for (let i = 0; end < 0 && i < (kept.orders?.length ?? 0); i++) end = sameRecordAt(page, start, kept.orders![i]!);
+  return end;
+}
+
 /** Bytes a kept record holds: its copy and its other orders. */
 function keptBytes(kept: Kept): number {
   let bytes = kept.bytes.length;
@@ -98,19 +109,28 @@ export class ChannelRecords {
   /** Bytes of the records kept, counted as they are kept and dropped. */
   #bytes = 0;
   #scrape = 0;
+  /** The first record found the same in the last scrape, and the last one found the same in this one. */
+  #first: Kept | undefined;
+  #last: Kept | undefined;
 
   /** A scrape of the node's channels starts. */
   beginScrape(): void {
     this.#scrape++;
+    this.#last = undefined;
   }
 
   /** The scrape read every page: channels it did not see are gone. */
   endScrape(): void {
     for (const [key, kept] of this.#kept) {
-      if (kept.seen === this.#scrape) continue;
+      if (kept.seen === this.#scrape) {
+        if (kept.next !== undefined && kept.next.seen !== this.#scrape) kept.next = undefined;
+        continue;
+      }
       this.#kept.delete(key);
       this.#bytes -= keptBytes(kept);
+      kept.dropped = true;
     }
+    if (this.#first !== undefined && this.#first.seen !== this.#scrape) this.#first = undefined;
   }
 
   /** Bytes of the records kept. */
@@ -129,16 +149,19 @@ export class ChannelRecords {
    * order) is found by one comparison; only another record is scanned for its end.
    */
   match(page: Buffer, start: number): RecordMatch | undefined {
+    // The server lists channels by name, so most records are the one that followed the last record
+    // found the same last time: tried first, by its bytes alone (which hold its name).
+    const predicted = this.#last === undefined ? this.#first : this.#last.next;
+    if (predicted !== undefined && predicted.dropped === undefined && indentedAt(page, start, CHANNEL)) {
+      const end = sameKeptAt(page, start, predicted);
+      if (end >= 0) return this.#found(predicted, end);
+    }
     const name = recordName(page, start, CHANNEL);
     if (name === undefined) return undefined;
     const kept = this.#kept.get(name.key);
     if (kept !== undefined) {
-      let end = sameRecordAt(page, start, kept.bytes);
-      for (let i = 0; end < 0 && i < (kept.orders?.length ?? 0); i++) end = sameRecordAt(page, start, kept.orders![i]!);
-      if (end >= 0) {
-        kept.seen = this.#scrape;
-        return { channel: kept.channel, end };
-      }
+      const end = sameKeptAt(page, start, kept);
+      if (end >= 0) return this.#found(kept, end);
     }
     const end = recordEnd(page, name.nameEnd, CHANNEL);
     if (end < 0) return undefined;
@@ -150,11 +173,19 @@ export class ChannelRecords {
           kept.orders.push(copyOf(record));
           this.#bytes += record.length;
         }
-        kept.seen = this.#scrape;
-        return { channel: kept.channel, end };
+        return this.#found(kept, end);
       }
     }
     return { channel: undefined, place: { start, end, key: name.key } };
+  }
+
+  /** The kept record is this scrape's next: seen, and after the last one found. */
+  #found(kept: Kept, end: number): RecordMatch {
+    kept.seen = this.#scrape;
+    if (this.#last === undefined) this.#first = kept;
+    else this.#last.next = kept;
+    this.#last = kept;
+    return { channel: kept.channel, end };
   }
 
   /**
@@ -163,7 +194,10 @@ export class ChannelRecords {
    */
   keep(key: string, bytes: Buffer, channel: Channel, consumerOf: Int32Array): void {
     const replaced = this.#kept.get(key);
-    if (replaced !== undefined) this.#bytes -= keptBytes(replaced);
+    if (replaced !== undefined) {
+      this.#bytes -= keptBytes(replaced);
+      replaced.dropped = true;
+    }
     this.#kept.set(key, { bytes: copyOf(bytes), channel, consumerOf, seen: this.#scrape });
     this.#bytes += bytes.length;
   }
