@@ -79,3 +79,26 @@ export class PageSweep {
     return this.#pool.close();
   }
 }
+
+/**
+ * The order in which round `round` scrapes `count` contenders: a new shuffle each round, the same
+ * on every run. Starting each round with the next contender would not do: every contender would
+ * still follow the same one nearly every time, and the server's collector, which finishes one
+ * sweep's garbage during the next, would slow and charge the one behind the cheapest sweep (the
+ * floor). Shuffled, each follows each about as often.
+ */
+export function roundOrder(count: number, round: number): number[] {
+  const order = Array.from({ length: count }, (_, i) => i);
+  // xorshift32, seeded from the round through a multiply-xorshift mix (so that near rounds differ).
+  let x = Math.imul((round + 1) ^ 0x9e3779b9, 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  x = (x ^ (x >>> 16)) | 1;
+  for (let i = count - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = Math.floor(((x >>> 0) / 2 ** 32) * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}

@@ -11,7 +11,7 @@ import { request } from 'undici';
 import { jszPath } from '../src/sources/jetstream/read-accounts.js';
 import { addConsumer, addStream, connectJs, type JsClient, publish } from '../harness/jetstream-client.js';
 import { startNatsServer } from '../harness/nats-server.js';
-import { timedScrape } from './bench-http.js';
+import { roundOrder, timedScrape } from './bench-http.js';
 import { findPeer, JSZ_PEER } from './bench-peer.js';
 import { memory } from './bench-proc.js';
 import { type ExporterProcess, startJszPeer, startOurs } from './bench-process.js';
@@ -77,11 +77,11 @@ function exporterContender(p: ExporterProcess): Contender {
   return { scrape: (keepText) => timedScrape(p.metricsUrl, keepText), samples: [] };
 }
 
-/** Scrapes every contender in turn, each round starting with the next one, so none always follows the same one. */
+/** Scrapes every contender in turn, each round in a new order (roundOrder), so none always follows the same one. */
 async function measure(contenders: Contender[]): Promise<void> {
   for (let round = 0; round < WARMUP_SCRAPES + SCRAPES; round++) {
-    for (let turn = 0; turn < contenders.length; turn++) {
-      const c = contenders[(round + turn) % contenders.length]!;
+    for (const i of roundOrder(contenders.length, round)) {
+      const c = contenders[i]!;
       const keep = round === WARMUP_SCRAPES + SCRAPES - 1;
       const r = await c.scrape(keep);
       if (keep) c.text = r.text;

@@ -23,7 +23,7 @@ import { findStanBinary, type StanServer, startStan } from '../harness/stan-serv
 import { startMonitorProxy } from '../harness/monitor-proxy.js';
 import { BACKLOG_PER_CHANNEL, type FillerProcess, startFillerProcess } from './bench-fill.js';
 import { PAGE_CONCURRENCY } from '../src/sources/stan/source.js';
-import { PageSweep, PROMETHEUS_HEADERS, type ScrapeResult, timedScrape } from './bench-http.js';
+import { PageSweep, PROMETHEUS_HEADERS, roundOrder, type ScrapeResult, timedScrape } from './bench-http.js';
 import { findPeer } from './bench-peer.js';
 import { cpuSeconds, memory } from './bench-proc.js';
 import { CENTRAL_NODE_FLAGS, type ExporterProcess, startOurs, startPeer } from './bench-process.js';
@@ -161,10 +161,8 @@ async function measure(contenders: Contender[], serverPid: number, churn?: () =>
     if (churn) churnMs.push(await churn());
     const measured = round >= WARMUP_SCRAPES;
     const last = round === WARMUP_SCRAPES + SCRAPES - 1;
-    // Each round starts with the next contender, so none always follows the same one: the server's
-    // collector finishes one sweep's garbage during the next, and would slow and charge that one.
-    for (let turn = 0; turn < contenders.length; turn++) {
-      const i = (round + turn) % contenders.length;
+    // A new order each round (roundOrder), so that no contender always follows the same one.
+    for (const i of roundOrder(contenders.length, round)) {
       const c = contenders[i]!;
       const pid = c.process?.pid;
       // The floor runs in this process: its CPU is this process's own.
@@ -425,7 +423,7 @@ async function main(): Promise<void> {
   }
 
   console.log(
-    `\nnats-queue-exporter benchmark: one nats-streaming-server v0.25.6 (MEMORY store, -mc 0 -msu 0), node ${process.version}, ${SCRAPES} scrapes per exporter per shape and churn mode after ${WARMUP_SCRAPES} warm-up, scrapes alternating (each round starting with the next contender), headers as Prometheus sends them (OpenMetrics preferred, gzip accepted).`,
+    `\nnats-queue-exporter benchmark: one nats-streaming-server v0.25.6 (MEMORY store, -mc 0 -msu 0), node ${process.version}, ${SCRAPES} scrapes per exporter per shape and churn mode after ${WARMUP_SCRAPES} warm-up, scrapes alternating (each round in a new shuffled order), headers as Prometheus sends them (OpenMetrics preferred, gzip accepted).`,
   );
   console.log(
     `Each channel: durable queue group bench:workers (2 members, manual ack, max in flight 3, holding unacked messages), offline durable audit, a plain subscription, non-durable queue group mirror; ${BACKLOG_PER_CHANNEL} messages published.`,
