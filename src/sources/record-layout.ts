@@ -60,13 +60,24 @@ export function recordName(page: Buffer, start: number, layout: RecordLayout): R
   return { nameEnd, key: page.toString('latin1', nameStart, nameEnd) };
 }
 
+const CLOSE_BRACE = 0x7d;
+const NEWLINE = 0x0a;
+
 /**
  * Where the record whose name ends at `nameEnd` ends: just after the first closing `}` at its
- * indentation (a scan of the whole record), or -1 when there is none.
+ * indentation (a scan of the whole record), or -1 when there is none. Each `}` is found by a
+ * search for that one byte, and the first whose line holds only it at the record's indentation is
+ * the end: a search for the whole of `closes`, which starts with a newline and spaces like every
+ * line of an indented page, took a sixth of a JetStream scrape's CPU.
  */
 export function recordEnd(page: Buffer, nameEnd: number, layout: RecordLayout): number {
-  const close = page.indexOf(layout.closes, nameEnd);
-  return close < 0 ? -1 : close + layout.closes.length;
+  const { closes } = layout;
+  const brace = closes.length - 1;
+  for (let at = page.indexOf(CLOSE_BRACE, nameEnd + brace); at >= 0; at = page.indexOf(CLOSE_BRACE, at + 1)) {
+    // The newline before it first: a `}` nested deeper has a space there.
+    if (page[at - brace] === NEWLINE && page.compare(closes, 0, brace, at - brace, at) === 0) return at + 1;
+  }
+  return -1;
 }
 
 /**
