@@ -1,5 +1,5 @@
 import { crc32Combine, GZIP_HEADER, gzipTrailer, compressSegment, type Segment } from './gzip-segments.js';
-import type { SegmentCache } from './segment-cache.js';
+import { MOVING, type SegmentCache } from './segment-cache.js';
 
 /**
  * The Prometheus text format (0.0.4) and OpenMetrics 1.0, written directly: at hundreds of
@@ -251,10 +251,7 @@ export class ExpositionWriter {
   ): void {
     const segments = this.#segments;
     if (segments === undefined) {
-      for (let i = from; i < to; i++) {
-        const v = values[i - from];
-        if (v !== undefined) this.sample(labels[i]!, moreLabels[i]!, v);
-      }
+      this.#samples(labels, moreLabels, from, to, values);
       return;
     }
     if (from >= to) return;
@@ -262,7 +259,16 @@ export class ExpositionWriter {
     const segment = segments.block(this.#familyName, labels, moreLabels, from, to, values, token, () =>
       renderBlock(prefix, labels, moreLabels, from, to, values),
     );
-    if (segment !== undefined) this.#emitBlock(segment);
+    if (segment === MOVING) this.#samples(labels, moreLabels, from, to, values);
+    else if (segment !== undefined) this.#emitBlock(segment);
+  }
+
+  /** Items [from, to) written as samples into the answer's running text. */
+  #samples(labels: readonly Uint8Array[], moreLabels: readonly Uint8Array[], from: number, to: number, values: ReadonlyArray<number | undefined>): void {
+    for (let i = from; i < to; i++) {
+      const v = values[i - from];
+      if (v !== undefined) this.sample(labels[i]!, moreLabels[i]!, v);
+    }
   }
 
   /**

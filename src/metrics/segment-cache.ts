@@ -15,8 +15,10 @@ interface BlockEntry {
   labels: Uint8Array[];
   moreLabels: Uint8Array[];
   values: Array<number | undefined>;
-  /** Undefined when no item of the block has a value (no lines). */
-  segment: Segment | undefined;
+  /** Undefined when no item of the block has a value (no lines); MOVING when its lines are not kept (see block). */
+  segment: Segment | undefined | typeof MOVING;
+  /** Answers in a row that found the block's values moved. */
+  moves: number;
   /** The token of the block these lines were last found right for (Labelled.blockTokens), if any. */
   token: object | undefined;
   /** The answer that last used it. */
@@ -24,6 +26,17 @@ interface BlockEntry {
   /** What the entry holds, as counted in SegmentCache.bytes. */
   bytes: number;
 }
+
+/**
+ * What block() answers for a block whose values moved on this answer and on the answers before
+ * (ages, with the clock; the counts of a busy queue): its lines are written into the answer's
+ * running text, which is compressed in large pieces, rather than compressed on their own for a
+ * reuse that will not come. Compressing each such block alone cost one deflate call, with zlib's
+ * set-up, per block: about 300 a scrape at 10,000 channels whose queues all have a waiting message.
+ */
+export const MOVING = Symbol('moving');
+/** Answers in a row a block's values must move before its lines are no longer kept. */
+const MOVES_BEFORE_NOT_KEPT = 2;
 
 /** Answers after which an entry that none of them used is dropped. */
 const KEEP_UNUSED_ANSWERS = 4;
@@ -38,9 +51,10 @@ export class SegmentCache {
   readonly #headers = new Map<string, Segment>();
   #answer = 0;
   #bytes = 0;
-  /** Blocks reused and rendered again since the exporter started. */
+  /** Blocks reused and rendered again since the exporter started; `moving`: those of the misses written into the answer's text (MOVING). */
   hits = 0;
   misses = 0;
+  moving = 0;
 
   /** What the cache holds: compressed lines, label references, values (an estimate of its heap use). */
   get bytes(): number {
@@ -80,16 +94,18 @@ export class SegmentCache {
    */
   byToken(family: string, key: Uint8Array, token: object): { segment: Segment | undefined } | undefined {
     const cached = this.#blocks.get(family)?.get(key);
-    if (cached === undefined || cached.token !== token) return undefined;
+    if (cached === undefined || cached.token !== token || cached.segment === MOVING) return undefined;
     cached.used = this.#answer;
     this.hits++;
-    return cached;
+    cached.moves = 0;
+    return cached as { segment: Segment | undefined };
   }
 
   /**
    * The cached segment of items [from, to) of `family` when every label and value is the same as
-   * the cached block's (null: the same, and no lines); otherwise it calls `render` for the
-   * block's text, compresses and keeps it.
+   * the cached block's (undefined: the same, and no lines); otherwise it calls `render` for the
+   * block's text, compresses and keeps it; or, when the values moved on this answer and the ones
+   * before (MOVES_BEFORE_NOT_KEPT), MOVING: the caller writes the lines into the answer's text.
    */
   block(
     family: string,
@@ -100,7 +116,7 @@ export class SegmentCache {
     values: ReadonlyArray<number | undefined>,
     token: object | undefined,
     render: () => Uint8Array,
-  ): Segment | undefined {
+  ): Segment | undefined | typeof MOVING {
     let blocks = this.#blocks.get(family);
     if (blocks === undefined) {
       blocks = new Map();
@@ -108,24 +124,33 @@ export class SegmentCache {
     }
     const key = labels[from]!;
     const cached = blocks.get(key);
-    if (cached !== undefined && sameBlock(cached, labels, moreLabels, from, to, values)) {
+    const same = cached !== undefined && sameBlock(cached, labels, moreLabels, from, to, values);
+    if (same && cached.segment !== MOVING) {
       cached.used = this.#answer;
       cached.token = token;
+      cached.moves = 0;
       this.hits++;
       return cached.segment;
     }
     this.misses++;
-    const text = render();
-    const segment = text.length === 0 ? undefined : compressSegment(text);
+    // The same values as a block whose lines were not kept: it stopped moving, so keep them now.
+    const moves = cached === undefined || same ? 0 : cached.moves + 1;
     const n = to - from;
+    let segment: Segment | undefined | typeof MOVING = MOVING;
+    if (moves >= MOVES_BEFORE_NOT_KEPT) this.moving++;
+    else {
+      const text = render();
+      segment = text.length === 0 ? undefined : compressSegment(text);
+    }
     const entry: BlockEntry = {
       labels: labels.slice(from, to),
       moreLabels: moreLabels.slice(from, to),
       values: values.slice(0, n),
       segment,
+      moves,
       token,
       used: this.#answer,
-      bytes: BYTES_PER_ENTRY + n * BYTES_PER_ITEM + (segment?.deflated.length ?? 0),
+      bytes: BYTES_PER_ENTRY + n * BYTES_PER_ITEM + (segment === MOVING ? 0 : (segment?.deflated.length ?? 0)),
     };
     if (cached !== undefined) this.#bytes -= cached.bytes;
     blocks.set(key, entry);

@@ -116,6 +116,32 @@ test('a gzipped answer reuses the blocks whose labels and values are the same, a
   assert.ok(cache.bytes > 0);
 });
 
+test('a block whose values move on answer after answer is written into the running text, and kept again once it stops', async () => {
+  const labels = new Map<string, Uint8Array>();
+  const labelOf = (name: string) => {
+    let bytes = labels.get(name);
+    if (!bytes) labels.set(name, (bytes = labelBytes(`name="${name}"`)));
+    return bytes;
+  };
+  const items: Item[] = Array.from({ length: 30 }, (_, i) => ({ name: `n${i}`, value: i }));
+  const cache = new SegmentCache();
+  const check = async (what: string) => assert.equal(await answer('text', items, labelOf, cache), await answer('text', items, labelOf), what);
+  await check('first answer');
+  const blocks = 2 * 5;
+  assert.deepEqual([cache.hits, cache.misses, cache.moving], [0, blocks, 0]);
+  // Item 10 moves on every answer (as an age does): its block is compressed again once, then, as
+  // it moved on the answer before too, written with the answer's other text, in both families.
+  for (let round = 1; round <= 4; round++) {
+    items[10]!.value = 100 + round;
+    await check(`moving, answer ${round}`);
+  }
+  assert.deepEqual([cache.hits, cache.misses, cache.moving], [4 * (blocks - 2), blocks + 4 * 2, 3 * 2]);
+  // It stops: the next answer keeps its lines again, and the one after reuses them.
+  await check('stopped');
+  await check('still');
+  assert.deepEqual([cache.hits, cache.misses, cache.moving], [4 * (blocks - 2) + (blocks - 2) + blocks, blocks + 5 * 2, 3 * 2]);
+});
+
 test('a gzipped answer with no samples at all is still a whole gzip member', async () => {
   const out = collecting();
   const writer = new ExpositionWriter('openmetrics', out.sink, new SegmentCache());
