@@ -70,6 +70,16 @@ function level(items: Item[], perBlock: number, labelOf: (name: string) => Uint8
   return l;
 }
 
+/** Label bytes by name, made once each: the same objects across answers, as server-metrics.ts keeps them. */
+function internedLabels(): (name: string) => Uint8Array {
+  const labels = new Map<string, Uint8Array>();
+  return (name) => {
+    let bytes = labels.get(name);
+    if (!bytes) labels.set(name, (bytes = labelBytes(`name="${name}"`)));
+    return bytes;
+  };
+}
+
 async function answer(format: ExpositionFormat, items: Item[], labelOf: (name: string) => Uint8Array, segments?: SegmentCache): Promise<string> {
   const out = collecting();
   const writer = new ExpositionWriter(format, out.sink, segments);
@@ -81,12 +91,7 @@ async function answer(format: ExpositionFormat, items: Item[], labelOf: (name: s
 }
 
 test('a gzipped answer reuses the blocks whose labels and values are the same, and is always the plain answer gzipped', async () => {
-  const labels = new Map<string, Uint8Array>();
-  const labelOf = (name: string) => {
-    let bytes = labels.get(name);
-    if (!bytes) labels.set(name, (bytes = labelBytes(`name="${name}"`)));
-    return bytes;
-  };
+  const labelOf = internedLabels();
   const items: Item[] = Array.from({ length: 100 }, (_, i) => ({ name: `n${i}`, value: i % 9 === 0 ? undefined : i }));
   const cache = new SegmentCache();
   for (const format of ['text', 'openmetrics'] as const) {
@@ -117,12 +122,7 @@ test('a gzipped answer reuses the blocks whose labels and values are the same, a
 });
 
 test('a block whose values move on answer after answer is written into the running text, and kept again once it stops', async () => {
-  const labels = new Map<string, Uint8Array>();
-  const labelOf = (name: string) => {
-    let bytes = labels.get(name);
-    if (!bytes) labels.set(name, (bytes = labelBytes(`name="${name}"`)));
-    return bytes;
-  };
+  const labelOf = internedLabels();
   const items: Item[] = Array.from({ length: 30 }, (_, i) => ({ name: `n${i}`, value: i }));
   const cache = new SegmentCache();
   const check = async (what: string) => assert.equal(await answer('text', items, labelOf, cache), await answer('text', items, labelOf), what);
