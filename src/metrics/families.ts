@@ -32,23 +32,58 @@ export interface Labelled<T> {
    * object: its families, but those whose values change in place, have the same values.
    */
   blockTokens?: object[];
+  /**
+   * Items added so far when the arrays were made at their final size (labelled's `size`), which
+   * spares the copies an array grown item by item leaves behind; finish() trims any unused room.
+   */
+  filled?: number;
 }
 
-export function labelled<T>(blocks = false): Labelled<T> {
-  return blocks ? { labels: [], moreLabels: [], items: [], blockStarts: [] } : { labels: [], moreLabels: [], items: [] };
+/** Most items a level's arrays are made for at once: V8 makes larger ones slow (dictionary) arrays. */
+const MAX_PRESIZED = 65_536;
+
+/** A level; `size`, when given, is how many items it will hold, so its arrays are made at that size. */
+export function labelled<T>(blocks = false, size?: number): Labelled<T> {
+  const level: Labelled<T> = blocks ? { labels: [], moreLabels: [], items: [], blockStarts: [] } : { labels: [], moreLabels: [], items: [] };
+  if (size !== undefined && size > 0 && size <= MAX_PRESIZED) {
+    level.labels = new Array(size);
+    level.moreLabels = new Array(size);
+    level.items = new Array(size);
+    level.filled = 0;
+  }
+  return level;
 }
 
 export function add<T>(level: Labelled<T>, labels: Uint8Array, moreLabels: Uint8Array, item: T): void {
+  if (level.filled !== undefined && level.filled < level.items.length) {
+    const i = level.filled++;
+    level.labels[i] = labels;
+    level.moreLabels[i] = moreLabels;
+    level.items[i] = item;
+    return;
+  }
+  if (level.filled !== undefined) level.filled++;
   level.labels.push(labels);
   level.moreLabels.push(moreLabels);
   level.items.push(item);
+}
+
+/** The level is complete: room made for items never added is given up. */
+export function finish<T>(level: Labelled<T>): void {
+  const n = level.filled;
+  if (n === undefined) return;
+  delete level.filled;
+  if (n === level.items.length) return;
+  level.labels.length = n;
+  level.moreLabels.length = n;
+  level.items.length = n;
 }
 
 /** Starts a new block at the next item added. */
 export function startBlock<T>(level: Labelled<T>): void {
   const starts = level.blockStarts;
   if (starts === undefined) return;
-  const at = level.items.length;
+  const at = level.filled ?? level.items.length;
   if (starts.length === 0 || starts[starts.length - 1] !== at) starts.push(at);
 }
 

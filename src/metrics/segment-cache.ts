@@ -142,6 +142,24 @@ export class SegmentCache {
       const text = render();
       segment = text.length === 0 ? undefined : compressSegment(text);
     }
+    const bytes = BYTES_PER_ENTRY + n * BYTES_PER_ITEM + (segment === MOVING ? 0 : (segment?.deflated.length ?? 0));
+    if (cached !== undefined && cached.labels.length === n) {
+      // The entry is set again in place: a block that misses answer after answer (the ages) makes
+      // no new entry and arrays each time, which would outlive the answer and so reach V8's old
+      // generation, bringing its full collections sooner.
+      for (let i = from; i < to; i++) {
+        cached.labels[i - from] = labels[i]!;
+        cached.moreLabels[i - from] = moreLabels[i]!;
+        cached.values[i - from] = values[i - from];
+      }
+      this.#bytes += bytes - cached.bytes;
+      cached.segment = segment;
+      cached.moves = moves;
+      cached.token = token;
+      cached.used = this.#answer;
+      cached.bytes = bytes;
+      return segment;
+    }
     const entry: BlockEntry = {
       labels: labels.slice(from, to),
       moreLabels: moreLabels.slice(from, to),
@@ -150,7 +168,7 @@ export class SegmentCache {
       moves,
       token,
       used: this.#answer,
-      bytes: BYTES_PER_ENTRY + n * BYTES_PER_ITEM + (segment === MOVING ? 0 : (segment?.deflated.length ?? 0)),
+      bytes,
     };
     if (cached !== undefined) this.#bytes -= cached.bytes;
     blocks.set(key, entry);

@@ -10,7 +10,7 @@ import type {
   Subscription,
 } from '../model/types.js';
 import { escapeLabelValue, type ExpositionWriter, labelBytes, labelText, NO_LABELS } from './exposition.js';
-import { add, BlockTokens, IN_PLACE, type Labelled, labelled, type Row, startBlock, writeRows } from './families.js';
+import { add, BlockTokens, finish, IN_PLACE, type Labelled, labelled, type Row, startBlock, writeRows } from './families.js';
 import { JETSTREAM_INFO_ROWS, JETSTREAM_NODE_ROWS, JETSTREAM_SERVER_ROWS, STREAM_ROWS } from './jetstream-metrics.js';
 import { type FamilySelection, familyNames, selectRows, type Tier, type TieredRow } from './tiers.js';
 
@@ -189,6 +189,8 @@ const labelCache = new WeakMap<Snapshot, SnapshotLabels>();
 interface ChannelLabel {
   bytes: Uint8Array;
   startsBlock: boolean;
+  /** The last snapshot that used it (ChannelLabels). */
+  seen: number;
 }
 
 /**
@@ -213,34 +215,47 @@ function hash(text: string): number {
  * Channel label bytes by server and channel, kept while one of the last two snapshots used them:
  * a channel gets the same bytes object from scrape to scrape, which is how a cached block
  * (segment-cache.ts) knows its labels are the same. Found by the server's and channel's names,
- * so that the label text is only made for a channel not seen before.
+ * so that the label text is only made for a channel not seen before. One map per server lives
+ * from snapshot to snapshot, each label stamped with the last snapshot that used it: a map made
+ * anew each snapshot (10,000 entries) would outlive the scrape and so reach V8's old generation.
  */
 class ChannelLabels {
-  #current = new Map<string, Map<string, ChannelLabel>>();
-  #previous = new Map<string, Map<string, ChannelLabel>>();
+  readonly #servers = new Map<string, { seen: number; byName: Map<string, ChannelLabel> }>();
+  #snapshot = 0;
 
-  /** A snapshot's labels are being built: what the one before did not use is forgotten. */
+  /** A snapshot's labels are being built: what neither of the last two used is forgotten. */
   nextSnapshot(): void {
-    this.#previous = this.#current;
-    this.#current = new Map();
+    const stale = this.#snapshot;
+    this.#snapshot++;
+    for (const [server, labels] of this.#servers) {
+      if (labels.seen < stale) {
+        this.#servers.delete(server);
+        continue;
+      }
+      // forEach, not for-of: no [key, value] array is made per entry.
+      labels.byName.forEach((label, key, byName) => {
+        if (label.seen < stale) byName.delete(key);
+      });
+    }
   }
 
-  /** The labels of one server's channels: by account (undefined: the default one) and name, `text` making the label text when new. */
-  ofServer(server: string): (account: string | undefined, name: string, text: () => string) => ChannelLabel {
-    let current = this.#current.get(server);
-    if (current === undefined) this.#current.set(server, (current = new Map()));
-    const byName = current;
-    const previous = this.#previous.get(server);
-    return (account, name, text) => {
+  /** The labels of one server's channels (`serverLabel` its label text), by account (undefined: the default one) and name. */
+  ofServer(server: string, serverLabel: string): (account: string | undefined, name: string) => ChannelLabel {
+    let labels = this.#servers.get(server);
+    if (labels === undefined) this.#servers.set(server, (labels = { seen: 0, byName: new Map() }));
+    labels.seen = this.#snapshot;
+    const { byName } = labels;
+    const snapshot = this.#snapshot;
+    return (account, name) => {
       const key = account === undefined ? name : `${account}\u0000${name}`;
       let label = byName.get(key);
-      if (label !== undefined) return label;
-      label = previous?.get(key);
       if (label === undefined) {
-        const made = text();
-        label = { bytes: labelBytes(made), startsBlock: hash(made) % BLOCK_CHANNELS === 0 };
+        const accountLabel = account === undefined ? '' : `,account="${escapeLabelValue(account)}"`;
+        const made = `${serverLabel}${accountLabel},subject="${escapeLabelValue(name)}"`;
+        label = { bytes: labelBytes(made), startsBlock: hash(made) % BLOCK_CHANNELS === 0, seen: snapshot };
+        byName.set(key, label);
       }
-      byName.set(key, label);
+      label.seen = snapshot;
       return label;
     };
   }
@@ -313,6 +328,15 @@ function subscriptionLabelBytes(tree: SubscriptionLabels, sub: Subscription): Ui
 function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
   let cached = labelCache.get(snapshot);
   if (cached) return cached;
+  // The per-object levels are made at their final sizes.
+  let stanChannels = 0;
+  let streams = 0;
+  let consumers = 0;
+  for (const s of snapshot.servers) {
+    if (s.backend === 'jetstream') streams += s.channels.length;
+    else stanChannels += s.channels.length;
+    for (const c of s.channels) consumers += c.consumers.length;
+  }
   cached = {
     servers: labelled(),
     nodes: labelled(),
@@ -320,12 +344,12 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
     jetstreamNodes: labelled(),
     jetstreamIdentities: labelled(),
     jetstreamInfo: labelled(),
-    streams: labelled(true),
+    streams: labelled(true, streams),
     identities: labelled(),
     info: labelled(),
     limits: labelled(),
-    channels: labelled(true),
-    consumers: labelled(true),
+    channels: labelled(true, stanChannels),
+    consumers: labelled(true, consumers),
   };
   channelLabels.nextSnapshot();
   const consumerLabels = sharedConsumerLabels;
@@ -378,13 +402,10 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       add(cached.limits, nodeBytes, NO_LABELS, n.limits);
     }
     const channelLevel = jetstream ? cached.streams : cached.channels;
-    const labelOf = channelLabels.ofServer(s.name);
+    const labelOf = channelLabels.ofServer(s.name, serverLabel);
     let inBlock = 0;
     for (const c of s.channels) {
-      const label = labelOf(c.account, c.name, () => {
-        const accountLabel = c.account === undefined ? '' : `,account="${escapeLabelValue(c.account)}"`;
-        return `${serverLabel}${accountLabel},subject="${escapeLabelValue(c.name)}"`;
-      });
+      const label = labelOf(c.account, c.name);
       // A server's first channel starts a block: blocks never span servers.
       if (inBlock === 0 || label.startsBlock || inBlock >= MAX_BLOCK_CHANNELS) {
         startBlock(channelLevel);
@@ -398,6 +419,9 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       }
     }
   }
+  finish(cached.streams);
+  finish(cached.channels);
+  finish(cached.consumers);
   channelTokens.assign(cached.channels);
   consumerTokens.assign(cached.consumers);
   labelCache.set(snapshot, cached);
@@ -406,8 +430,10 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
 
 function subscriptionLabels(labels: SnapshotLabels): Labelled<Subscription> {
   if (labels.subscriptions) return labels.subscriptions;
-  const subs = labelled<Subscription>(true);
   const { items: channels, labels: labelsOfChannels, blockStarts = [] } = labels.channels;
+  let count = 0;
+  for (const c of channels) count += c.subscriptions.length;
+  const subs = labelled<Subscription>(true, count);
   const tree = sharedSubscriptionLabels;
   let nextBlock = 0;
   for (let i = 0; i < channels.length; i++) {
@@ -419,6 +445,7 @@ function subscriptionLabels(labels: SnapshotLabels): Labelled<Subscription> {
       add(subs, labelsOfChannels[i]!, subscriptionLabelBytes(tree, sub), sub);
     }
   }
+  finish(subs);
   subscriptionTokens.assign(subs);
   labels.subscriptions = subs;
   return subs;

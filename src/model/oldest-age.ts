@@ -1,4 +1,4 @@
-import { PublishHistory } from './publish-history.js';
+import { type ChannelHistory, PublishHistory } from './publish-history.js';
 import type { Channel, Consumer, MessageAge, SeqRange } from './types.js';
 
 /** Where a lookup is made: the channel's account, and how to find the message (SeqRange.firstOn). */
@@ -72,9 +72,12 @@ export class OldestAges {
       if (key !== undefined && !this.#exact.has(key)) wanted.set(key, { channel, range });
     };
     const candidates: Array<[Channel, SeqRange]> = [];
-    for (const channel of channels) {
+    /** Each channel's history, in the order of `channels`. */
+    const histories: Array<ChannelHistory | undefined> = new Array(channels.length);
+    for (let c = 0; c < channels.length; c++) {
+      const channel = channels[c]!;
       const key = channelKey(channel);
-      this.#history.record(server, key, channel.lastSeq, nowMs, channel.lastPublishedMs);
+      histories[c] = this.#history.record(server, key, channel.lastSeq, nowMs, channel.lastPublishedMs);
       if (channel.firstPublishedMs !== undefined) this.#history.anchorFirst(server, key, channel.firstSeq, channel.firstPublishedMs);
       if (times) for (const consumer of channel.consumers) pushRange(candidates, channel, undeliveredRange(channel, consumer));
     }
@@ -89,7 +92,9 @@ export class OldestAges {
       for (const [channel, range] of candidates) want(channel, range);
     }
     if (times && wanted.size > 0) await this.#lookUp(times, [...wanted], signal);
-    for (const channel of channels) {
+    for (let c = 0; c < channels.length; c++) {
+      const channel = channels[c]!;
+      const history = histories[c];
       for (const consumer of channel.consumers) {
         const seq = firstUndelivered(channel, consumer);
         // Without a range from the backend, the message is the one after the cursor (NATS Streaming).
@@ -100,14 +105,14 @@ export class OldestAges {
         const age =
           seq === undefined
             ? NOTHING_WAITS
-            : this.#ageOf(server, channel, consumer, '', range?.from ?? seq, range?.to ?? seq, range?.firstOn, nowMs, consumer.oldestUndeliveredAge);
+            : this.#ageOf(history, channel, consumer, '', range?.from ?? seq, range?.to ?? seq, range?.firstOn, nowMs, consumer.oldestUndeliveredAge);
         if (age !== undefined || consumer.oldestUndeliveredAge !== undefined) consumer.oldestUndeliveredAge = age;
         const unacked = consumer.oldestUnacked;
         if (unacked === undefined) continue;
         const unackedAge =
           unacked === null
             ? NOTHING_WAITS
-            : this.#ageOf(server, channel, consumer, 'unacked', unacked.from, unacked.to, unacked.firstOn, nowMs, consumer.oldestUnackedAge);
+            : this.#ageOf(history, channel, consumer, 'unacked', unacked.from, unacked.to, unacked.firstOn, nowMs, consumer.oldestUnackedAge);
         if (unackedAge !== undefined || consumer.oldestUnackedAge !== undefined) consumer.oldestUnackedAge = unackedAge;
       }
     }
@@ -139,12 +144,12 @@ export class OldestAges {
 
   /**
    * The age of the consumer's message that lies between `from` and `to` (firstOn: how a lookup
-   * finds it); `which` tells the undelivered ('') and the unacked message apart. Keys are built
+   * finds it), `history` its channel's; `which` tells the undelivered ('') and the unacked message apart. Keys are built
    * only where a cache holds something: at 10,000 queues without --nats-url, none. The age is
    * written into `into` (the consumer's age of the scrape before) when there is one of its own.
    */
   #ageOf(
-    server: string,
+    history: ChannelHistory | undefined,
     channel: Channel,
     consumer: Consumer,
     which: string,
@@ -160,7 +165,7 @@ export class OldestAges {
       setBounded(this.#lastExact, consumerKey(channel, consumer, which), exact);
       return messageAge(into, secondsSince(exact, nowMs), 'exact');
     }
-    const estimate = this.#history.publishTimeBetween(server, channelKey(channel), from, to);
+    const estimate = history?.publishTimeBetween(from, to);
     if (estimate && estimate.kind !== 'at_least') return messageAge(into, secondsSince(estimate.atMs, nowMs), estimate.kind);
     const lastExact = this.#lastExact.size === 0 ? undefined : this.#lastExact.get(consumerKey(channel, consumer, which));
     if (lastExact !== undefined) return messageAge(into, secondsSince(lastExact, nowMs), 'estimated');

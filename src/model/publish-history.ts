@@ -29,7 +29,12 @@ export type PublishTime =
   /** Published no later than `atMs`: the message is older than anything this history holds. */
   | { kind: 'at_least'; atMs: number };
 
-class ChannelPoints {
+/** What the history says of one channel (PublishHistory.record). */
+export interface ChannelHistory {
+  publishTimeBetween(from: number, to: number): PublishTime | undefined;
+}
+
+class ChannelPoints implements ChannelHistory {
   /** SEQ, FIRST_SEEN, LAST_SEEN, EXACT per point, oldest first. */
   readonly points = new Float64Array(POINTS_PER_CHANNEL * FIELDS);
   count = 0;
@@ -150,19 +155,25 @@ export class PublishHistory {
     return this.#servers.get(server)?.get(channel);
   }
 
-  /** One observation of a channel's last sequence, with its publish time when the server reports it. */
-  record(server: string, channel: string, lastSeq: number, nowMs: number, lastPublishedMs?: number): void {
+  /**
+   * One observation of a channel's last sequence, with its publish time when the server reports
+   * it. Gives the channel's history (undefined when it is not remembered: MAX_CHANNELS), so that
+   * its consumers' ages are read from it without finding it again by name.
+   */
+  record(server: string, channel: string, lastSeq: number, nowMs: number, lastPublishedMs?: number): ChannelHistory | undefined {
     let channels = this.#servers.get(server);
     if (channels === undefined) this.#servers.set(server, (channels = new Map()));
     let points = channels.get(channel);
     if (points === undefined) {
-      if (this.#size >= MAX_CHANNELS) return;
+      if (this.#size >= MAX_CHANNELS) return undefined;
       points = new ChannelPoints();
       channels.set(channel, points);
       this.#size++;
     }
     points.record(lastSeq, nowMs, lastPublishedMs);
+    // A channel recorded now is never forgotten by this sweep (it was touched now).
     if (nowMs - this.#lastSweepMs > FORGET_AFTER_MS / 4) this.#forget(nowMs);
+    return points;
   }
 
   /** The server reports that `firstSeq`, the oldest message of a channel recorded this scrape, was published at `publishedMs`. */

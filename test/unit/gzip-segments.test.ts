@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { crc32, gunzipSync } from 'node:zlib';
 import { type ChunkSink, ExpositionWriter, type ExpositionFormat, labelBytes, NO_LABELS } from '../../src/metrics/exposition.js';
-import { add, labelled, type Row, startBlock, writeRows } from '../../src/metrics/families.js';
+import { add, finish, labelled, type Row, startBlock, writeRows } from '../../src/metrics/families.js';
 import { compressSegment, crc32Combine, GZIP_HEADER, gzipTrailer } from '../../src/metrics/gzip-segments.js';
 import { SegmentCache } from '../../src/metrics/segment-cache.js';
 
@@ -109,6 +109,17 @@ test('a gzipped answer reuses the blocks whose labels and values are the same, a
   assert.match(changed, /^things_twice\{name="n50"\} 2000$/m);
   assert.equal(cache.misses, 2 * 15 + 2);
 
+  // Back to the value before: the block's entry was set again in place, so this is a miss, never
+  // the lines of 50 kept from the first answers nor those of 1000.
+  items[50]!.value = 50;
+  const back = await answer('text', items, labelOf, cache);
+  assert.equal(back, await answer('text', items, labelOf));
+  assert.match(back, /^things\{name="n50"\} 50$/m);
+  assert.equal(cache.misses, 2 * 15 + 4);
+  items[50]!.value = 1000;
+  assert.match(await answer('text', items, labelOf, cache), /^things\{name="n50"\} 1000$/m);
+  assert.equal(cache.misses, 2 * 15 + 6);
+
   // A value that goes away, and an item whose label is new: made again, never taken from the cache.
   items[3]!.value = undefined;
   items[80] = { name: 'renamed', value: 80 };
@@ -117,7 +128,9 @@ test('a gzipped answer reuses the blocks whose labels and values are the same, a
   assert.doesNotMatch(again, /name="n3"/);
   assert.doesNotMatch(again, /name="n80"/);
   assert.match(again, /^things\{name="renamed"\} 80$/m);
-  assert.equal(cache.misses, 2 * 15 + 2 + 4);
+  // n50's block moved on the answers before, so its lines were not kept: holding still now, it is
+  // made and kept again (2 more misses).
+  assert.equal(cache.misses, 2 * 15 + 6 + 2 + 4);
   assert.ok(cache.bytes > 0);
 });
 
@@ -140,6 +153,31 @@ test('a block whose values move on answer after answer is written into the runni
   await check('stopped');
   await check('still');
   assert.deepEqual([cache.hits, cache.misses, cache.moving], [4 * (blocks - 2) + (blocks - 2) + blocks, blocks + 5 * 2, 3 * 2]);
+});
+
+test('a level made at its size answers as one grown item by item, whether fewer or more items come than announced', async () => {
+  const labelOf = internedLabels();
+  const items: Item[] = Array.from({ length: 40 }, (_, i) => ({ name: `n${i}`, value: i }));
+  const render = async (size: number | undefined) => {
+    const l = labelled<Item>(true, size);
+    items.forEach((item, i) => {
+      if (i % 7 === 0) startBlock(l);
+      add(l, labelOf(item.name), NO_LABELS, item);
+    });
+    finish(l);
+    assert.equal(l.items.length, items.length);
+    assert.equal(l.labels.length, items.length);
+    assert.equal(l.filled, undefined);
+    assert.deepEqual(l.blockStarts, [0, 7, 14, 21, 28, 35]);
+    const out = collecting();
+    const writer = new ExpositionWriter('text', out.sink);
+    await writeRows(writer, ROWS, l);
+    await writer.end();
+    return out.bytes().toString('utf8');
+  };
+  const grown = await render(undefined);
+  assert.match(grown, /^things\{name="n39"\} 39$/m);
+  for (const size of [40, 64, 25]) assert.equal(await render(size), grown, `made for ${size} items`);
 });
 
 test('a gzipped answer with no samples at all is still a whole gzip member', async () => {
