@@ -20,9 +20,9 @@ function edited(edit: (page: Page) => void): Buffer {
 }
 
 /** Reads a page as the source does, with the node's records: which channels were reused, and the channels. */
-function warm(records: ChannelRecords, body: Buffer): { reused: string[]; channels: Channel[] } {
+function warm(records: ChannelRecords, body: Buffer, select?: (name: string) => boolean): { reused: string[]; channels: Channel[] } {
   records.beginScrape();
-  const page = readChannelsPage(body, new NameTable(), undefined, records);
+  const page = readChannelsPage(body, new NameTable(), undefined, records, select);
   assert.ok(page, 'the reader read the page');
   const reused: string[] = [];
   const channels = page.channels.map((read) => {
@@ -119,6 +119,39 @@ test('a page laid out otherwise than the server lays it out keeps nothing and is
     assert.deepEqual(read.channels, cold(compact));
   }
   assert.equal(records.size, 0);
+});
+
+test('a channel the subject filter leaves out is passed over: neither read, nor kept, nor given', () => {
+  const records = new ChannelRecords();
+  const onlyJobs = (name: string) => name === 'jobs';
+  const first = warm(records, RECORDED, onlyJobs);
+  assert.deepEqual(
+    first.channels.map((c) => c.name),
+    ['jobs'],
+  );
+  assert.equal(records.size, 1);
+  assert.equal(records.bytes, recordBytes(RECORDED).get('jobs'), 'only the jobs record is kept');
+  // orders changes: still passed over, and jobs is still found the same.
+  const ordersChanged = edited((page) => {
+    page.channels.find((c) => c.name === 'orders')!['msgs'] = 999;
+  });
+  const again = warm(records, ordersChanged, onlyJobs);
+  assert.deepEqual(again.reused, ['jobs']);
+  assert.deepEqual(
+    again.channels,
+    cold(RECORDED).filter((c) => c.name === 'jobs'),
+  );
+  assert.equal(records.size, 1);
+  // A name past ASCII is selected by its decoded text (new records: the filter is fixed while the exporter runs).
+  const renamed = edited((page) => {
+    page.channels.find((c) => c.name === 'orders')!.name = 'órdenes';
+  });
+  const fresh = new ChannelRecords();
+  assert.deepEqual(
+    warm(fresh, renamed, (name) => name === 'órdenes').channels.map((c) => c.name),
+    ['órdenes'],
+  );
+  assert.equal(fresh.size, 1);
 });
 
 test('channels gone from the server are forgotten at the end of the scrape', () => {

@@ -201,8 +201,11 @@ function readChannel(r: Reader, tables: Tables): ParsedChannel {
   return { facts, subscriptions };
 }
 
-/** The channel at the reader: the kept one when its record is the same as last time, else read. */
-function readOrReuse(r: Reader, body: Buffer, tables: Tables, records: ChannelRecords): ReadChannel {
+/**
+ * The channel at the reader: the kept one when its record is the same as last time, else read;
+ * undefined for a channel `select` leaves out, found by the page's layout: passed over unread.
+ */
+function readOrReuse(r: Reader, body: Buffer, tables: Tables, records: ChannelRecords, select?: (name: string) => boolean): ReadChannel | undefined {
   r.peek();
   const match = records.match(body, r.at());
   if (match?.channel !== undefined) {
@@ -211,6 +214,10 @@ function readOrReuse(r: Reader, body: Buffer, tables: Tables, records: ChannelRe
     return { facts: built, subscriptions: built.subscriptions, built };
   }
   const place = match?.place;
+  if (place !== undefined && select !== undefined && !select(nameOfKey(place.key))) {
+    r.jump(place.end);
+    return undefined;
+  }
   const parsed: ReadChannel = readChannel(r, tables);
   // Kept only when the strict reader ended the record exactly where the layout said it ends.
   if (place !== undefined && r.at() === place.end) {
@@ -219,15 +226,29 @@ function readOrReuse(r: Reader, body: Buffer, tables: Tables, records: ChannelRe
   return parsed;
 }
 
+/** A record's name from its raw key (RecordPlace.key: its bytes as latin1, never with an escape). */
+function nameOfKey(key: string): string {
+  // Any byte past ASCII means UTF-8 to decode.
+  return /[^\x00-\x7f]/.test(key) ? Buffer.from(key, 'latin1').toString('utf8') : key;
+}
+
 /**
  * The page in `body`, or undefined when the body is anything but a well-formed channelsz page:
  * then parse it with JSON.parse and parseChannelsPage for a precise error. Names come from
  * `names`, the same table for every page of a server. Subscription inboxes are read (from
  * `inboxes`) only when that table is given; otherwise they are skipped like unused fields. With
  * `records`, a channel whose record is the same as at the last scrape is not read again
- * (channel-records.ts).
+ * (channel-records.ts), and one that `select` leaves out (--subjects, --exclude-subjects) is
+ * passed over unread where the page's layout tells where it ends; the caller still selects
+ * from what is read.
  */
-export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(), inboxes?: NameTable, records?: ChannelRecords): ReadPage | undefined {
+export function readChannelsPage(
+  body: Buffer,
+  names: NameTable = new NameTable(),
+  inboxes?: NameTable,
+  records?: ChannelRecords,
+  select?: (name: string) => boolean,
+): ReadPage | undefined {
   const r = new Reader(body);
   const tables: Tables = { names, inboxes };
   let seen = 0;
@@ -248,8 +269,10 @@ export function readChannelsPage(body: Buffer, names: NameTable = new NameTable(
           case CHANNELS:
             channels.length = 0;
             if (r.opens(OPEN_ARRAY, CLOSE_ARRAY)) {
-              do channels.push(records === undefined ? readChannel(r, tables) : readOrReuse(r, body, tables, records));
-              while (r.more(CLOSE_ARRAY));
+              do {
+                const read = records === undefined ? readChannel(r, tables) : readOrReuse(r, body, tables, records, select);
+                if (read !== undefined) channels.push(read);
+              } while (r.more(CLOSE_ARRAY));
             }
             break;
           default:

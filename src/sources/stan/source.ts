@@ -225,7 +225,7 @@ class StanNode {
         path,
         signal,
         cap,
-        (_status, body) => readChannelsPage(body, this.#names, this.#inboxes, this.records) ?? this.#checkedPage(path, body, where),
+        (_status, body) => readChannelsPage(body, this.#names, this.#inboxes, this.records, this.#opts.selectSubject) ?? this.#checkedPage(path, body, where),
       );
       this.ended = performance.now();
       const channels: Channel[] = [];
