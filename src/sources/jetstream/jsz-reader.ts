@@ -302,13 +302,13 @@ function readStream(r: Reader, names: StringTable): JszStream {
 /** The stream at the reader: the kept one when its record is the same as at the last sweep, else read (and kept). */
 function readOrReuseStream(r: Reader, body: Buffer, names: StringTable, records: StreamRecords, account: string): JszStream {
   r.peek();
+  const reused = records.reuse(body, r.at(), account);
+  if (reused !== undefined) {
+    r.jump(reused.end);
+    return reused.stream;
+  }
   const place = records.locate(body, r.at());
   if (place === undefined) return readStream(r, names);
-  const reused = records.reuse(body, place, account);
-  if (reused !== undefined) {
-    r.jump(place.end);
-    return reused;
-  }
   const stream = readStream(r, names);
   // Kept only when the strict reader ended the record exactly where the layout said it ends.
   if (r.at() === place.end) records.keep(account, place.key, body.subarray(place.start, place.end), stream);

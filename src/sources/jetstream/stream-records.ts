@@ -1,5 +1,5 @@
 import { Reader } from '../json-bytes.js';
-import { locateRecord, type RecordPlace, recordLayout } from '../record-layout.js';
+import { locateRecord, type RecordPlace, recordLayout, recordName } from '../record-layout.js';
 import type { JszConsumer, JszStream } from './parse.js';
 
 /**
@@ -45,23 +45,6 @@ function timesIn(record: Buffer): number[] | undefined {
   return times;
 }
 
-/** Whether `record` and the kept bytes are the same but for the `ts` values. */
-function sameButTimes(record: Buffer, times: readonly number[], kept: Kept): boolean {
-  if (times.length !== kept.times.length) return false;
-  let at = 0;
-  let keptAt = 0;
-  for (let i = 0; i <= times.length; i += 2) {
-    const to = i < times.length ? times[i]! : record.length;
-    const keptTo = i < times.length ? kept.times[i]! : kept.bytes.length;
-    if (to - at !== keptTo - keptAt || record.compare(kept.bytes, keptAt, keptTo, at, to) !== 0) return false;
-    if (i < times.length) {
-      at = times[i + 1]!;
-      keptAt = kept.times[i + 1]!;
-    }
-  }
-  return true;
-}
-
 export class StreamRecords {
   readonly #kept = new Map<string, Kept>();
   #sweep = 0;
@@ -92,24 +75,47 @@ export class StreamRecords {
     return locateRecord(page, start, STREAM);
   }
 
-  /** The kept stream of `account` for the record at `place`, with this record's `ts` values, when the record is the same; undefined otherwise. */
-  reuse(page: Buffer, place: RecordPlace, account: string): JszStream | undefined {
-    const kept = this.#kept.get(`${account}\u0000${place.key}`);
+  /**
+   * The kept stream of `account` when the record that starts at `start` (its `{`) has the kept
+   * bytes but for the `ts` values, with this record's values, and where the record ends;
+   * undefined otherwise (locate() it then, and read it). One pass: each stretch between two `ts`
+   * values is compared with the kept one where it must lie, and each value runs to its closing
+   * quote, so the record is neither scanned for its end nor for its values first.
+   */
+  reuse(page: Buffer, start: number, account: string): { stream: JszStream; end: number } | undefined {
+    const name = recordName(page, start, STREAM);
+    if (name === undefined) return undefined;
+    const kept = this.#kept.get(`${account}\u0000${name.key}`);
     if (kept === undefined) return undefined;
-    const record = page.subarray(place.start, place.end);
-    const times = timesIn(record);
-    if (times === undefined || !sameButTimes(record, times, kept)) return undefined;
+    const { bytes, times } = kept;
     const consumers = kept.stream.consumers;
     if (times.length !== 2 * consumers.length) return undefined;
-    const r = new Reader(record);
+    const valuesAt: number[] = new Array(consumers.length);
+    let at = start;
+    let keptAt = 0;
+    for (let i = 0; i <= times.length; i += 2) {
+      const keptTo = i < times.length ? times[i]! : bytes.length;
+      const to = at + keptTo - keptAt;
+      if (to > page.length || page.compare(bytes, keptAt, keptTo, at, to) !== 0) return undefined;
+      at = to;
+      if (i === times.length) break;
+      // A value is a quoted string; whatever follows its closing quote is compared with what followed the kept one.
+      if (page[at] !== QUOTE) return undefined;
+      const close = page.indexOf(QUOTE, at + 1);
+      if (close < 0) return undefined;
+      valuesAt[i / 2] = at;
+      at = close + 1;
+      keptAt = times[i + 1]!;
+    }
+    const r = new Reader(page);
     const fresh: JszConsumer[] = new Array(consumers.length);
     for (let i = 0; i < consumers.length; i++) {
-      r.jump(times[2 * i]!);
+      r.jump(valuesAt[i]!);
       fresh[i] = { ...consumers[i]!, readAtMs: r.time() };
     }
     kept.seen = this.#sweep;
     this.reused++;
-    return { ...kept.stream, consumers: fresh };
+    return { stream: { ...kept.stream, consumers: fresh }, end: at };
   }
 
   /** Keeps the stream read from `bytes` (the record at its place) for the next sweep. */
