@@ -144,9 +144,10 @@ export class OldestAges {
 
   /**
    * The age of the consumer's message that lies between `from` and `to` (firstOn: how a lookup
-   * finds it), `history` its channel's; `which` tells the undelivered ('') and the unacked message apart. Keys are built
-   * only where a cache holds something: at 10,000 queues without --nats-url, none. The age is
-   * written into `into` (the consumer's age of the scrape before) when there is one of its own.
+   * finds it), from its channel's `history` where no exact time is known; `which` tells the
+   * undelivered ('') and the unacked message apart. Keys are built only where a cache holds
+   * something: at 10,000 queues without --nats-url, none. The age is written into `into` (the
+   * consumer's age of the scrape before) when there is one of its own.
    */
   #ageOf(
     history: ChannelHistory | undefined,
