@@ -404,7 +404,10 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
     const channelLevel = jetstream ? cached.streams : cached.channels;
     const labelOf = channelLabels.ofServer(s.name, serverLabel);
     let inBlock = 0;
-    for (const c of s.channels) {
+    // Indexed loops: the two below run once per channel and queue of every server.
+    const channels = s.channels;
+    for (let k = 0; k < channels.length; k++) {
+      const c = channels[k]!;
       const label = labelOf(c.account, c.name);
       // A server's first channel starts a block: blocks never span servers.
       if (inBlock === 0 || label.startsBlock || inBlock >= MAX_BLOCK_CHANNELS) {
@@ -414,7 +417,9 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
       }
       inBlock++;
       add(channelLevel, label.bytes, NO_LABELS, c);
-      for (const q of c.consumers) {
+      const queues = c.consumers;
+      for (let j = 0; j < queues.length; j++) {
+        const q = queues[j]!;
         add(cached.consumers, label.bytes, consumerLabelBytes(consumerLabels, q), q);
       }
     }

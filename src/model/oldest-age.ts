@@ -1,4 +1,4 @@
-import { type ChannelHistory, PublishHistory } from './publish-history.js';
+import { type ChannelHistory, PublishHistory, type PublishTimeScratch } from './publish-history.js';
 import type { Channel, Consumer, MessageAge, SeqRange } from './types.js';
 
 /** Where a lookup is made: the channel's account, and how to find the message (SeqRange.firstOn). */
@@ -52,6 +52,8 @@ export class OldestAges {
   readonly #exact = new Map<string, number>();
   /** `channel NUL group NUL durable NUL which` -> the publish time of the last message looked up for it. */
   readonly #lastExact = new Map<string, number>();
+  /** The estimate of each queue's message in turn (#ageOf reads it at once). */
+  readonly #estimate: PublishTimeScratch = { kind: 'estimated', atMs: 0 };
 
   constructor(opts: OldestAgeOptions) {
     this.#opts = opts;
@@ -95,7 +97,9 @@ export class OldestAges {
     for (let c = 0; c < channels.length; c++) {
       const channel = channels[c]!;
       const history = histories[c];
-      for (const consumer of channel.consumers) {
+      const consumers = channel.consumers;
+      for (let q = 0; q < consumers.length; q++) {
+        const consumer = consumers[q]!;
         const seq = firstUndelivered(channel, consumer);
         // Without a range from the backend, the message is the one after the cursor (NATS Streaming).
         const range = consumer.undeliveredRange;
@@ -166,7 +170,7 @@ export class OldestAges {
       setBounded(this.#lastExact, consumerKey(channel, consumer, which), exact);
       return messageAge(into, secondsSince(exact, nowMs), 'exact');
     }
-    const estimate = history?.publishTimeBetween(from, to);
+    const estimate = history?.publishTimeBetween(from, to, this.#estimate);
     if (estimate && estimate.kind !== 'at_least') return messageAge(into, secondsSince(estimate.atMs, nowMs), estimate.kind);
     const lastExact = this.#lastExact.size === 0 ? undefined : this.#lastExact.get(consumerKey(channel, consumer, which));
     if (lastExact !== undefined) return messageAge(into, secondsSince(lastExact, nowMs), 'estimated');

@@ -29,9 +29,23 @@ export type PublishTime =
   /** Published no later than `atMs`: the message is older than anything this history holds. */
   | { kind: 'at_least'; atMs: number };
 
+/** A PublishTime to be set again and again (ChannelHistory.publishTimeBetween's `into`). */
+export interface PublishTimeScratch {
+  kind: PublishTime['kind'];
+  atMs: number;
+}
+
 /** What the history says of one channel (PublishHistory.record). */
 export interface ChannelHistory {
-  publishTimeBetween(from: number, to: number): PublishTime | undefined;
+  /** As PublishHistory.publishTimeBetween; with `into`, the answer is `into`, set (no object made per queue). */
+  publishTimeBetween(from: number, to: number, into?: PublishTimeScratch): PublishTime | undefined;
+}
+
+function publishTime(kind: PublishTime['kind'], atMs: number, into: PublishTimeScratch | undefined): PublishTime {
+  if (into === undefined) return { kind, atMs };
+  into.kind = kind;
+  into.atMs = atMs;
+  return into;
 }
 
 class ChannelPoints implements ChannelHistory {
@@ -110,14 +124,14 @@ class ChannelPoints implements ChannelHistory {
     return -1;
   }
 
-  publishTime(seq: number): PublishTime | undefined {
+  publishTime(seq: number, into?: PublishTimeScratch): PublishTime | undefined {
     const i = this.#pointAtOrAbove(seq);
     if (i < 0) return undefined;
     const p = this.points;
     const at = i * FIELDS;
-    if (p[at + EXACT] === 1 && p[at + SEQ] === seq) return { kind: 'exact', atMs: p[at + FIRST_SEEN]! };
-    if (i === 0) return { kind: 'at_least', atMs: p[FIRST_SEEN]! };
-    return { kind: 'estimated', atMs: this.#interpolate(i, seq) };
+    if (p[at + EXACT] === 1 && p[at + SEQ] === seq) return publishTime('exact', p[at + FIRST_SEEN]!, into);
+    if (i === 0) return publishTime('at_least', p[FIRST_SEEN]!, into);
+    return publishTime('estimated', this.#interpolate(i, seq), into);
   }
 
   /**
@@ -125,12 +139,12 @@ class ChannelPoints implements ChannelHistory {
    * estimated when both lie in the same span between two points (any place in the span is as
    * good as an estimate there), else only "no later than `to` was".
    */
-  publishTimeBetween(from: number, to: number): PublishTime | undefined {
-    if (from === to) return this.publishTime(from);
+  publishTimeBetween(from: number, to: number, into?: PublishTimeScratch): PublishTime | undefined {
+    if (from === to) return this.publishTime(from, into);
     const i = this.#pointAtOrAbove(to);
     if (i < 0) return undefined;
-    if (i > 0 && this.#pointAtOrAbove(from) === i) return { kind: 'estimated', atMs: this.#interpolate(i, to) };
-    return { kind: 'at_least', atMs: this.points[i * FIELDS + FIRST_SEEN]! };
+    if (i > 0 && this.#pointAtOrAbove(from) === i) return publishTime('estimated', this.#interpolate(i, to), into);
+    return publishTime('at_least', this.points[i * FIELDS + FIRST_SEEN]!, into);
   }
 
   /** The place of `seq` in the span below point i (i > 0), by its sequence. */

@@ -22,7 +22,11 @@ import { indentedAt, type RecordPlace, recordEnd, recordLayout, recordName, same
  * cache only ever serves a record that the strict reader read whole before, from the same bytes.
  */
 
-/** A record found the same as last time (its kept channel, and where it ends), or one to read (where it lies). */
+/**
+ * A record found the same as last time (its kept channel, and where it ends), or one to read
+ * (where it lies). A found record's match is the same object on every scrape, set again (no
+ * object made per channel): read it before the next call to match().
+ */
 export type RecordMatch = { channel: Channel; end: number } | { channel: undefined; place: RecordPlace };
 
 /** What a record was made into. */
@@ -47,6 +51,8 @@ interface Kept {
   next?: Kept;
   /** Set when it is no longer kept (gone, or replaced by a newer record of its channel): never predicted then. */
   dropped?: true;
+  /** What match() answers when it finds this record (its end set each time). */
+  found: { channel: Channel; end: number };
 }
 
 /**
@@ -121,15 +127,16 @@ export class ChannelRecords {
 
   /** The scrape read every page: channels it did not see are gone. */
   endScrape(): void {
-    for (const [key, kept] of this.#kept) {
+    // forEach, not for-of: no [key, value] array is made for each of the channels.
+    this.#kept.forEach((kept, key, all) => {
       if (kept.seen === this.#scrape) {
         if (kept.next !== undefined && kept.next.seen !== this.#scrape) kept.next = undefined;
-        continue;
+        return;
       }
-      this.#kept.delete(key);
+      all.delete(key);
       this.#bytes -= keptBytes(kept);
       kept.dropped = true;
-    }
+    });
     if (this.#first !== undefined && this.#first.seen !== this.#scrape) this.#first = undefined;
   }
 
@@ -185,7 +192,8 @@ export class ChannelRecords {
     if (this.#last === undefined) this.#first = kept;
     else this.#last.next = kept;
     this.#last = kept;
-    return { channel: kept.channel, end };
+    kept.found.end = end;
+    return kept.found;
   }
 
   /**
@@ -198,7 +206,7 @@ export class ChannelRecords {
       this.#bytes -= keptBytes(replaced);
       replaced.dropped = true;
     }
-    this.#kept.set(key, { bytes: copyOf(bytes), channel, consumerOf, seen: this.#scrape });
+    this.#kept.set(key, { bytes: copyOf(bytes), channel, consumerOf, seen: this.#scrape, found: { channel, end: 0 } });
     this.#bytes += bytes.length;
   }
 }
