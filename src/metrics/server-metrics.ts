@@ -263,10 +263,11 @@ class ChannelLabels {
 
 const channelLabels = new ChannelLabels();
 /**
- * Block tokens of the NATS Streaming levels, whose unchanged objects are kept from scrape to
- * scrape; JetStream's streams and queues are made anew each scrape, so theirs would never match.
+ * Block tokens of the per-object levels, whose unchanged objects are kept from scrape to scrape
+ * (sources/stan/channel-records.ts, sources/jetstream/queues.ts LogicalChannels).
  */
 const channelTokens = new BlockTokens();
+const streamTokens = new BlockTokens();
 const consumerTokens = new BlockTokens();
 const subscriptionTokens = new BlockTokens();
 /** Consumer and subscription label parts, shared by every snapshot (see MAX_SHARED_LABELS). */
@@ -428,6 +429,7 @@ function snapshotLabels(snapshot: Snapshot): SnapshotLabels {
   finish(cached.channels);
   finish(cached.consumers);
   channelTokens.assign(cached.channels);
+  streamTokens.assign(cached.streams);
   consumerTokens.assign(cached.consumers);
   labelCache.set(snapshot, cached);
   return cached;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Channel, Consumer } from '../../src/model/types.js';
-import { ledBy, type NodeStream, nodeStreams } from '../../src/sources/jetstream/leaders.js';
+import { ledBy, type NodeStream, NodeStreams, nodeStreams } from '../../src/sources/jetstream/leaders.js';
 import { JszNodeReader } from '../../src/sources/jetstream/node-reader.js';
 import { type JszConsumer, parseJszPage } from '../../src/sources/jetstream/parse.js';
-import { logicalServerChannels, onlineMembers, PULL_ACTIVITY_WINDOW_MS, streamQueues } from '../../src/sources/jetstream/queues.js';
+import { LogicalChannels, logicalServerChannels, onlineMembers, PULL_ACTIVITY_WINDOW_MS, streamQueues } from '../../src/sources/jetstream/queues.js';
 import { jszFixture, recordedServer } from '../../harness/jsz-fixtures.js';
 
 // Recorded from nats-server v2.12.15 (see test/fixtures/jetstream/README.md).
@@ -271,4 +271,69 @@ test('the server name is asked once per server process', async () => {
     n1.asked.filter((p) => p === '/varz'),
     ['/varz'],
   );
+});
+
+test('a stream read the same again is the channel made last time, object for object; one that moved, or whose pull consumer went idle with time alone, is made again', async () => {
+  const server = recordedServer('standalone/');
+  const reader = new JszNodeReader(1024);
+  const made = new LogicalChannels();
+  const first = (await reader.read(server.get)).streams;
+  const before = logicalServerChannels([first], made);
+  const again = (await reader.read(server.get)).streams;
+  assert.equal(again.length, first.length);
+  again.forEach((s, i) => assert.equal(s, first[i], `stream ${s.stream.name}: the same record gives the same NodeStream`));
+  const after = logicalServerChannels([again], made);
+  assert.deepEqual(after, logicalServerChannels([again]), 'the channels kept are what a cold build makes');
+  after.forEach((c, i) => assert.equal(c, before[i], `channel ${c.name}: the same object`));
+
+  // Time alone: the next record's ts is past billing's activity window (reuse sets it in place).
+  const orders = again.find((s) => s.stream.name === 'orders')!;
+  const billing = orders.stream.consumers.find((c) => c.name === 'billing')!;
+  billing.readAtMs = billing.lastDeliveryMs! + PULL_ACTIVITY_WINDOW_MS + 1;
+  const idle = logicalServerChannels([again], made);
+  assert.deepEqual(idle, logicalServerChannels([again]));
+  assert.notEqual(
+    idle.find((c) => c.name === 'orders'),
+    before.find((c) => c.name === 'orders'),
+    'orders is made again',
+  );
+  assert.deepEqual([queues(idle, 'orders').get('|billing')!.members, queues(idle, 'orders').get('|billing')!.offline], [0, true]);
+  assert.equal(
+    idle.find((c) => c.name === 'jobs'),
+    before.find((c) => c.name === 'jobs'),
+    'jobs is still the channel made first',
+  );
+
+  // A stream whose record changed is another object: made again, with its new figures.
+  const moved = again.map((s) => (s === orders ? { ...s, stream: { ...s.stream, lastSeq: s.stream.lastSeq + 1, messages: s.stream.messages + 1 } } : s));
+  const changed = logicalServerChannels([moved], made);
+  assert.deepEqual(changed, logicalServerChannels([moved]));
+  assert.equal(changed.find((c) => c.name === 'orders')!.lastSeq, 26);
+});
+
+test('3-node cluster: a consumer whose leader moved is counted from its new leader, not kept from the old one', async () => {
+  const made = new LogicalChannels();
+  const [n1, n2, n3] = await Promise.all(['n1', 'n2', 'n3'].map((n) => readNode(`cluster/${n}-`)));
+  const before = logicalServerChannels([n1!, n2!, n3!], made);
+  assert.equal(logicalServerChannels([n1!, n2!, n3!], made)[0], before[0], 'the same nodes: the same channel');
+  const streams = new NodeStreams();
+  const after = ['n1', 'n2', 'n3'].map((n) =>
+    streams.of(parseJszPage(jszFixture(`cluster/after-stepdown/${n}-jsz-offset-0-limit-1024.json`), 'jsz').accounts, n),
+  );
+  const moved = logicalServerChannels(after, made);
+  assert.notEqual(moved[0], before[0]);
+  assert.deepEqual(moved[0]!.consumers, [CPULL]);
+  assert.deepEqual(moved, logicalServerChannels(after));
+});
+
+test("NodeStreams: the same stream object gives the same NodeStream, unless the node's name changed (it decides which consumers it leads)", () => {
+  const accounts = parseJszPage(jszFixture('cluster/n1-jsz-offset-0-limit-1024.json'), 'jsz').accounts;
+  const streams = new NodeStreams();
+  const asN1 = streams.of(accounts, 'n1');
+  assert.equal(streams.of(accounts, 'n1')[0], asN1[0]);
+  assert.equal(asN1[0]!.stream.consumers.length, 1, 'n1 leads cpull');
+  const asN2 = streams.of(accounts, 'n2');
+  assert.notEqual(asN2[0], asN1[0]);
+  assert.equal(asN2[0]!.stream.consumers.length, 0);
+  assert.deepEqual(asN2, nodeStreams(accounts, 'n2'));
 });

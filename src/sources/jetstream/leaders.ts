@@ -19,21 +19,53 @@ export interface NodeStream {
   led: boolean;
 }
 
+/** `stream` as the node named `serverName` lists it, under `account`: only the consumers it leads. */
+function nodeStream(account: JszAccount, stream: JszStream, serverName: string): NodeStream {
+  const led = stream.consumers.filter((c) => ledBy(c.cluster, serverName));
+  return {
+    accountId: account.id,
+    accountName: account.name,
+    stream: led.length === stream.consumers.length ? stream : { ...stream, consumers: led },
+    led: ledBy(stream.cluster, serverName),
+  };
+}
+
 /**
  * One node's streams with the consumers it does not lead left out. Streams it only replicates
  * stay (marked), so that a stream whose leader is down or being elected still has its state.
  */
 export function nodeStreams(accounts: readonly JszAccount[], serverName: string): NodeStream[] {
   const out: NodeStream[] = [];
-  for (const account of accounts) {
-    for (const stream of account.streams) {
-      out.push({
-        accountId: account.id,
-        accountName: account.name,
-        stream: { ...stream, consumers: stream.consumers.filter((c) => ledBy(c.cluster, serverName)) },
-        led: ledBy(stream.cluster, serverName),
-      });
-    }
-  }
+  for (const account of accounts) for (const stream of account.streams) out.push(nodeStream(account, stream, serverName));
   return out;
+}
+
+/**
+ * nodeStreams for the reads of one node, each stream the same object as at the last read when
+ * its record was found the same (the same JszStream: stream-records.ts), so that the channel
+ * made from it can be kept as well (queues.ts LogicalChannels).
+ */
+export class NodeStreams {
+  #made = new WeakMap<JszStream, NodeStream>();
+  #serverName: string | undefined;
+
+  of(accounts: readonly JszAccount[], serverName: string): NodeStream[] {
+    // Which consumers the node leads depends on its name: another name, nothing made before holds.
+    if (serverName !== this.#serverName) {
+      this.#made = new WeakMap();
+      this.#serverName = serverName;
+    }
+    const out: NodeStream[] = [];
+    for (const account of accounts) {
+      for (const stream of account.streams) {
+        let made = this.#made.get(stream);
+        if (made === undefined || made.accountId !== account.id || made.accountName !== account.name) {
+          made = nodeStream(account, stream, serverName);
+          this.#made.set(stream, made);
+        }
+        out.push(made);
+      }
+    }
+    return out;
+  }
 }

@@ -1,5 +1,5 @@
 import { ScrapeError } from '../scrape-error.js';
-import { type NodeStream, nodeStreams } from './leaders.js';
+import { type NodeStream, NodeStreams } from './leaders.js';
 import { JszPageReader, type MonitorGet } from './jsz-reader.js';
 import { type JszPage, type VarzIdentity, parseVarz } from './parse.js';
 import { readAllAccounts } from './read-accounts.js';
@@ -24,6 +24,7 @@ export interface JetStreamNodeRead {
 export class JszNodeReader {
   readonly #pageSize: number;
   readonly #pages = new JszPageReader();
+  readonly #streams = new NodeStreams();
   #identity: VarzIdentity | undefined;
 
   constructor(pageSize: number) {
@@ -55,6 +56,6 @@ export class JszNodeReader {
     }
     this.#identity = identity;
     this.#pages.records.endSweep();
-    return { identity, jsz: jsz.first, streams: nodeStreams(jsz.accounts, identity.serverName), pages: jsz.pages };
+    return { identity, jsz: jsz.first, streams: this.#streams.of(jsz.accounts, identity.serverName), pages: jsz.pages };
   }
 }

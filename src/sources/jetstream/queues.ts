@@ -1,7 +1,7 @@
 import { evictedMessages } from '../../model/consumers.js';
 import type { Channel, Consumer, SeqRange } from '../../model/types.js';
 import type { NodeStream } from './leaders.js';
-import type { JszConsumer } from './parse.js';
+import type { JszConsumer, JszStream } from './parse.js';
 
 /** The account a server without configured accounts puts everything in; its queues carry no account label. */
 export const DEFAULT_ACCOUNT = '$G';
@@ -164,20 +164,73 @@ function accountLabels(streams: readonly NodeStream[]): Map<string, string | und
   return labels;
 }
 
+/** What one logical stream was made into at the last scrape, and from what (LogicalChannels). */
+interface Made {
+  /** The stream whose state the channel has. */
+  stream: JszStream;
+  account: string | undefined;
+  /** Its queues' consumers, in the order they were counted. */
+  consumers: readonly JszConsumer[];
+  /** onlineMembers of each consumer then: a pull consumer's moves with time alone. */
+  members: number[];
+  channel: Channel;
+  seen: number;
+}
+
+/**
+ * The channels of one logical server's last scrape, each with what it was made from, so that a
+ * stream made from the same objects (a record found the same: stream-records.ts, leaders.ts
+ * NodeStreams) is the same channel, object for object: its blocks of lines are then reused
+ * without a value read (metrics/families.ts BlockTokens). Nothing changes a kept channel but
+ * what changes in place on any channel (the ages, model/oldest-age.ts; a narrowed undelivered
+ * range, model/quiet-cursors.ts).
+ */
+export class LogicalChannels {
+  readonly #made = new Map<string, Made>();
+  #scrape = 0;
+
+  /** The channel of `key` made last time from these objects, when every consumer still has as many members online. */
+  found(key: string, stream: JszStream, account: string | undefined, consumers: readonly JszConsumer[]): Channel | undefined {
+    const made = this.#made.get(key);
+    if (made === undefined || made.stream !== stream || made.account !== account || made.consumers.length !== consumers.length) return undefined;
+    for (let i = 0; i < consumers.length; i++) {
+      const c = consumers[i]!;
+      if (made.consumers[i] !== c || made.members[i] !== onlineMembers(c)) return undefined;
+    }
+    made.seen = this.#scrape;
+    return made.channel;
+  }
+
+  keep(key: string, stream: JszStream, account: string | undefined, consumers: readonly JszConsumer[], channel: Channel): void {
+    this.#made.set(key, { stream, account, consumers, members: consumers.map(onlineMembers), channel, seen: this.#scrape });
+  }
+
+  /** A scrape's channels are made: those it did not make are dropped, and the next scrape begins. */
+  endScrape(): void {
+    this.#made.forEach((made, key, all) => {
+      if (made.seen !== this.#scrape) all.delete(key);
+    });
+    this.#scrape++;
+  }
+}
+
 /**
  * The channels (streams) and queues of one logical server from the streams its nodes listed,
  * in configured node order. Each stream's state comes from the node that leads it (or, while it
  * has no leader, from the first replica listed); each consumer from the first node that leads
- * it, so a replicated consumer is counted once whichever node leads it now.
+ * it, so a replicated consumer is counted once whichever node leads it now. With `kept`, a
+ * stream made from the same objects as at the last scrape is the channel made then.
  */
-export function logicalServerChannels(nodes: ReadonlyArray<readonly NodeStream[]>): Channel[] {
+export function logicalServerChannels(nodes: ReadonlyArray<readonly NodeStream[]>, kept?: LogicalChannels): Channel[] {
   const streams = new Map<string, NodeStream>();
-  const consumers = new Map<string, Map<string, JszConsumer>>();
+  // One node: each stream's consumers are its own list, unmerged (names are unique in a stream).
+  const consumers = nodes.length === 1 ? undefined : new Map<string, Map<string, JszConsumer>>();
   for (const node of nodes) {
     for (const s of node) {
       const key = `${s.accountId}\u0000${s.stream.name}`;
       const seen = streams.get(key);
       if (!seen || (s.led && !seen.led)) streams.set(key, s);
+      if (consumers === undefined) continue;
       let byName = consumers.get(key);
       if (!byName) consumers.set(key, (byName = new Map()));
       for (const c of s.stream.consumers) if (!byName.has(c.name)) byName.set(c.name, c);
@@ -187,8 +240,14 @@ export function logicalServerChannels(nodes: ReadonlyArray<readonly NodeStream[]
   const channels: Channel[] = [];
   for (const [key, s] of streams) {
     const account = labels.get(s.accountId);
+    const streamConsumers = consumers === undefined ? s.stream.consumers : [...consumers.get(key)!.values()];
+    const found = kept?.found(key, s.stream, account, streamConsumers);
+    if (found !== undefined) {
+      channels.push(found);
+      continue;
+    }
     const { name, messages, bytes, firstSeq, lastSeq, firstPublishedMs, lastPublishedMs, consumerCount } = s.stream;
-    channels.push({
+    const channel: Channel = {
       ...(account === undefined ? {} : { account }),
       name,
       messages,
@@ -198,9 +257,12 @@ export function logicalServerChannels(nodes: ReadonlyArray<readonly NodeStream[]
       ...(firstPublishedMs === undefined || messages === 0 ? {} : { firstPublishedMs }),
       ...(lastPublishedMs === undefined ? {} : { lastPublishedMs }),
       subscriptionCount: consumerCount,
-      consumers: streamQueues([...consumers.get(key)!.values()], firstSeq, lastSeq),
+      consumers: streamQueues(streamConsumers, firstSeq, lastSeq),
       subscriptions: [],
-    });
+    };
+    kept?.keep(key, s.stream, account, streamConsumers, channel);
+    channels.push(channel);
   }
+  kept?.endScrape();
   return channels;
 }

@@ -11,7 +11,7 @@ import type { MonitorGet } from './jsz-reader.js';
 import type { NodeStream } from './leaders.js';
 import { JetStreamMessageTimes } from './message-times.js';
 import { type JetStreamNodeRead, JszNodeReader, VARZ_PATH } from './node-reader.js';
-import { logicalServerChannels } from './queues.js';
+import { LogicalChannels, logicalServerChannels } from './queues.js';
 
 export interface JetStreamSourceOptions {
   timeoutMs: number;
@@ -57,6 +57,7 @@ export class JetStreamSource {
   readonly #nodes: readonly JetStreamNode[];
   readonly #ages: OldestAges;
   readonly #quietCursors = new QuietCursors();
+  readonly #made = new LogicalChannels();
   readonly #messageTimes: JetStreamMessageTimes | undefined;
 
   constructor(target: ServerTarget, opts: JetStreamSourceOptions) {
@@ -87,7 +88,10 @@ export class JetStreamSource {
     const answered = reads.filter((r) => r.streams !== undefined && !repeated.some((n) => n.node === r.snapshot.node));
     const claimers = answered.filter((r) => r.snapshot.jetstream!.metaLeader);
     const owner = claimers[0] ?? answered[0];
-    const channels = logicalServerChannels(answered.map((r) => r.streams!)).filter((c) => keep(c.name));
+    const channels = logicalServerChannels(
+      answered.map((r) => r.streams!),
+      this.#made,
+    ).filter((c) => keep(c.name));
     const snapshot: ServerSnapshot = {
       name: this.target.name,
       backend: 'jetstream',

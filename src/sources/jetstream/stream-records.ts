@@ -1,6 +1,6 @@
 import { Reader } from '../json-bytes.js';
 import { locateRecord, type RecordPlace, recordLayout, recordName } from '../record-layout.js';
-import type { JszConsumer, JszStream } from './parse.js';
+import type { JszStream } from './parse.js';
 
 /**
  * The streams of the last /jsz sweep of one node, each with the bytes of its record, so that a
@@ -8,7 +8,9 @@ import type { JszConsumer, JszStream } from './parse.js';
  * is decided on the bytes, with one exception the server forces: every consumer record carries
  * `ts`, the time the server wrote it, which differs on every request with nothing else changed
  * (test/integration/incremental-scrape.test.ts). The bytes are compared around those values;
- * the new values are read and set on the reused consumers (JszConsumer.readAtMs).
+ * the new values are read and set on the kept consumers (JszConsumer.readAtMs), in place: a
+ * stream found the same is the same object on every sweep, so that what is made from it can be
+ * kept too (leaders.ts NodeStreams, queues.ts LogicalChannels).
  *
  * Streams are kept by account and name: the server lists an account's streams in another order
  * on every request. A page laid out otherwise than nats-server writes it (record-layout.ts)
@@ -26,10 +28,15 @@ interface Kept {
   bytes: Buffer;
   /** Start and end of each `ts` value (its quotes included) in `bytes`, in the order of the consumers. */
   times: number[];
-  /** The stream as the reader made it; handed out only as copies (reuse). */
+  /** The stream as the reader made it; nothing changes it but the `readAtMs` of its consumers (reuse). */
   stream: JszStream;
   seen: number;
+  /** What reuse() answers when it finds this record (its end set each time). */
+  found: { stream: JszStream; end: number };
 }
+
+/** Where each consumer's `ts` value lies in the record being compared (reuse), then its time. */
+let valuesAt: number[] = [];
 
 /** Start and end of each consumer's `ts` value in `record`, quotes included; undefined when one is not laid out as expected. */
 function timesIn(record: Buffer): number[] | undefined {
@@ -77,10 +84,11 @@ export class StreamRecords {
 
   /**
    * The kept stream of `account` when the record that starts at `start` (its `{`) has the kept
-   * bytes but for the `ts` values, with this record's values, and where the record ends;
-   * undefined otherwise (locate() it then, and read it). One pass: each stretch between two `ts`
-   * values is compared with the kept one where it must lie, and each value runs to its closing
-   * quote, so the record is neither scanned for its end nor for its values first.
+   * bytes but for the `ts` values, with this record's values set on its consumers, and where the
+   * record ends; undefined otherwise (locate() it then, and read it). One pass: each stretch
+   * between two `ts` values is compared with the kept one where it must lie, and each value runs
+   * to its closing quote, so the record is neither scanned for its end nor for its values first.
+   * The answer is the same object on every call for the record, set again: read it at once.
    */
   reuse(page: Buffer, start: number, account: string): { stream: JszStream; end: number } | undefined {
     const name = recordName(page, start, STREAM);
@@ -90,7 +98,7 @@ export class StreamRecords {
     const { bytes, times } = kept;
     const consumers = kept.stream.consumers;
     if (times.length !== 2 * consumers.length) return undefined;
-    const valuesAt: number[] = new Array(consumers.length);
+    if (valuesAt.length < consumers.length) valuesAt = new Array(consumers.length);
     let at = start;
     let keptAt = 0;
     for (let i = 0; i <= times.length; i += 2) {
@@ -108,14 +116,16 @@ export class StreamRecords {
       keptAt = times[i + 1]!;
     }
     const r = new Reader(page);
-    const fresh: JszConsumer[] = new Array(consumers.length);
+    // Every value is read before any is set: a value that does not read leaves the kept stream as it was.
     for (let i = 0; i < consumers.length; i++) {
       r.jump(valuesAt[i]!);
-      fresh[i] = { ...consumers[i]!, readAtMs: r.time() };
+      valuesAt[i] = r.time();
     }
+    for (let i = 0; i < consumers.length; i++) consumers[i]!.readAtMs = valuesAt[i]!;
     kept.seen = this.#sweep;
     this.reused++;
-    return { stream: { ...kept.stream, consumers: fresh }, end: at };
+    kept.found.end = at;
+    return kept.found;
   }
 
   /** Keeps the stream read from `bytes` (the record at its place) for the next sweep. */
@@ -125,6 +135,6 @@ export class StreamRecords {
     bytes.copy(copy);
     const times = timesIn(copy);
     if (times === undefined || times.length !== 2 * stream.consumers.length) return;
-    this.#kept.set(`${account}\u0000${key}`, { bytes: copy, times, stream, seen: this.#sweep });
+    this.#kept.set(`${account}\u0000${key}`, { bytes: copy, times, stream, seen: this.#sweep, found: { stream, end: 0 } });
   }
 }
