@@ -39,7 +39,11 @@ export interface Labelled<T> {
   filled?: number;
 }
 
-/** Most items a level's arrays are made for at once: V8 makes larger ones slow (dictionary) arrays. */
+/**
+ * Most items a level's arrays are made for at once; a larger level grows item by item. Not a
+ * limit of V8's, which keeps an array made by `new Array(n)` fast up to about 32 million items
+ * (Node 20 and 24): presizing was measured up to 50,000 items (10,000 channels × 5 subscriptions).
+ */
 const MAX_PRESIZED = 65_536;
 
 /** A level; `size`, when given, is how many items it will hold, so its arrays are made at that size. */
