@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { Pool, request } from 'undici';
+import { type Dispatcher, Pool, request } from 'undici';
 
 /** What Prometheus sends when it scrapes (2.x defaults): OpenMetrics preferred, gzip accepted. */
 export const PROMETHEUS_HEADERS = {
@@ -16,9 +16,24 @@ export interface ScrapeResult {
 }
 
 /** GETs `url` as Prometheus would and times it to the last byte of the body. */
+/** Scrapes sent again because the exporter closed the idle connection as they went out (timedScrape). */
+export const resent = { count: 0 };
+
 export async function timedScrape(url: string, keepText: boolean, headers: Record<string, string> = PROMETHEUS_HEADERS): Promise<ScrapeResult> {
-  const started = performance.now();
-  const res = await request(url, { headers, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  let started = performance.now();
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(url, { headers, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  } catch (error) {
+    // The kept connection was closed by the exporter as the request went out: Node's server
+    // closes a connection idle for 5 s, about the gap between two scrapes of one exporter in the
+    // longest rounds. Sent again on a new connection and timed from then, as Go's HTTP client
+    // (Prometheus) sends a GET again; a failure once the answer has begun is never retried.
+    if ((error as { code?: unknown }).code !== 'UND_ERR_SOCKET') throw error;
+    resent.count++;
+    started = performance.now();
+    res = await request(url, { headers, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  }
   const chunks: Buffer[] = [];
   let wireBytes = 0;
   for await (const chunk of res.body as AsyncIterable<Buffer>) {

@@ -11,7 +11,7 @@ import { request } from 'undici';
 import { jszPath } from '../src/sources/jetstream/read-accounts.js';
 import { addConsumer, addStream, connectJs, type JsClient, publish } from '../harness/jetstream-client.js';
 import { startNatsServer } from '../harness/nats-server.js';
-import { roundOrder, timedScrape } from './bench-http.js';
+import { resent, roundOrder, timedScrape } from './bench-http.js';
 import { findPeer, JSZ_PEER } from './bench-peer.js';
 import { memory } from './bench-proc.js';
 import { type ExporterProcess, startJszPeer, startOurs } from './bench-process.js';
@@ -191,6 +191,7 @@ console.log('');
 if (targets.length === 0)
   targets.push(`n/a    JetStream ${TARGET.streams} x ${TARGET.consumers}: median within ${TARGET.floorRatio}x of the floor (not measured: BENCH_JS_SHAPES)`);
 for (const line of targets) console.log(line);
+if (resent.count > 0) console.log(`${resent.count} scrapes sent again: the exporter closed the idle connection as they went out (bench-http.ts timedScrape)`);
 console.log(`bench:jetstream took ${((performance.now() - began) / 1000).toFixed(0)} s`);
 // The NATS client and undici keep sockets that would hold the process open a while longer.
 process.exit(0);

@@ -23,7 +23,7 @@ import { findStanBinary, type StanServer, startStan } from '../harness/stan-serv
 import { startMonitorProxy } from '../harness/monitor-proxy.js';
 import { BACKLOG_PER_CHANNEL, type FillerProcess, startFillerProcess } from './bench-fill.js';
 import { PAGE_CONCURRENCY } from '../src/sources/stan/source.js';
-import { PageSweep, PROMETHEUS_HEADERS, roundOrder, type ScrapeResult, timedScrape } from './bench-http.js';
+import { PageSweep, PROMETHEUS_HEADERS, resent, roundOrder, type ScrapeResult, timedScrape } from './bench-http.js';
 import { findPeer } from './bench-peer.js';
 import { cpuSeconds, memory } from './bench-proc.js';
 import { CENTRAL_NODE_FLAGS, type ExporterProcess, startOurs, startPeer } from './bench-process.js';
@@ -462,6 +462,8 @@ async function main(): Promise<void> {
   for (const s of results) printCompat(s);
   console.log('');
   printTargets(results, idleRssMb);
+  if (resent.count > 0)
+    console.log(`\n${resent.count} scrapes sent again: the exporter closed the idle connection as they went out (bench-http.ts timedScrape)`);
   console.log(`\nbench took ${((performance.now() - began) / 1000).toFixed(0)} s`);
 }
 
