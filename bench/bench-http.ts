@@ -15,10 +15,10 @@ export interface ScrapeResult {
   text?: string;
 }
 
-/** GETs `url` as Prometheus would and times it to the last byte of the body. */
 /** Scrapes sent again because the exporter closed the idle connection as they went out (timedScrape). */
 export const resent = { count: 0 };
 
+/** GETs `url` as Prometheus would and times it to the last byte of the body. */
 export async function timedScrape(url: string, keepText: boolean, headers: Record<string, string> = PROMETHEUS_HEADERS): Promise<ScrapeResult> {
   let started = performance.now();
   let res: Dispatcher.ResponseData;
