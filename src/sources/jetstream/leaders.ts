@@ -35,9 +35,7 @@ function nodeStream(account: JszAccount, stream: JszStream, serverName: string):
  * stay (marked), so that a stream whose leader is down or being elected still has its state.
  */
 export function nodeStreams(accounts: readonly JszAccount[], serverName: string): NodeStream[] {
-  const out: NodeStream[] = [];
-  for (const account of accounts) for (const stream of account.streams) out.push(nodeStream(account, stream, serverName));
-  return out;
+  return new NodeStreams().of(accounts, serverName);
 }
 
 /**
