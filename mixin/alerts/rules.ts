@@ -1,4 +1,5 @@
 import { MONITORING } from './config.js';
+import { INHIBIT_RULES } from './inhibit.js';
 import { CHANNEL, QUEUE, SERVER, compare, now, over, seenAgo, sel, thresholdRecords } from './promql.js';
 
 export interface AlertSpec {
@@ -221,6 +222,7 @@ export interface RenderedRule {
   alert?: string;
   expr: string;
   for?: string;
+  keep_firing_for?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   comment?: string;
@@ -240,7 +242,29 @@ function dashboardUrl(spec: AlertSpec): string | undefined {
   return `${MONITORING.grafana}/d/${uid}?${labels.map((l) => `var-${l}={{ $labels.${l} | urlquery }}`).join('&')}`;
 }
 
+/**
+ * How long an alert that mutes others (the source of an inhibit rule) keeps firing after its
+ * condition ends. When a cause goes away, its source and targets often resolve in the same
+ * evaluation (an exporter target gone, a channel deleted), but Prometheus posts each rule's alerts
+ * to Alertmanager on its own: a source resolved a moment before its targets would unmute them, and
+ * a flush in between sends them as firing. Two evaluations at the usual 1m interval.
+ */
+export const INHIBIT_SOURCE_KEEP_FIRING_FOR = '2m';
+
+/** The alert names that some inhibit rule mutes others with. */
+export function inhibitSources(): Set<string> {
+  const sources = new Set<string>();
+  for (const rule of INHIBIT_RULES) {
+    for (const m of rule.source_matchers) {
+      const names = /^alertname=~?"([^"]+)"$/.exec(m)?.[1];
+      if (names) for (const n of names.split('|')) sources.add(n);
+    }
+  }
+  return sources;
+}
+
 export function renderRules(): RenderedRule[] {
+  const sources = inhibitSources();
   const thresholds: RenderedRule[] = thresholdRecords();
   const alerts: RenderedRule[] = ALERTS.map((a) => {
     const url = dashboardUrl(a);
@@ -248,6 +272,7 @@ export function renderRules(): RenderedRule[] {
       alert: a.alert,
       expr: a.expr,
       for: a.for,
+      ...(sources.has(a.alert) ? { keep_firing_for: INHIBIT_SOURCE_KEEP_FIRING_FOR } : {}),
       labels: { severity: a.severity },
       annotations: { summary: a.summary, description: a.description, runbook_url: anchor(a.alert), ...(url ? { dashboard_url: url } : {}) },
       ...(a.why ? { comment: a.why } : {}),

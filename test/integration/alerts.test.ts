@@ -110,6 +110,17 @@ describe('alert rules', () => {
     assert.deepEqual(sections.sort(), [...names].sort(), 'docs/runbook.md has one section per alert, no more');
   });
 
+  test('an alert that mutes others keeps firing a little after its condition ends (keep_firing_for); no other alert does', () => {
+    // Read from the committed inhibit file, not from the generator's list.
+    const inhibit = parse(readRepoFile(INHIBIT_FILE)) as { inhibit_rules: Array<{ source_matchers: string[] }> };
+    const sources = new Set(inhibit.inhibit_rules.flatMap((r) => r.source_matchers.flatMap((m) => /^alertname=~?"([^"]+)"$/.exec(m)?.[1]?.split('|') ?? [])));
+    assert.ok(sources.has('NatsQueueMessagesLost') && sources.has('NatsQueueStuck'), [...sources].join(', '));
+    for (const rule of alertRules()) {
+      if (sources.has(rule.alert!)) assert.match(rule.keep_firing_for ?? '', /^\d+[smh]$/, `${rule.alert}: an inhibit source needs keep_firing_for`);
+      else assert.equal(rule.keep_firing_for, undefined, `${rule.alert}: mutes nothing, so it resolves at once`);
+    }
+  });
+
   test('server-side series are de-duplicated with max by before they are compared or summed', () => {
     for (const rule of loadRules().flatMap((g) => g.rules)) {
       // A recorded series (level:metric:operations) is one per identity already.

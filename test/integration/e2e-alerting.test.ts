@@ -17,7 +17,7 @@ import { addConsumer, addStream, connectJs, fetchWithoutAck, type JsClient, publ
 import { type NatsServer, startNatsServer } from '../../harness/nats-server.js';
 
 /**
- * The rules run here exactly as committed, with time compressed 60 times: every `for`, every
+ * The rules run here exactly as committed, with time compressed 60 times: every `for` and `keep_firing_for`, every
  * range window and every offset of a minute becomes a second (Prometheus scrapes and evaluates every second).
  * Thresholds are the committed ones, except that those in seconds are durations too and are
  * compressed alike (oldest_undelivered_age_seconds: 600 s becomes 10 s); the scenario is built to cross them.
@@ -51,6 +51,7 @@ function compressRules(text: string): string {
         .replace(/\[([^\]:]+)\]/g, (_, d: string) => `[${compressDuration(d)}]`)
         .replace(/\boffset (\w+)/g, (_, d: string) => `offset ${compressDuration(d)}`),
       ...(r.for ? { for: compressDuration(r.for) } : {}),
+      ...(r.keep_firing_for ? { keep_firing_for: compressDuration(r.keep_firing_for) } : {}),
     })),
   }));
   return stringify({ groups });
