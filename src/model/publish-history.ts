@@ -48,24 +48,31 @@ function publishTime(kind: PublishTime['kind'], atMs: number, into: PublishTimeS
   return into;
 }
 
+/**
+ * Points a channel's history has room for at first: most channels of a large server are quiet and
+ * need one or two. 2 points are 64 bytes, which V8 keeps inside the typed array (no buffer of its
+ * own); room doubles up to POINTS_PER_CHANNEL as points come.
+ */
+const FIRST_ROOM = 2;
+
 class ChannelPoints implements ChannelHistory {
   /** SEQ, FIRST_SEEN, LAST_SEEN, EXACT per point, oldest first. */
-  readonly points = new Float64Array(POINTS_PER_CHANNEL * FIELDS);
+  points = new Float64Array(FIRST_ROOM * FIELDS);
   count = 0;
   touchedMs = 0;
 
   record(lastSeq: number, nowMs: number, publishedMs: number | undefined): void {
     this.touchedMs = nowMs;
-    const p = this.points;
     const newest = (this.count - 1) * FIELDS;
-    if (this.count > 0 && p[newest + SEQ] === lastSeq) {
-      p[newest + LAST_SEEN] = nowMs;
+    if (this.count > 0 && this.points[newest + SEQ] === lastSeq) {
+      this.points[newest + LAST_SEEN] = nowMs;
       if (publishedMs !== undefined) this.#pin(newest, publishedMs);
       return;
     }
     // A channel deleted and made again starts its sequences over: what was known of it is void.
-    if (this.count > 0 && lastSeq < p[newest + SEQ]!) this.count = 0;
-    if (this.count === POINTS_PER_CHANNEL) this.#thin();
+    if (this.count > 0 && lastSeq < this.points[newest + SEQ]!) this.count = 0;
+    this.#roomForOneMore();
+    const p = this.points;
     const at = this.count * FIELDS;
     p[at + SEQ] = lastSeq;
     p[at + FIRST_SEEN] = nowMs;
@@ -80,7 +87,7 @@ class ChannelPoints implements ChannelHistory {
    * the first point; points below it are dropped, since no message below it is left to place.
    */
   anchorFirst(firstSeq: number, publishedMs: number): void {
-    const p = this.points;
+    let p = this.points;
     let below = 0;
     while (below < this.count && p[below * FIELDS + SEQ]! < firstSeq) below++;
     // Only an empty channel has its first sequence above its last: nothing to anchor.
@@ -88,13 +95,26 @@ class ChannelPoints implements ChannelHistory {
     p.copyWithin(0, below * FIELDS, this.count * FIELDS);
     this.count -= below;
     if (p[SEQ] !== firstSeq) {
-      if (this.count === POINTS_PER_CHANNEL) this.#thin();
+      this.#roomForOneMore();
+      p = this.points;
       p.copyWithin(FIELDS, 0, this.count * FIELDS);
       p[SEQ] = firstSeq;
       p[LAST_SEEN] = publishedMs;
       this.count++;
     }
     this.#pin(0, publishedMs);
+  }
+
+  /** Room for one more point: more room while below POINTS_PER_CHANNEL, else one point fewer (#thin). */
+  #roomForOneMore(): void {
+    if (this.count < this.points.length / FIELDS) return;
+    if (this.count === POINTS_PER_CHANNEL) {
+      this.#thin();
+      return;
+    }
+    const more = new Float64Array(Math.min(2 * this.points.length, POINTS_PER_CHANNEL * FIELDS));
+    more.set(this.points);
+    this.points = more;
   }
 
   #pin(at: number, publishedMs: number): void {
