@@ -252,7 +252,7 @@ function dashboardUrl(spec: AlertSpec): string | undefined {
 export const INHIBIT_SOURCE_KEEP_FIRING_FOR = '2m';
 
 /** The alert names that some inhibit rule mutes others with. */
-export function inhibitSources(): Set<string> {
+function inhibitSources(): Set<string> {
   const sources = new Set<string>();
   for (const rule of INHIBIT_RULES) {
     for (const m of rule.source_matchers) {
